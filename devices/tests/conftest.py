@@ -1,0 +1,105 @@
+"""Fixtures for the devices app: users for each role, and devices built explicitly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from devices.inventory import DeviceRecord, save_device
+from devices.roles import ADMIN, OPERATOR, VIEWER, ensure_roles
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls
+# made by the same tests are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _user(username: str, role: str | None):
+    ensure_roles()
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("vera", VIEWER)
+
+
+@pytest.fixture
+def operator(db):
+    return _user("otto", OPERATOR)
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user("ada", ADMIN)
+
+
+@pytest.fixture
+def nobody(db):
+    """Logged in, but in no role."""
+    return _user("nora", None)
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def make_device(db):
+    def make(name="ws-001", hwid=None, macs=(), owner_name="", owner_email="", notes=""):
+        return save_device(None, DeviceRecord(name, hwid, list(macs), owner_name, owner_email, notes))
+
+    return make
+
+
+@pytest.fixture
+def sample_device(make_device):
+    return make_device(
+        "ws-042",
+        hwid="1dc0aaaa292ce801f5379042d68bb6cb",
+        macs=["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:30"],
+        owner_name="Grace Hopper",
+        owner_email="grace@example.com",
+    )
+
+
+# ------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: Playwright cannot download its own browser here."""
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI a browser test may not skip
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

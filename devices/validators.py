@@ -1,0 +1,122 @@
+"""Normalisation of the two device identifiers the upstream knows.
+
+MACs are stored in the upstream's canonical form (every documented example is
+lowercase and colon-separated, `00:0c:29:f2:7a:29`); HWIDs are kept as typed,
+since the upstream shows both 32 lowercase hex and 16 uppercase characters and
+matches them exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from netaddr import EUI, AddrFormatError, mac_unix_expanded
+
+MAC_CANONICAL_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+HWID_RE = r"^[A-Za-z0-9_-]{1,64}$"
+HWID_MAX_LENGTH = 64
+
+# Only hex digits and the separators of the common notations get as far as
+# netaddr, which would otherwise also read integers and other oddities.
+_MAC_CHARS = re.compile(r"[0-9A-Fa-f:.\-]+")
+_SPACE_AROUND_SEPARATOR = re.compile(r"\s*([:.\-])\s*")
+_HWID = re.compile(HWID_RE)
+_MAC_EXAMPLE = "00:0c:29:f2:7a:29"
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """The typed value as a message can quote it: shortened, repr-quoted."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def normalize_mac(value: str) -> str:
+    """Return `value` as a lowercase, colon-separated MAC, or raise ValidationError.
+
+    Accepts 00:0C:29:F2:7A:29, 00-0c-29-f2-7a-29, 000c.29f2.7a29, 000c29f27a29,
+    in any case and with stray spaces.
+    """
+    if not isinstance(value, str):
+        raise ValidationError("A MAC address must be text.", code="invalid_mac")
+    compact = _SPACE_AROUND_SEPARATOR.sub(r"\1", value.strip())
+    if not compact:
+        raise ValidationError("A MAC address is empty.", code="invalid_mac")
+    if _MAC_CHARS.fullmatch(compact):
+        try:
+            return str(EUI(compact, version=48, dialect=mac_unix_expanded))
+        except (AddrFormatError, ValueError, TypeError):
+            pass
+    raise ValidationError(
+        "%(value)s is not a MAC address: give six pairs of hex digits, "
+        "for example " + _MAC_EXAMPLE + ".",
+        code="invalid_mac",
+        params={"value": _shown(value)},
+    )
+
+
+def split_mac_list(text: str) -> list[str]:
+    """Split a field of several MACs (spaces, commas, semicolons or new lines)."""
+    return [part for part in re.split(r"[\s,;]+", text or "") if part]
+
+
+def normalize_mac_list(text: str) -> list[str]:
+    """Normalise every MAC in `text`, keeping order; the first is the primary.
+
+    Raises one ValidationError listing every bad or repeated entry.
+    """
+    macs: list[str] = []
+    errors: list[ValidationError] = []
+    for raw in split_mac_list(text):
+        try:
+            mac = normalize_mac(raw)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        if mac in macs:
+            errors.append(
+                ValidationError(
+                    "%(value)s is listed twice.", code="duplicate_mac", params={"value": repr(raw)}
+                )
+            )
+            continue
+        macs.append(mac)
+    if errors:
+        raise ValidationError(errors)
+    return macs
+
+
+def normalize_hwid(value: str | None) -> str | None:
+    """Return the HWID stripped of surrounding spaces, None when empty, or raise."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("A HWID must be text.", code="invalid_hwid")
+    hwid = value.strip()
+    if not hwid:
+        return None
+    if len(hwid) > HWID_MAX_LENGTH:
+        raise ValidationError(
+            "%(value)s is too long for a HWID: at most 64 characters.",
+            code="invalid_hwid",
+            params={"value": _shown(hwid)},
+        )
+    if not _HWID.fullmatch(hwid):
+        raise ValidationError(
+            "%(value)s is not a HWID: use letters, digits, '-' and '_' only "
+            "(the cloud shows 32 lowercase hex or 16 uppercase characters).",
+            code="invalid_hwid",
+            params={"value": _shown(hwid)},
+        )
+    return hwid
+
+
+def mac_search_digits(text: str) -> str | None:
+    """The hex digits of a (partial) MAC typed in any notation, for searching.
+
+    "0C-29-F2" gives "0c29f2". Returns None when `text` is not made of hex
+    digits and separators, or has fewer than two digits.
+    """
+    compact = re.sub(r"[\s:.\-]", "", text or "")
+    if len(compact) < 2 or len(compact) > 12 or not re.fullmatch(r"[0-9A-Fa-f]+", compact):
+        return None
+    return compact.lower()
