@@ -1,0 +1,214 @@
+"""The inventory pages, as each role sees them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from devices.models import Device
+
+LIST = reverse("devices:device-list")
+HTMX = {"HX-Request": "true"}
+
+
+def test_every_page_needs_a_login(client, sample_device):
+    for url in [LIST, reverse("devices:device-detail", args=[sample_device.pk]), reverse("devices:device-export"),
+                reverse("devices:device-create"), reverse("devices:import-upload")]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_user_without_a_role_gets_403(client, nobody, sample_device):
+    client.force_login(nobody)
+    assert client.get(LIST).status_code == 403
+    assert client.get(reverse("devices:device-detail", args=[sample_device.pk])).status_code == 403
+
+
+def test_a_viewer_reads_but_may_not_change_anything(viewer_client, sample_device):
+    page = viewer_client.get(reverse("devices:device-detail", args=[sample_device.pk])).content.decode()
+    assert "ws-042" in page
+    assert "Edit" not in page and "Delete" not in page
+    listing = viewer_client.get(LIST).content.decode()
+    assert "Add device" not in listing and "Import CSV" not in listing
+    assert 'name="device"' not in listing  # no bulk checkboxes without a bulk action
+    for url in [reverse("devices:device-create"), reverse("devices:device-edit", args=[sample_device.pk]),
+                reverse("devices:device-delete", args=[sample_device.pk]), reverse("devices:import-upload")]:
+        assert viewer_client.get(url).status_code == 403
+    assert viewer_client.post(reverse("devices:device-delete", args=[sample_device.pk])).status_code == 403
+    assert viewer_client.post(reverse("devices:device-bulk-delete"), {"device": [sample_device.pk]}).status_code == 403
+    assert Device.objects.filter(pk=sample_device.pk).exists()
+
+
+def test_an_admin_sees_the_controls(admin_client_, sample_device):
+    listing = admin_client_.get(LIST).content.decode()
+    assert "Add device" in listing and "Import CSV" in listing and 'name="device"' in listing
+
+
+def test_htmx_gets_the_table_fragment_and_others_the_full_page(viewer_client, sample_device):
+    full = viewer_client.get(LIST)
+    fragment = viewer_client.get(LIST, headers=HTMX)
+    boosted = viewer_client.get(LIST, headers={**HTMX, "HX-Boosted": "true"})
+    restore = viewer_client.get(LIST, headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in full.content.decode()
+    assert "<html" not in fragment.content.decode() and "ws-042" in fragment.content.decode()
+    assert "<html" in boosted.content.decode()
+    assert "<html" in restore.content.decode()
+    for response in (full, fragment, boosted):
+        assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize("typed", ["00-0C-29-F2-7A-29", "000c.29f2.7a30", "0C:29:F2", "0c29f27a", "WS-04", "292ce801"])
+def test_search_finds_a_device_by_name_hwid_or_any_mac_in_any_notation(viewer_client, sample_device, make_device, typed):
+    make_device("other", hwid="OTHER", macs=["11:22:33:44:55:66"])
+    page = viewer_client.get(LIST, {"q": typed}, headers=HTMX).content.decode()
+    assert "ws-042" in page and "other" not in page
+
+
+def test_filters_select_by_identifier_and_owner(viewer_client, make_device):
+    make_device("hw-and-mac", hwid="H1", macs=["00:00:00:00:00:01"], owner_name="Ada")
+    make_device("mac-only", macs=["00:00:00:00:00:02", "00:00:00:00:00:03"])
+    def names(**params):
+        response = viewer_client.get(LIST, params, headers=HTMX)
+        return {d.name for d in response.context["page"].object_list}
+    assert names(identifier="hwid") == {"hw-and-mac"}
+    assert names(identifier="mac_only") == {"mac-only"}
+    assert names(identifier="multi_mac") == {"mac-only"}
+    assert names(owner="assigned") == {"hw-and-mac"}
+    assert names(owner="unassigned") == {"mac-only"}
+
+
+def test_sort_and_pagination_with_a_total_count(viewer_client, make_device):
+    for n in range(30):
+        make_device(f"dev-{n:02d}", hwid=f"H{n:02d}")
+    response = viewer_client.get(LIST, {"sort": "-name", "per_page": "25", "page": "2"}, headers=HTMX)
+    page = response.context["page"]
+    assert page.paginator.count == 30
+    assert [d.name for d in page.object_list] == [f"dev-{n:02d}" for n in range(4, -1, -1)]
+    body = response.content.decode()
+    assert "Page 2 of 2" in body and "sort=-name" in body
+
+
+def test_bad_query_parameters_get_a_message_not_an_error(viewer_client, sample_device):
+    response = viewer_client.get(LIST, {"sort": "drop table", "identifier": "x", "per_page": "9999", "page": "abc"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Ignored sort=" in body and "Ignored identifier=" in body and "Ignored per_page=" in body
+    assert "ws-042" in body
+
+
+def test_the_list_shows_the_url_state_in_its_links(viewer_client, make_device):
+    for n in range(60):
+        make_device(f"dev-{n:02d}", hwid=f"H{n:02d}")
+    body = viewer_client.get(LIST, {"q": "dev", "sort": "-updated"}).content.decode()
+    assert "?q=dev&amp;sort=-updated&amp;page=2" in body
+    assert 'value="dev"' in body
+
+
+def test_adding_a_device_with_a_bad_mac_shows_the_error_and_writes_nothing(admin_client_):
+    response = admin_client_.post(reverse("devices:device-create"), {"name": "new", "macs": "00:0c:29:zz:7a:29"})
+    assert response.status_code == 200
+    assert "&#x27;00:0c:29:zz:7a:29&#x27; is not a MAC address" in response.content.decode()
+    assert not Device.objects.exists()
+
+
+def test_adding_a_device_normalises_its_identifiers(admin_client_):
+    response = admin_client_.post(
+        reverse("devices:device-create"),
+        {"name": " laptop-7 ", "hwid": " 6WXJURV8QAM0I7KC ", "macs": "00-0C-29-F2-7A-29\n000c.29f2.7a30", "owner_email": "x@example.com"},
+    )
+    device = Device.objects.get()
+    assert response.status_code == 302 and response["Location"] == device.get_absolute_url()
+    assert (device.name, device.hwid, device.primary_mac) == ("laptop-7", "6WXJURV8QAM0I7KC", "00:0c:29:f2:7a:29")
+    assert [m.address for m in device.ordered_macs] == ["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:30"]
+
+
+def test_a_device_needs_an_identifier(admin_client_):
+    response = admin_client_.post(reverse("devices:device-create"), {"name": "ghost"})
+    assert "needs a HWID or at least one MAC" in response.content.decode()
+    assert not Device.objects.exists()
+
+
+def test_a_taken_identifier_names_the_device_that_has_it(admin_client_, sample_device):
+    response = admin_client_.post(reverse("devices:device-create"), {"name": "dup", "macs": "00-0C-29-F2-7A-30", "hwid": sample_device.hwid})
+    body = response.content.decode()
+    assert body.count("already belongs to") == 2
+    assert f'<a href="{sample_device.get_absolute_url()}">ws-042</a>' in body
+    assert Device.objects.count() == 1
+
+
+def test_editing_keeps_own_identifiers_and_replaces_macs(admin_client_, sample_device):
+    response = admin_client_.post(
+        reverse("devices:device-edit", args=[sample_device.pk]),
+        {"name": "ws-042", "hwid": sample_device.hwid, "macs": "00:0c:29:f2:7a:30 00:0c:29:f2:7a:31", "owner_name": "G", "owner_email": "", "notes": ""},
+    )
+    assert response.status_code == 302
+    sample_device.refresh_from_db()
+    assert [m.address for m in sample_device.ordered_macs] == ["00:0c:29:f2:7a:30", "00:0c:29:f2:7a:31"]
+
+
+def test_delete_asks_first_then_deletes(admin_client_, sample_device):
+    url = reverse("devices:device-delete", args=[sample_device.pk])
+    confirm = admin_client_.get(url)
+    assert "Delete ws-042?" in confirm.content.decode()
+    assert Device.objects.exists()
+    assert admin_client_.post(url).status_code == 302
+    assert not Device.objects.exists()
+
+
+def test_output_is_escaped(admin_client_, make_device):
+    hostile = make_device("<script>alert(1)</script>", hwid="X1", notes="<img src=x onerror=alert(1)>")
+    body = admin_client_.get(reverse("devices:device-detail", args=[hostile.pk])).content.decode()
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+    assert "<img src=x" not in body
+
+
+def test_bulk_delete_of_ticked_devices_asks_with_the_count(admin_client_, make_device):
+    keep = make_device("keep", hwid="K")
+    gone = [make_device(f"gone-{n}", hwid=f"G{n}") for n in range(3)]
+    url = reverse("devices:device-bulk-delete")
+    confirm = admin_client_.post(url, {"device": [d.pk for d in gone]})
+    assert "Delete 3 devices?" in confirm.content.decode()
+    assert Device.objects.count() == 4
+    admin_client_.post(url, {"device": [d.pk for d in gone], "confirm": "yes"})
+    assert list(Device.objects.all()) == [keep]
+
+
+def test_bulk_delete_of_all_matching_uses_the_filter(admin_client_, make_device):
+    for n in range(5):
+        make_device(f"lab-{n}", hwid=f"L{n}")
+    make_device("office", hwid="O")
+    url = reverse("devices:device-bulk-delete")
+    confirm = admin_client_.post(url, {"select_all_matching": "1", "q": "lab"})
+    assert "Delete 5 devices?" in confirm.content.decode()
+    admin_client_.post(url, {"select_all_matching": "1", "q": "lab", "confirm": "yes"})
+    assert list(Device.objects.values_list("name", flat=True)) == ["office"]
+
+
+def test_export_is_exactly_what_the_filter_shows(viewer_client, make_device):
+    make_device("lab-1", hwid="L1", macs=["00:00:00:00:00:01", "00:00:00:00:00:02"], owner_name="Ada", notes="a, \"quoted\"\nline")
+    make_device("office", hwid="O")
+    response = viewer_client.get(reverse("devices:device-export"), {"q": "lab"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [
+        ["name", "hwid", "macs", "owner_name", "owner_email", "notes"],
+        ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline'],
+    ]
+
+
+def test_post_without_csrf_token_is_refused(client, admin_user, sample_device):
+    client.handler.enforce_csrf_checks = True
+    client.force_login(admin_user)
+    assert client.post(reverse("devices:device-delete", args=[sample_device.pk])).status_code == 403
+    assert Device.objects.exists()
+
+
+def test_pages_send_the_csrf_token_header_for_htmx(viewer_client):
+    body = viewer_client.get(LIST).content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in body
+    assert "django_htmx/htmx-2" in body or "htmx" in body
+    assert "unpkg" not in body and "cdn" not in body.lower()

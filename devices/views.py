@@ -1,0 +1,273 @@
+"""Inventory pages: list, detail, create/edit/delete, bulk, CSV import and export.
+
+Function views in the style of healthchecks' hc/front/views.py. A view whose
+output depends on htmx returns its fragment only to htmx requests that are
+neither boosted nor history restores, and says so with `Vary: HX-Request`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, iter_devices_csv, plan_import, read_rows
+from devices.forms import CsvUploadForm, DeviceFilterForm, DeviceForm
+from devices.inventory import save_device
+from devices.models import Device, DeviceImport
+from devices.validators import mac_search_digits
+
+PREVIEW_VALID_ROWS = 200
+
+
+def wants_fragment(request: HttpRequest) -> bool:
+    """True for htmx requests that swap part of a page (as NetBox's htmx_partial)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def filtered_devices(params: QueryDict) -> tuple[DeviceFilterForm, QuerySet[Device]]:
+    """The devices that the list's search and filters in `params` select, sorted."""
+    form = DeviceFilterForm(params)
+    form.is_valid()
+    devices = Device.objects.all()
+    query = form.value("q").strip()
+    if query:
+        match = Q(name__icontains=query) | Q(hwid__icontains=query)
+        digits = mac_search_digits(query)
+        if digits:
+            match |= Q(pk__in=Device.objects.with_mac_digits(digits).values("pk"))
+        devices = devices.filter(match)
+    identifier = form.value("identifier")
+    if identifier == "hwid":
+        devices = devices.filter(hwid__isnull=False)
+    elif identifier == "mac_only":
+        devices = devices.filter(hwid__isnull=True)
+    elif identifier == "multi_mac":
+        devices = devices.annotate(mac_count=Count("macs")).filter(mac_count__gt=1)
+    owner = form.value("owner")
+    if owner == "assigned":
+        devices = devices.exclude(owner_name="", owner_email="")
+    elif owner == "unassigned":
+        devices = devices.filter(owner_name="", owner_email="")
+    return form, devices.order_by(*DeviceFilterForm.SORTS[form.value("sort", "name")])
+
+
+def _filter_query(form: DeviceFilterForm) -> str:
+    """The query string that reproduces `form`'s valid, non-default values."""
+    pairs = {
+        name: form.value(name)
+        for name in ("q", "identifier", "owner", "sort")
+        if form.value(name)
+    }
+    return urlencode(pairs)
+
+
+@require_GET
+@login_required
+@permission_required("devices.view_device", raise_exception=True)
+@vary_on_headers("HX-Request")
+def device_list(request: HttpRequest) -> HttpResponse:
+    form, devices = filtered_devices(request.GET)
+    paginator = Paginator(devices.prefetch_related("macs"), form.value("per_page", 50))
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "problems": form.problems(),
+        "filter_query": _filter_query(form),
+        "sort": form.value("sort", "name"),
+        "can_bulk": request.user.has_perm("devices.delete_device"),
+    }
+    if wants_fragment(request):
+        return render(request, "devices/partials/device_table.html", context)
+    return render(request, "devices/device_list.html", context)
+
+
+@require_GET
+@login_required
+@permission_required("devices.view_device", raise_exception=True)
+def device_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Exactly the devices the list shows for these parameters, in import columns."""
+    _, devices = filtered_devices(request.GET)
+    rows = iter_devices_csv(devices.prefetch_related("macs").iterator(chunk_size=2000))
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="devices-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@login_required
+@permission_required("devices.view_device", raise_exception=True)
+def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
+    return render(request, "devices/device_detail.html", {"device": device})
+
+
+def _save_form(request: HttpRequest, form: DeviceForm, device: Device | None) -> Device | None:
+    """Save a valid form; on a race with another save, put the error on the form."""
+    try:
+        return save_device(device, form.record())
+    except IntegrityError:
+        # Someone saved the same identifier between validation and save: the
+        # fresh validation names the device that has it now.
+        form.full_clean()
+        if form.is_valid():
+            form.add_error(None, "The device changed while you were editing it. Check and save again.")
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required("devices.add_device", raise_exception=True)
+def device_create(request: HttpRequest) -> HttpResponse:
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = _save_form(request, form, None)
+        if device:
+            messages.success(request, f"Added {device.name}.")
+            return redirect(device)
+    return render(request, "devices/device_form.html", {"form": form, "device": None})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required("devices.change_device", raise_exception=True)
+def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    device = get_object_or_404(Device, pk=pk)
+    form = DeviceForm(request.POST or None, instance=device)
+    if request.method == "POST" and form.is_valid():
+        if _save_form(request, form, device):
+            messages.success(request, f"Saved {device.name}.")
+            return redirect(device)
+    return render(request, "devices/device_form.html", {"form": form, "device": device})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required("devices.delete_device", raise_exception=True)
+def device_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
+    if request.method == "POST":
+        name = device.name
+        device.delete()
+        messages.success(request, f"Deleted {name}.")
+        return redirect("devices:device-list")
+    return render(request, "devices/device_confirm_delete.html", {"device": device})
+
+
+def _selected_devices(request: HttpRequest) -> tuple[QuerySet[Device], str]:
+    """The devices a bulk form names: ticked ids, or everything matching its filter."""
+    if request.POST.get("select_all_matching") == "1":
+        form, devices = filtered_devices(request.POST)
+        return devices, _filter_query(form)
+    ids = [value for value in request.POST.getlist("device") if value.isdigit()]
+    return Device.objects.filter(pk__in=ids), ""
+
+
+@require_POST
+@login_required
+@permission_required("devices.delete_device", raise_exception=True)
+def device_bulk_delete(request: HttpRequest) -> HttpResponse:
+    devices, filter_query = _selected_devices(request)
+    count = devices.count()
+    back = reverse("devices:device-list") + (f"?{filter_query}" if filter_query else "")
+    if count == 0:
+        messages.warning(request, "No devices were selected.")
+        return redirect(back)
+    if request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "devices/device_bulk_delete.html",
+            {"count": count, "sample": devices[:10], "post": request.POST, "back": back},
+        )
+    with transaction.atomic():
+        deleted = Device.objects.filter(pk__in=list(devices.values_list("pk", flat=True))).delete()[1].get("devices.Device", 0)
+    messages.success(request, f"Deleted {deleted} devices.")
+    return redirect(back)
+
+
+# ---------------------------------------------------------------- CSV import
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = decode_upload(upload.read())
+            read_rows(text)
+        except CsvFormatError as exc:
+            form.add_error("file", str(exc))
+        else:
+            pending = DeviceImport.objects.create(
+                uploaded_by=request.user, filename=upload.name[:255], content=text
+            )
+            return redirect("devices:import-preview", pk=pending.pk)
+    return render(request, "devices/import_upload.html", {"form": form, "columns": COLUMNS})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
+def import_preview(request: HttpRequest, pk) -> HttpResponse:
+    pending = get_object_or_404(
+        DeviceImport, pk=pk, uploaded_by=request.user, status=DeviceImport.Status.PREVIEW
+    )
+    if request.method == "POST":
+        mode = request.POST.get("mode")
+        if mode == "discard":
+            pending.status = DeviceImport.Status.DISCARDED
+            pending.content = ""
+            pending.save(update_fields=["status", "content"])
+            messages.info(request, f"Discarded {pending.filename}; nothing was imported.")
+            return redirect("devices:import-upload")
+        if mode in ("all", "valid"):
+            try:
+                with transaction.atomic():
+                    result = apply_import(pending.content, valid_rows_only=(mode == "valid"))
+                    pending.status = DeviceImport.Status.APPLIED
+                    pending.applied_at = timezone.now()
+                    pending.created_count = result.created
+                    pending.updated_count = result.updated
+                    pending.skipped_count = result.skipped
+                    pending.save()
+            except ImportRejected as exc:
+                messages.error(request, str(exc))
+            except IntegrityError:
+                messages.error(request, "The inventory changed during the import; nothing was written. Try again.")
+            else:
+                messages.success(
+                    request,
+                    f"Imported {pending.filename}: {result.created} created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged, {result.skipped} skipped.",
+                )
+                return redirect("devices:device-list")
+        else:
+            messages.error(request, "Choose to import all rows, only the valid rows, or discard.")
+    plan = plan_import(pending.content)
+    valid_rows = [row for row in plan.rows if row.ok]
+    return render(
+        request,
+        "devices/import_preview.html",
+        {
+            "pending": pending,
+            "plan": plan,
+            "summary": plan.summary,
+            "valid_rows": valid_rows[:PREVIEW_VALID_ROWS],
+            "more_valid_rows": max(0, len(valid_rows) - PREVIEW_VALID_ROWS),
+        },
+    )
