@@ -1,0 +1,414 @@
+"""CSV import and export of the inventory.
+
+Columns: name,hwid,macs,owner_name,owner_email,notes. `macs` holds several
+MACs separated by spaces, the first being the primary. An export imports back
+unchanged. Import is two steps: `plan_import` validates every row against the
+file and the database without writing; `apply_import` writes a plan, all or
+nothing (or only its valid rows), re-planning inside the transaction so the
+database cannot have moved underneath it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from devices.inventory import DeviceRecord
+from devices.models import Device, MacAddress
+from devices.validators import normalize_hwid, normalize_mac_list
+
+COLUMNS = ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
+MAX_LENGTHS = {"name": 253, "owner_name": 200, "owner_email": 254, "notes": 10_000}
+# Cells starting with these are formulas to a spreadsheet: the export prefixes
+# them with an apostrophe, and the import takes it off again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LOOKUP_CHUNK = 5000
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be read as an inventory CSV."""
+
+
+def escape_cell(value: str) -> str:
+    if value.startswith(_FORMULA_STARTS) or (
+        value.startswith("'") and value[1:2] and value[1:].startswith(_FORMULA_STARTS + ("'",))
+    ):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value: str) -> str:
+    if value.startswith("'") and value[1:2] and value[1:].startswith(_FORMULA_STARTS + ("'",)):
+        return value[1:]
+    return value
+
+
+# ---------------------------------------------------------------- export
+
+
+def device_row(device: Device) -> list[str]:
+    record = DeviceRecord.of(device)
+    values = [
+        record.name,
+        record.hwid or "",
+        " ".join(record.macs),
+        record.owner_name,
+        record.owner_email,
+        record.notes,
+    ]
+    return [escape_cell(value) for value in values]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def iter_devices_csv(devices: Iterable[Device]) -> Iterator[str]:
+    """CSV lines for `devices` (a queryset with MACs prefetched), header first."""
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    yield writer.writerow(COLUMNS)
+    for device in devices:
+        yield writer.writerow(device_row(device))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def decode_upload(data: bytes) -> str:
+    """UTF-8 text with or without a byte-order mark, or CsvFormatError."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(
+            f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}). "
+            "Save it as “CSV UTF-8” and upload it again."
+        ) from None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+@dataclass
+class RawRow:
+    line: int
+    values: dict[str, str]
+
+
+def read_rows(text: str) -> tuple[list[str], list[RawRow]]:
+    """The header's columns and every non-blank row, or CsvFormatError."""
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise CsvFormatError("The file contains NUL bytes: it is not a CSV text file.")
+    first_line = next((line for line in text.splitlines() if line.strip()), None)
+    if first_line is None:
+        raise CsvFormatError("The file is empty.")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
+    columns: list[str] | None = None
+    rows: list[RawRow] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if columns is None:
+                columns = [cell.strip().lower() for cell in cells]
+                _check_header(columns)
+                continue
+            if len(cells) != len(columns):
+                rows.append(
+                    RawRow(reader.line_num, {"__error__": f"has {len(cells)} fields; the header has {len(columns)}."})
+                )
+                continue
+            rows.append(RawRow(reader.line_num, dict(zip(columns, cells))))
+    except csv.Error as exc:
+        raise CsvFormatError(f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
+    assert columns is not None
+    if not rows:
+        raise CsvFormatError("The file has a header but no device rows.")
+    return columns, rows
+
+
+def _check_header(columns: list[str]) -> None:
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise CsvFormatError(
+            "Unknown column(s) in the header: "
+            + ", ".join(repr(c) for c in unknown)
+            + ". The columns are: "
+            + ",".join(COLUMNS)
+            + "."
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise CsvFormatError("Column(s) appear twice in the header: " + ", ".join(repeated) + ".")
+    if "hwid" not in columns and "macs" not in columns:
+        raise CsvFormatError("The header needs a hwid or a macs column, to match rows to devices.")
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass
+class PlannedRow:
+    line: int
+    values: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+    action: str = ""  # "create", "update" or "unchanged" when valid
+    device_id: int | None = None
+    device_name: str = ""
+    record: DeviceRecord | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class ImportPlan:
+    columns: list[str]
+    rows: list[PlannedRow]
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.ok and row.action == action)
+
+    @property
+    def error_rows(self) -> list[PlannedRow]:
+        return [row for row in self.rows if not row.ok]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {
+            "rows": len(self.rows),
+            "create": self.count("create"),
+            "update": self.count("update"),
+            "unchanged": self.count("unchanged"),
+            "errors": len(self.error_rows),
+        }
+
+
+def _chunks(items: list, size: int = _LOOKUP_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def plan_import(text: str) -> ImportPlan:
+    """Validate every row against the file itself and the database; write nothing."""
+    columns, raw_rows = read_rows(text)
+    rows: list[PlannedRow] = []
+    for raw in raw_rows:
+        row = PlannedRow(raw.line, {k: unescape_cell(v) for k, v in raw.values.items()})
+        if "__error__" in raw.values:
+            row.errors.append(raw.values["__error__"])
+            row.values = {}
+        rows.append(row)
+
+    # Field-level checks, and the normalised identifiers of each row.
+    parsed: dict[int, tuple[str | None, list[str]]] = {}
+    bad_identifiers: set[int] = set()
+    for index, row in enumerate(rows):
+        if row.errors:
+            continue
+        hwid, macs = None, []
+        identifier_errors = len(row.errors)
+        if "hwid" in columns:
+            try:
+                hwid = normalize_hwid(row.values["hwid"])
+            except ValidationError as exc:
+                row.errors += _messages(exc)
+        if "macs" in columns:
+            try:
+                macs = normalize_mac_list(row.values["macs"])
+            except ValidationError as exc:
+                row.errors += _messages(exc)
+        if len(row.errors) > identifier_errors:
+            bad_identifiers.add(index)
+        for name, limit in MAX_LENGTHS.items():
+            value = row.values.get(name, "").strip()
+            if len(value) > limit:
+                row.errors.append(f"{name} is longer than {limit} characters.")
+        email = row.values.get("owner_email", "").strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                row.errors.append(f"owner_email {email[:60]!r} is not an email address.")
+        parsed[index] = (hwid, macs)
+
+    # Identifiers repeated inside the file.
+    first_seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if index not in parsed:
+            continue
+        hwid, macs = parsed[index]
+        for key in ([hwid] if hwid else []) + macs:
+            if key in first_seen:
+                row.errors.append(f"{key} is also on line {rows[first_seen[key]].line}.")
+            else:
+                first_seen[key] = index
+
+    # Which existing device each row matches.
+    all_hwids = [p[0] for p in parsed.values() if p[0]]
+    all_macs = [m for p in parsed.values() for m in p[1]]
+    hwid_owner: dict[str, int] = {}
+    for chunk in _chunks(all_hwids):
+        hwid_owner.update(Device.objects.filter(hwid__in=chunk).values_list("hwid", "id"))
+    mac_owner: dict[str, int] = {}
+    for chunk in _chunks(all_macs):
+        mac_owner.update(MacAddress.objects.filter(address__in=chunk).values_list("address", "device_id"))
+    targets: dict[int, int] = {}
+    for index, (hwid, macs) in parsed.items():
+        owners = {hwid_owner[hwid]} if hwid in hwid_owner else set()
+        owners |= {mac_owner[m] for m in macs if m in mac_owner}
+        if len(owners) > 1:
+            rows[index].errors.append(
+                "its identifiers belong to different devices: "
+                + ", ".join(f"#{pk}" for pk in sorted(owners))
+                + "."
+            )
+        elif owners:
+            targets[index] = owners.pop()
+
+    existing = {
+        device.pk: device
+        for chunk in _chunks(sorted(set(targets.values())))
+        for device in Device.objects.filter(pk__in=chunk).prefetch_related("macs")
+    }
+    target_lines: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        if index not in parsed:
+            continue
+        hwid, macs = parsed[index]
+        device = existing.get(targets.get(index, -1))
+        if device is not None:
+            row.device_id, row.device_name = device.pk, device.name
+            if device.pk in target_lines:
+                row.errors.append(f"updates the same device as line {target_lines[device.pk]}.")
+            target_lines.setdefault(device.pk, row.line)
+            current = DeviceRecord.of(device)
+        else:
+            current = DeviceRecord(name="", hwid=None)
+        record = DeviceRecord(
+            name=row.values["name"].strip() if "name" in columns else current.name,
+            hwid=hwid if "hwid" in columns else current.hwid,
+            macs=macs if "macs" in columns else current.macs,
+            owner_name=row.values["owner_name"].strip() if "owner_name" in columns else current.owner_name,
+            owner_email=row.values["owner_email"].strip() if "owner_email" in columns else current.owner_email,
+            notes=row.values["notes"].strip() if "notes" in columns else current.notes,
+        )
+        if not record.name:
+            row.errors.append("name is empty.")
+        if not record.hwid and not record.macs and index not in bad_identifiers:
+            row.errors.append(
+                "needs a hwid or at least one MAC."
+                if device is None
+                else "would leave the device with neither a hwid nor a MAC."
+            )
+        row.record = record
+        if device is None:
+            row.action = "create"
+        elif record == current:
+            row.action = "unchanged"
+        else:
+            row.action = "update"
+    return ImportPlan(columns, rows)
+
+
+# ---------------------------------------------------------------- applying
+
+
+class ImportRejected(Exception):
+    """The import would have written rows with errors; nothing was written."""
+
+    def __init__(self, plan: ImportPlan):
+        super().__init__(f"{len(plan.error_rows)} row(s) have errors; nothing was imported.")
+        self.plan = plan
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    plan: ImportPlan
+
+
+@transaction.atomic
+def apply_import(text: str, *, valid_rows_only: bool = False) -> ImportResult:
+    """Plan again inside one transaction, then write: all rows, or only the valid ones.
+
+    Raises ImportRejected (having written nothing) when rows have errors and
+    `valid_rows_only` is False.
+    """
+    plan = plan_import(text)
+    if plan.error_rows and not valid_rows_only:
+        raise ImportRejected(plan)
+    valid = [row for row in plan.rows if row.ok]
+    now = timezone.now()
+
+    creates = [row for row in valid if row.action == "create"]
+    new_devices = Device.objects.bulk_create(
+        [
+            Device(
+                name=r.record.name,
+                hwid=r.record.hwid,
+                owner_name=r.record.owner_name,
+                owner_email=r.record.owner_email,
+                notes=r.record.notes,
+                created_at=now,
+                updated_at=now,
+            )
+            for r in creates
+        ],
+        batch_size=1000,
+    )
+    new_macs = [
+        MacAddress(device_id=device.pk, address=mac, is_primary=(i == 0))
+        for row, device in zip(creates, new_devices)
+        for i, mac in enumerate(row.record.macs)
+    ]
+
+    updates = [row for row in valid if row.action == "update"]
+    if updates:
+        devices = Device.objects.in_bulk([row.device_id for row in updates])
+        changed = []
+        for row in updates:
+            device = devices[row.device_id]
+            device.name = row.record.name
+            device.hwid = row.record.hwid
+            device.owner_name = row.record.owner_name
+            device.owner_email = row.record.owner_email
+            device.notes = row.record.notes
+            device.updated_at = now
+            changed.append(device)
+        Device.objects.bulk_update(
+            changed, ["name", "hwid", "owner_name", "owner_email", "notes", "updated_at"], batch_size=1000
+        )
+        if "macs" in plan.columns:
+            for chunk in _chunks([row.device_id for row in updates]):
+                MacAddress.objects.filter(device_id__in=chunk).delete()
+            new_macs += [
+                MacAddress(device_id=row.device_id, address=mac, is_primary=(i == 0))
+                for row in updates
+                for i, mac in enumerate(row.record.macs)
+            ]
+    MacAddress.objects.bulk_create(new_macs, batch_size=1000)
+    return ImportResult(
+        created=len(creates),
+        updated=len(updates),
+        unchanged=plan.count("unchanged"),
+        skipped=len(plan.error_rows),
+        plan=plan,
+    )

@@ -1,0 +1,49 @@
+"""Generate N synthetic devices, for benchmarks (bench/README) and load tests."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from devices.models import Device, MacAddress
+
+
+class Command(BaseCommand):
+    help = "Add N synthetic devices with 1-3 MACs each (names bench-000001...)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("count", type=int)
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, count: int, seed: int, **options):
+        if count < 1:
+            raise CommandError("count must be at least 1.")
+        rng = random.Random(seed)
+        start = Device.objects.filter(name__startswith="bench-").count()
+        batch = 5000
+        for offset in range(0, count, batch):
+            with transaction.atomic():
+                devices = []
+                for n in range(start + offset, start + min(offset + batch, count)):
+                    # Derived from n, so a second run never repeats a HWID.
+                    digest = hashlib.md5(f"{seed}-{n}".encode()).hexdigest()
+                    hwid = None if n % 5 == 0 else (digest if n % 2 else "B%015d" % n)
+                    devices.append(
+                        Device(
+                            name=f"bench-{n:06d}",
+                            hwid=hwid,
+                            owner_name=rng.choice(["", "Ada Lovelace", "Alan Turing", "Grace Hopper"]),
+                            notes="",
+                        )
+                    )
+                devices = Device.objects.bulk_create(devices)
+                macs = []
+                for device in devices:
+                    for i in range(1 + device.pk % 3):
+                        value = (0x020000000000 + device.pk * 4 + i).to_bytes(6, "big").hex(":")
+                        macs.append(MacAddress(device=device, address=value, is_primary=(i == 0)))
+                MacAddress.objects.bulk_create(macs)
+        self.stdout.write(f"Added {count} devices; {Device.objects.count()} in all.")

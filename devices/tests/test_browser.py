@@ -1,0 +1,106 @@
+"""What an operator does in a real browser: Debian's Chromium, driven by Playwright."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from devices.models import Device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def logged_in(page: Page, live_server, admin_user):
+    page.goto(live_server.url + "/devices/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill("pw-ada")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
+    return page
+
+
+def test_a_wrong_password_is_refused(page: Page, live_server, admin_user):
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("correct username and password")
+
+
+def test_live_search_finds_a_device_by_a_mac_typed_in_another_form(logged_in: Page, live_server, sample_device, make_device):
+    page = logged_in
+    make_device("decoy", hwid="DECOY", macs=["11:22:33:44:55:66"])
+    page.reload()
+    table = page.locator("#device-table")
+    expect(table).to_contain_text("decoy")
+    page.get_by_label("Search").press_sequentially("00-0C-29-F2-7A-29", delay=10)
+    expect(table).not_to_contain_text("decoy")
+    expect(table).to_contain_text("ws-042")
+    expect(table).to_contain_text("1 device matching")
+    # The URL carries the search, so the view can be bookmarked and Back works.
+    expect(page).to_have_url(re.compile(r"q=00-0C-29-F2-7A-29"))
+    page.get_by_role("link", name="ws-042").click()
+    expect(page.get_by_role("heading", name="ws-042")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("00:0c:29:f2:7a:29")
+    page.go_back()
+    expect(page.locator("#device-table")).to_contain_text("ws-042")
+    expect(page.locator("#device-table")).not_to_contain_text("decoy")
+
+
+def test_adding_a_device_with_a_bad_mac_shows_the_error(logged_in: Page):
+    page = logged_in
+    page.get_by_role("link", name="Add device").click()
+    page.get_by_label("Name").fill("laptop-9")
+    page.get_by_label("MAC addresses").fill("00:0C:29:F2:7A:ZZ")
+    page.get_by_role("button", name="Add device").click()
+    expect(page.locator(".field-errors")).to_contain_text("'00:0C:29:F2:7A:ZZ' is not a MAC address")
+    assert not Device.objects.exists()
+    page.get_by_label("MAC addresses").fill("00-0C-29-F2-7A-2A")
+    page.get_by_role("button", name="Add device").click()
+    expect(page.get_by_role("heading", name="laptop-9")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("00:0c:29:f2:7a:2a")
+
+
+def test_importing_a_csv_shows_a_preview_then_the_result(logged_in: Page, tmp_path):
+    page = logged_in
+    path = tmp_path / "inventory.csv"
+    path.write_text(
+        "\ufeffname;hwid;macs;owner_name;owner_email;notes\n"
+        "import-a;IMPA;00-0C-29-00-00-0A;Ada;ada@example.com;\n"
+        "import-b;;000c.2900.000b 00:0c:29:00:00:0c;;;\n"
+        "broken;;not-a-mac;;;\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("link", name="Import CSV").click()
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.locator(".summary")).to_contain_text("2 new")
+    expect(page.locator(".summary")).to_contain_text("1 with errors")
+    expect(page.locator("tr.bad")).to_contain_text("'not-a-mac' is not a MAC address")
+    assert not Device.objects.exists()
+    page.get_by_role("button", name="Import the 2 valid rows only").click()
+    expect(page.get_by_role("status")).to_contain_text("2 created, 0 updated, 0 unchanged, 1 skipped")
+    expect(page.locator("#device-table")).to_contain_text("import-a")
+    expect(page.locator("#device-table")).to_contain_text("import-b")
+    assert sorted(Device.objects.values_list("name", flat=True)) == ["import-a", "import-b"]
+
+
+def test_select_all_matching_offers_every_device_of_the_filter(logged_in: Page, live_server, make_device):
+    page = logged_in
+    for n in range(30):
+        make_device(f"lab-{n:02d}", hwid=f"LAB{n:02d}")
+    make_device("office", hwid="OFFICE")
+    page.goto(live_server.url + "/devices/?q=lab&per_page=25")
+    page.get_by_label("Select every device on this page").check()
+    expect(page.locator("[data-selection-label]")).to_have_text("25 selected")
+    page.get_by_role("button", name="Select all 30 matching").click()
+    expect(page.locator("[data-selection-label]")).to_have_text("All 30 matching devices selected")
+    page.get_by_role("button", name="Delete selected…").click()
+    expect(page.get_by_role("heading", name="Delete 30 devices?")).to_be_visible()
+    page.get_by_role("button", name="Delete 30 devices").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted 30 devices")
+    assert list(Device.objects.values_list("name", flat=True)) == ["office"]

@@ -1,0 +1,72 @@
+"""Configuration: a bad environment value stops start-up and names the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from gearsdash.env import RateLimit, env_bool, env_int, env_rate_limit, env_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def clean_env(tmp_path, **overrides) -> dict[str, str]:
+    """The process environment without the test run's own Django variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GEARS_", "DATABASE_URL"))}
+    return {**env, "GEARSDASH_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "gearsdash.settings", **overrides}
+
+
+def test_rate_limit_reads_n_per_w(monkeypatch):
+    monkeypatch.setenv("X", "10/60")
+    assert env_rate_limit("X", "1/1") == RateLimit(10, 60.0)
+    monkeypatch.setenv("X", "10 / 1.5s")
+    assert env_rate_limit("X", "1/1") == RateLimit(10, 1.5)
+
+
+@pytest.mark.parametrize(
+    "reader, value",
+    [
+        (lambda: env_rate_limit("X", "10/60"), "ten"),
+        (lambda: env_rate_limit("X", "10/60"), "0/60"),
+        (lambda: env_bool("X", False), "maybe"),
+        (lambda: env_int("X", 1, minimum=1), "0"),
+        (lambda: env_int("X", 1), "1.5"),
+        (lambda: env_url("X", "http://a"), "ftp://example.com"),
+        (lambda: env_url("X", "http://a"), "gears.opswat.com"),
+    ],
+)
+def test_bad_values_fail_loudly_naming_the_variable(monkeypatch, reader, value):
+    monkeypatch.setenv("X", value)
+    with pytest.raises(ImproperlyConfigured, match=r"^X"):
+        reader()
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("GEARS_RATE_LIMIT", "fast"), ("DJANGO_DEBUG", "perhaps"), ("GEARS_BASE_URL", "not a url"), ("DATABASE_URL", "nosuch://x"), ("DJANGO_SECRET_KEY", "short")],
+)
+def test_start_up_stops_on_a_bad_setting(tmp_path, name, value):
+    env = clean_env(tmp_path, **{name: value})
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert name in result.stderr.splitlines()[-1]
+
+
+def test_deploy_checks_are_clean_with_debug_off(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="0")
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_secret_key_is_generated_once_and_kept(tmp_path):
+    env = clean_env(tmp_path)
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    keys = [subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout.strip().splitlines()[-1] for _ in range(2)]
+    assert keys[0] == keys[1] and len(keys[0]) >= 50
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
