@@ -6,29 +6,69 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
-from django.db.models.functions import Replace
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from devices.validators import (
     HWID_MAX_LENGTH,
     HWID_RE,
     MAC_CANONICAL_RE,
+    mac_search_digits,
     normalize_hwid,
     normalize_mac,
 )
 
 
+def mac_fragments(digits: str) -> list[str]:
+    """How hex digits ("0c29f") can appear inside a colon-form MAC.
+
+    A run of digits starts on a byte boundary or one digit into a byte, so it
+    shows up in `00:0c:29:f2:7a:29` in one of two shapes ("0c:29:f", "0:c2:9f").
+    Matching either keeps MAC search on the plain, indexed address column.
+    """
+    shapes = []
+    for offset in (0, 1):
+        head, rest = digits[:offset], digits[offset:]
+        pairs = [rest[i : i + 2] for i in range(0, len(rest), 2)]
+        shapes.append(":".join(([head] if head else []) + pairs))
+    return list(dict.fromkeys(shape for shape in shapes if shape))
+
+
 class DeviceQuerySet(models.QuerySet):
-    def with_mac_digits(self, digits: str) -> DeviceQuerySet:
-        """Devices with a MAC whose hex digits contain `digits` ("0c29f2")."""
-        matching = (
-            MacAddress.objects.annotate(digits=Replace("address", models.Value(":"), models.Value("")))
-            .filter(digits__contains=digits)
-            .values("device_id")
-        )
-        return self.filter(pk__in=matching)
+    def search(self, text: str) -> DeviceQuerySet:
+        """Devices whose name or HWID contains `text` (any case), or with a MAC
+        containing it typed in any notation ("00-0C-29", "0c29f2")."""
+        text = text.strip()
+        if not text:
+            return self
+        digits = mac_search_digits(text)
+        if connection.vendor == "sqlite":
+            return self._search_sqlite(text, digits)
+        match = Q(name__icontains=text) | Q(hwid__icontains=text)
+        if digits:
+            mac_match = Q()
+            for fragment in mac_fragments(digits):
+                mac_match |= Q(address__contains=fragment)
+            match |= Q(pk__in=MacAddress.objects.filter(mac_match).values("device_id"))
+        return self.filter(match)
+
+    def _search_sqlite(self, text: str, digits: str | None) -> DeviceQuerySet:
+        # The FTS5 trigram index serves LIKE only without an ESCAPE clause, so
+        # "%" and "_" typed by the user act as wildcards there; instr() then
+        # keeps exact substrings only. lower() on both sides folds ASCII, as
+        # Django's icontains does on SQLite.
+        # One SELECT per needle, joined by UNION: FTS5 cannot serve an OR of
+        # two LIKEs from its index and would scan the whole table.
+        needles = [text] + ([digits] if digits and digits != text.lower() else [])
+        selects, params = [], []
+        for needle in needles:
+            selects.append(
+                "SELECT rowid FROM devices_search WHERE terms LIKE %s AND instr(lower(terms), lower(%s)) > 0"
+            )
+            params += [f"%{needle}%", needle]
+        return self.filter(pk__in=RawSQL(" UNION ".join(selects), params))
 
 
 class Device(models.Model):
@@ -65,6 +105,8 @@ class Device(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="device_name_not_empty"),
         ]
         indexes = [
+            # The list's default order, so page 1 needs no sort of every row.
+            models.Index(fields=["name", "id"], name="device_name_idx"),
             models.Index(fields=["updated_at"], name="device_updated_idx"),
             models.Index(fields=["owner_name"], name="device_owner_idx"),
         ]

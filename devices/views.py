@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,8 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, iter_devices_csv, plan_import, read_rows
 from devices.forms import CsvUploadForm, DeviceFilterForm, DeviceForm
 from devices.inventory import save_device
-from devices.models import Device, DeviceImport
-from devices.validators import mac_search_digits
+from devices.models import Device, DeviceImport, MacAddress
 
 PREVIEW_VALID_ROWS = 200
 
@@ -40,20 +39,16 @@ def filtered_devices(params: QueryDict) -> tuple[DeviceFilterForm, QuerySet[Devi
     form = DeviceFilterForm(params)
     form.is_valid()
     devices = Device.objects.all()
-    query = form.value("q").strip()
-    if query:
-        match = Q(name__icontains=query) | Q(hwid__icontains=query)
-        digits = mac_search_digits(query)
-        if digits:
-            match |= Q(pk__in=Device.objects.with_mac_digits(digits).values("pk"))
-        devices = devices.filter(match)
+    devices = devices.search(form.value("q"))
     identifier = form.value("identifier")
     if identifier == "hwid":
         devices = devices.filter(hwid__isnull=False)
     elif identifier == "mac_only":
         devices = devices.filter(hwid__isnull=True)
     elif identifier == "multi_mac":
-        devices = devices.annotate(mac_count=Count("macs")).filter(mac_count__gt=1)
+        # Several MACs means one that is not the primary: an indexed lookup,
+        # where counting MACs per device would group every row.
+        devices = devices.filter(pk__in=MacAddress.objects.filter(is_primary=False).values("device_id"))
     owner = form.value("owner")
     if owner == "assigned":
         devices = devices.exclude(owner_name="", owner_email="")

@@ -70,3 +70,51 @@ def test_the_admin_form_normalises_a_mac_typed_in_another_notation(make_device):
 def test_the_cloud_is_called_with_the_hwid_when_there_is_one(make_device):
     assert make_device("a", hwid="H1", macs=["00:0c:29:00:00:01"]).upstream_identifier == ("H1", 1)
     assert make_device("b", macs=["00:0c:29:00:00:02"]).upstream_identifier == ("00:0c:29:00:00:02", 0)
+
+
+# ------------------------------------------------------------------ search
+
+
+def names(queryset) -> set[str]:
+    return set(queryset.values_list("name", flat=True))
+
+
+@pytest.fixture
+def searchable(make_device):
+    make_device("ws-042", hwid="HW_ONE", macs=["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:30"])
+    make_device("Laptop-Ada", hwid="1dc0aaaa292ce801f5379042d68bb6cb")
+    make_device("printer", macs=["aa:bb:cc:dd:ee:ff"])
+    make_device("100% uptime", hwid="HWXONE")
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ws-0", {"ws-042"}),
+        ("LAPTOP", {"Laptop-Ada"}),
+        ("292ce8", {"Laptop-Ada"}),
+        ("00-0C-29-F2-7A-30", {"ws-042"}),
+        ("0c:29:f2", {"ws-042"}),
+        ("c29f2", {"ws-042"}),  # digits starting mid-byte
+        ("BBCCDDEE", {"printer"}),
+        ("aabb.ccdd", {"printer"}),
+        ("HW_ONE", {"ws-042"}),  # "_" is not a wildcard: HWXONE does not match
+        ("100%", {"100% uptime"}),
+        ("nothing-like-this", set()),
+    ],
+)
+def test_search_matches_name_hwid_and_macs_in_any_notation(searchable, typed, expected):
+    assert names(Device.objects.search(typed)) == expected
+
+
+def test_search_follows_every_change_to_a_device_and_its_macs(make_device):
+    device = make_device("before", hwid="H1", macs=["00:0c:29:00:00:01"])
+    save_device(device, DeviceRecord("after", "H2", ["00:0c:29:00:00:02"]))
+    assert names(Device.objects.search("before")) == set()
+    assert names(Device.objects.search("after")) == {"after"}
+    assert names(Device.objects.search("000c29000001")) == set()
+    assert names(Device.objects.search("000c29000002")) == {"after"}
+    MacAddress.objects.filter(device=device).update(address="00:0c:29:00:00:03")
+    assert names(Device.objects.search("00:0c:29:00:00:03")) == {"after"}
+    Device.objects.filter(pk=device.pk).delete()
+    assert names(Device.objects.search("after")) == set()

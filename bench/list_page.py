@@ -1,0 +1,101 @@
+"""Time the device list (with searches) at 100,000 devices, next to the admin changelist.
+
+Usage: .venv/bin/python bench/list_page.py [--devices 100000] [--runs 15]
+Uses a throw-away SQLite database in a temporary folder, or the database
+DATABASE_URL names (its tables are filled; use an empty database). Reports
+server time per request (the view through Django's test client, no network),
+the number of SQL queries, and peak memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
+    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
+
+    from devices.models import Device
+
+    call_command("migrate", verbosity=0)
+    have = Device.objects.count()
+    if have < args.devices:
+        started = time.perf_counter()
+        call_command("generate_devices", str(args.devices - have), verbosity=0, stdout=open(os.devnull, "w"))
+        print(f"generated {args.devices - have:,} devices in {time.perf_counter() - started:.1f} s")
+    total = Device.objects.count()
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    client = Client()
+    client.force_login(user)
+    mac_sample = Device.objects.filter(macs__isnull=False).order_by("pk")[total // 2].macs.first().address
+    tail = mac_sample.upper().replace(":", "-")[-8:]
+    hx = {"HX-Request": "true"}
+    cases = [
+        ("list, page 1 (full page)", "/devices/", {}),
+        ("list, page 1 (htmx fragment)", "/devices/", hx),
+        ("search name 'bench-0500' (htmx)", "/devices/?q=bench-0500", hx),
+        (f"search full MAC '{mac_sample.upper().replace(':', '-')}' (htmx)", "/devices/?q=" + mac_sample.upper().replace(":", "-"), hx),
+        (f"search partial MAC, last 3 bytes '{tail}' (htmx)", "/devices/?q=" + tail, hx),
+        ("search partial MAC '00:00:0c', worst case: every MAC has '000' (htmx)", "/devices/?q=00:00:0c", hx),
+        ("search with no match 'zzz-nothing' (htmx)", "/devices/?q=zzz-nothing", hx),
+        ("filter several MACs, sort by owner", "/devices/?identifier=multi_mac&sort=owner", hx),
+        ("last page", f"/devices/?page={total // 50}", hx),
+        ("admin changelist", "/admin/devices/device/", {}),
+        ("admin changelist search 'bench-0500'", "/admin/devices/device/?q=bench-0500", {}),
+        (f"admin changelist search MAC '{mac_sample}'", "/admin/devices/device/?q=" + mac_sample, {}),
+    ]
+    vendor = connection.vendor
+    print(f"\n{total:,} devices on {vendor}; {args.runs} runs each (after one warm-up)\n")
+    print(f"| request | median ms | p95 ms | queries |")
+    print(f"|---|---:|---:|---:|")
+    for label, url, headers in cases:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.status_code)
+        timings = []
+        for _ in range(args.runs):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url, headers=headers)
+                if hasattr(response, "streaming_content"):
+                    b"".join(response.streaming_content)
+                timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+        print(f"| {label} | {statistics.median(timings):.1f} | {p95:.1f} | {len(queries)} |")
+    started = time.perf_counter()
+    response = client.get("/devices/export.csv")
+    size = sum(len(chunk) for chunk in response.streaming_content)
+    print(f"\nexport of all {total:,} devices: {time.perf_counter() - started:.2f} s, {size / 1e6:.1f} MB")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak memory of this process (everything above): {peak_kb / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
