@@ -17,9 +17,15 @@ MAC_CANONICAL_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 HWID_RE = r"^[A-Za-z0-9_-]{1,64}$"
 HWID_MAX_LENGTH = 64
 
-# Only hex digits and the separators of the common notations get as far as
-# netaddr, which would otherwise also read integers and other oddities.
-_MAC_CHARS = re.compile(r"[0-9A-Fa-f:.\-]+")
+# Only the common notations get as far as netaddr, which would otherwise also
+# read integers and shapes such as "0C:29:F2" (three 16-bit groups), turning
+# a truncated MAC into a different, valid-looking one.
+_MAC_SHAPES = re.compile(
+    r"[0-9a-f]{1,2}([:-])[0-9a-f]{1,2}(?:\1[0-9a-f]{1,2}){4}"  # 00:0c:29:f2:7a:29, 00-0c-...
+    r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"  # 000c.29f2.7a29
+    r"|[0-9a-f]{6}[-:]?[0-9a-f]{6}",  # 000c29f27a29, 000c29-f27a29
+    re.IGNORECASE,
+)
 _SPACE_AROUND_SEPARATOR = re.compile(r"\s*([:.\-])\s*")
 _HWID = re.compile(HWID_RE)
 _MAC_EXAMPLE = "00:0c:29:f2:7a:29"
@@ -41,7 +47,7 @@ def normalize_mac(value: str) -> str:
     compact = _SPACE_AROUND_SEPARATOR.sub(r"\1", value.strip())
     if not compact:
         raise ValidationError("A MAC address is empty.", code="invalid_mac")
-    if _MAC_CHARS.fullmatch(compact):
+    if _MAC_SHAPES.fullmatch(compact):
         try:
             return str(EUI(compact, version=48, dialect=mac_unix_expanded))
         except (AddrFormatError, ValueError, TypeError):

@@ -36,7 +36,7 @@ def test_it_accepts_every_common_mac_notation(typed):
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "   ", "00:0c:29:f2:7a", "00:0c:29:f2:7a:29:11", "zz:0c:29:f2:7a:29", "0x000c29f27a29", "12345", "00 0c 29 f2 7a 29", "+000c29f27a29"],
+    ["", "   ", "00:0c:29:f2:7a", "00:0c:29:f2:7a:29:11", "zz:0c:29:f2:7a:29", "0x000c29f27a29", "12345", "00 0c 29 f2 7a 29", "+000c29f27a29", "0C:29:F2", "1:2:3", "00:0c-29:f2:7a:29"],
 )
 def test_it_refuses_what_is_not_a_mac(typed):
     with pytest.raises(ValidationError):
