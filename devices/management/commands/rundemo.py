@@ -50,9 +50,12 @@ class Command(BaseCommand):
         def start(name: str, argv: list[str]) -> None:
             children.append((name, subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)))
 
+        upstream = urlsplit(settings.GEARS_BASE_URL)
+        if upstream.hostname not in ("127.0.0.1", "localhost"):
+            # A real upstream is configured: there is nothing to simulate.
+            no_simulator = True
         try:
             if not no_simulator:
-                upstream = urlsplit(settings.GEARS_BASE_URL)
                 start(
                     "simulator",
                     [python, "-m", "fakegears", "--host", upstream.hostname or "127.0.0.1",
@@ -95,17 +98,20 @@ class Command(BaseCommand):
         return False
 
     def _stop_all(self, children) -> None:
+        # Signal each child's main process only: the qcluster parent stops its
+        # own workers, and stalls if they are killed under it.
         for name, child in reversed(children):
             if child.poll() is None:
-                try:
-                    os.killpg(child.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                child.send_signal(signal.SIGTERM)
         for name, child in reversed(children):
             try:
                 child.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.stderr.write(f"{name} did not stop in {STOP_TIMEOUT:g} s; killing it.")
-                os.killpg(child.pid, signal.SIGKILL)
+                child.kill()
                 child.wait()
+            try:
+                os.killpg(child.pid, signal.SIGKILL)  # anything it left behind
+            except (ProcessLookupError, PermissionError):
+                pass
         self.stdout.write("Stopped.")
