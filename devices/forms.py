@@ -87,6 +87,9 @@ class DeviceForm(forms.Form):
         )
 
 
+DEFAULT_PER_PAGE = 50
+
+
 class DeviceFilterForm(forms.Form):
     """The device list's search, filters, sort and page size, read from the query string."""
 
@@ -117,10 +120,15 @@ class DeviceFilterForm(forms.Form):
         choices=[(n, n) for n in settings.DEVICE_LIST_PAGE_SIZES],
         coerce=int,
         required=False,
-        empty_value=50,
+        empty_value=DEFAULT_PER_PAGE,
     )
 
-    FILTER_FIELDS = ("q", "identifier", "owner", "sort", "per_page")
+    def __init__(self, data=None, *args, **kwargs):
+        # Show the page size in use, not the select's first option.
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = str(DEFAULT_PER_PAGE)
+        super().__init__(data, *args, **kwargs)
 
     def problems(self) -> list[str]:
         """Readable messages for parameters that were ignored."""
