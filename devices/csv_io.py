@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from devices.inventory import DeviceRecord
@@ -53,30 +55,44 @@ def unescape_cell(value: str) -> str:
 # ---------------------------------------------------------------- export
 
 
-def device_row(device: Device) -> list[str]:
-    record = DeviceRecord.of(device)
-    values = [
-        record.name,
-        record.hwid or "",
-        " ".join(record.macs),
-        record.owner_name,
-        record.owner_email,
-        record.notes,
-    ]
-    return [escape_cell(value) for value in values]
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
 
 
-def iter_devices_csv(devices: Iterable[Device]) -> Iterator[str]:
-    """CSV lines for `devices` (a queryset with MACs prefetched), header first."""
+_EXPORT_CHUNK = 2000
+
+
+def iter_devices_csv(devices: QuerySet[Device]) -> Iterator[str]:
+    """CSV lines for `devices`, in their order, header first.
+
+    Reads plain tuples in chunks with one MAC query per chunk: model
+    instances and prefetch_related cost ~5x more at 100,000 devices.
+    """
     writer = csv.writer(_Echo(), lineterminator="\r\n")
     yield writer.writerow(COLUMNS)
-    for device in devices:
-        yield writer.writerow(device_row(device))
+    rows = devices.values_list("pk", "name", "hwid", "owner_name", "owner_email", "notes")
+    chunk: list[tuple] = []
+    for row in rows.iterator(chunk_size=_EXPORT_CHUNK):
+        chunk.append(row)
+        if len(chunk) == _EXPORT_CHUNK:
+            yield from _chunk_lines(writer, chunk)
+            chunk = []
+    yield from _chunk_lines(writer, chunk)
+
+
+def _chunk_lines(writer, chunk: list[tuple]) -> Iterator[str]:
+    macs: dict[int, list[str]] = defaultdict(list)
+    found = (
+        MacAddress.objects.filter(device_id__in=[row[0] for row in chunk])
+        .order_by("device_id", "-is_primary", "id")  # primary first, as DeviceRecord.of
+        .values_list("device_id", "address")
+    )
+    for device_id, address in found:
+        macs[device_id].append(address)
+    for pk, name, hwid, owner_name, owner_email, notes in chunk:
+        values = (name, hwid or "", " ".join(macs[pk]), owner_name, owner_email, notes)
+        yield writer.writerow([escape_cell(value) for value in values])
 
 
 # ---------------------------------------------------------------- reading
