@@ -3,7 +3,7 @@
 Authentication, rate limiting and fault injection happen before these
 handlers run (see `fakegears.app`); a handler only validates its inputs
 (400) and answers 404/200. Upstream references are to
-/work/shared/upstream/api-notes.md; [D] documented, [I] inferred.
+../shared/upstream/api-notes.md; [D] documented, [I] inferred.
 """
 
 from __future__ import annotations
