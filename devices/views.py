@@ -26,6 +26,7 @@ from devices.inventory import save_device
 from devices.models import Device, DeviceImport, MacAddress
 
 PREVIEW_VALID_ROWS = 200
+PREVIEW_ERROR_ROWS = 500
 
 
 def wants_fragment(request: HttpRequest) -> bool:
@@ -255,6 +256,7 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             messages.error(request, "Choose to import all rows, only the valid rows, or discard.")
     plan = plan_import(pending.content)
     valid_rows = [row for row in plan.rows if row.ok]
+    error_rows = plan.error_rows
     return render(
         request,
         "devices/import_preview.html",
@@ -262,6 +264,8 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             "pending": pending,
             "plan": plan,
             "summary": plan.summary,
+            "error_rows": error_rows[:PREVIEW_ERROR_ROWS],
+            "more_error_rows": max(0, len(error_rows) - PREVIEW_ERROR_ROWS),
             "valid_rows": valid_rows[:PREVIEW_VALID_ROWS],
             "more_valid_rows": max(0, len(valid_rows) - PREVIEW_VALID_ROWS),
         },

@@ -1,0 +1,74 @@
+"""The web import: upload, preview, confirm — nothing written before the confirmation."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from devices.models import Device, DeviceImport
+
+HEADER = "name,hwid,macs,owner_name,owner_email,notes\n"
+
+
+def upload(client, text: str | bytes, name: str = "devices.csv"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return client.post(reverse("devices:import-upload"), {"file": SimpleUploadedFile(name, data, "text/csv")})
+
+
+def test_upload_shows_a_preview_and_writes_nothing(admin_client_):
+    response = upload(admin_client_, HEADER + "a,H1,,,,\nb,,bad-mac,,,\n")
+    pending = DeviceImport.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("devices:import-preview", args=[pending.pk])
+    preview = admin_client_.get(response["Location"]).content.decode()
+    assert "&#x27;bad-mac&#x27; is not a MAC address" in preview
+    assert not Device.objects.exists()
+
+
+def test_import_all_refuses_while_a_row_is_bad_then_valid_rows_only_imports(admin_client_):
+    pending_url = upload(admin_client_, HEADER + "a,H1,,,,\nb,,bad-mac,,,\n")["Location"]
+    refused = admin_client_.post(pending_url, {"mode": "all"}, follow=True)
+    assert "1 row(s) have errors; nothing was imported." in refused.content.decode()
+    assert not Device.objects.exists()
+    done = admin_client_.post(pending_url, {"mode": "valid"}, follow=True)
+    assert "1 created, 0 updated, 0 unchanged, 1 skipped" in done.content.decode()
+    assert list(Device.objects.values_list("name", flat=True)) == ["a"]
+    assert DeviceImport.objects.get().status == DeviceImport.Status.APPLIED
+    assert admin_client_.post(pending_url, {"mode": "all"}).status_code == 404  # applied once only
+
+
+def test_discard_writes_nothing(admin_client_):
+    pending_url = upload(admin_client_, HEADER + "a,H1,,,,\n")["Location"]
+    admin_client_.post(pending_url, {"mode": "discard"})
+    assert not Device.objects.exists()
+    assert DeviceImport.objects.get().status == DeviceImport.Status.DISCARDED
+
+
+def test_an_unreadable_file_is_refused_at_upload_with_the_reason(admin_client_):
+    response = upload(admin_client_, "name,hwid\nMünchen,H1\n".encode("latin-1"))
+    assert response.status_code == 200
+    assert "not UTF-8" in response.content.decode()
+    assert not DeviceImport.objects.exists()
+
+
+def test_an_unknown_mode_changes_nothing(admin_client_):
+    pending_url = upload(admin_client_, HEADER + "a,H1,,,,\n")["Location"]
+    response = admin_client_.post(pending_url, {"mode": "drop"})
+    assert response.status_code == 200 and "Choose to import" in response.content.decode()
+    assert not Device.objects.exists()
+
+
+def test_a_huge_error_list_is_shown_in_part(admin_client_):
+    pending_url = upload(admin_client_, HEADER + "".join(f"x{n},,bad{n},,,\n" for n in range(700)))["Location"]
+    body = admin_client_.get(pending_url).content.decode()
+    assert body.count('<tr class="bad">') == 500 and "200 more rows with errors" in body
+
+
+def test_another_users_import_is_not_found(admin_client_, client, db):
+    from django.contrib.auth.models import Group
+    from django.contrib.auth import get_user_model
+
+    pending_url = upload(admin_client_, HEADER + "a,H1,,,,\n")["Location"]
+    other = get_user_model().objects.create_user("other-admin")
+    other.groups.add(Group.objects.get(name="admin"))
+    client.force_login(other)
+    assert client.get(pending_url).status_code == 404
