@@ -82,3 +82,29 @@ def test_generate_devices_adds_valid_devices(db):
     call_command("generate_devices", "100")
     assert Device.objects.count() == 600
     assert MacAddress.objects.filter(is_primary=True).count() == 600
+
+
+def test_the_demo_inventory_is_what_the_simulator_knows_plus_three_it_does_not(db):
+    """Over real HTTP: each demo device, called as the dashboard will call it."""
+    import requests
+
+    from devices.management.commands.load_demo import UNKNOWN_TO_CLOUD
+    from fakegears.server import SimulatorConfig, start_simulator
+
+    call_command("load_demo")
+    unknown = {record.name for record in UNKNOWN_TO_CLOUD}
+    config = SimulatorConfig(limit=1000, window=1, static_token="demo-test-token")
+    with start_simulator(config) as sim:
+        for device in Device.objects.prefetch_related("macs"):
+            value, opt = device.upstream_identifier
+            response = requests.get(
+                f"{sim.base_url}/o/api/v2.2/devices/{value}/remediation",
+                params={"opt": opt, "access_token": "demo-test-token"},
+                timeout=5,
+            )
+            answer = response.json()
+            assert response.status_code == 200
+            if device.name in unknown:
+                assert answer == {"result": 0, "msg": "Device not found"}, device.name
+            else:
+                assert "remediation_link" in answer or answer == {"result": 0, "msg": "Device has no issues"}, device.name
