@@ -103,3 +103,34 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# ------------------------------------------------------------------ upstream
+
+
+@pytest.fixture
+def start_upstream():
+    """Start fakegears in-process on a free port, with any SimulatorConfig fields.
+
+    Every test of the upstream path talks to it over real HTTP.
+    """
+    from fakegears.server import SimulatorConfig, start_simulator
+
+    running = []
+
+    def start(**config):
+        config.setdefault("limit", 1000)
+        config.setdefault("window", 1.0)
+        sim = start_simulator(SimulatorConfig(**config))
+        running.append(sim)
+        return sim
+
+    yield start
+    for sim in running:
+        sim.stop()
+
+
+@pytest.fixture
+def simulator(start_upstream):
+    """The simulator with a generous limit (1000 per second) and the demo client."""
+    return start_upstream()
