@@ -12,36 +12,10 @@ and a page needs two (count and rows).
 
 from django.db import migrations
 
-# The searchable text of one device: name, HWID, and each MAC in both the
-# colon form and bare digits, so "0c29f2" and "0c:29:f2" both hit an index.
-_TERMS = """
-    SELECT d.id, d.name || char(10) || coalesce(d.hwid, '') || char(10) || coalesce(
-        (SELECT group_concat(m.address || ' ' || replace(m.address, ':', ''), ' ')
-         FROM devices_macaddress m WHERE m.device_id = d.id), '')
-    FROM devices_device d WHERE d.id = {target}
-"""
+from devices import search_index
 
-
-def _refresh(target: str) -> str:
-    return (
-        f"DELETE FROM devices_search WHERE rowid = {target};\n"
-        f"INSERT INTO devices_search(rowid, terms) {_TERMS.format(target=target)};\n"
-    )
-
-
-SQLITE_FORWARD = [
-    "CREATE VIRTUAL TABLE devices_search USING fts5(terms, tokenize='trigram')",
-    f"CREATE TRIGGER devices_search_device_insert AFTER INSERT ON devices_device BEGIN {_refresh('new.id')} END",
-    f"CREATE TRIGGER devices_search_device_update AFTER UPDATE OF name, hwid ON devices_device BEGIN {_refresh('old.id')} {_refresh('new.id')} END",
-    "CREATE TRIGGER devices_search_device_delete AFTER DELETE ON devices_device BEGIN DELETE FROM devices_search WHERE rowid = old.id; END",
-    f"CREATE TRIGGER devices_search_mac_insert AFTER INSERT ON devices_macaddress BEGIN {_refresh('new.device_id')} END",
-    f"CREATE TRIGGER devices_search_mac_update AFTER UPDATE ON devices_macaddress BEGIN {_refresh('old.device_id')} {_refresh('new.device_id')} END",
-    f"CREATE TRIGGER devices_search_mac_delete AFTER DELETE ON devices_macaddress BEGIN {_refresh('old.device_id')} END",
-    "INSERT INTO devices_search(rowid, terms) " + _TERMS.replace("WHERE d.id = {target}", ""),
-]
 SQLITE_BACKWARD = [
-    *(f"DROP TRIGGER IF EXISTS devices_search_{name}" for name in
-      ["device_insert", "device_update", "device_delete", "mac_insert", "mac_update", "mac_delete"]),
+    *(f"DROP TRIGGER IF EXISTS devices_search_{name}" for name in search_index.TRIGGERS),
     "DROP TABLE IF EXISTS devices_search",
 ]
 
@@ -67,12 +41,20 @@ def _run(statements_by_vendor):
     return run
 
 
+def _install_sqlite(apps, schema_editor):
+    # Only the table: its triggers and contents are put in place after every
+    # migrate (devices/apps.py), once no migration will rebuild the tables.
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(search_index.CREATE_TABLE)
+
+
 class Migration(migrations.Migration):
     dependencies = [("devices", "0001_initial")]
 
     operations = [
+        migrations.RunPython(_install_sqlite, _run({"sqlite": SQLITE_BACKWARD})),
         migrations.RunPython(
-            _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
+            _run({"postgresql": POSTGRES_FORWARD}),
             _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
         )
     ]
