@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the next K accepted API requests hang (default: 0)",
     )
     faults.add_argument(
+        "--malformed-next",
+        type=_bounded_int(0),
+        default=0,
+        help="the next K accepted API requests answer 200 with an HTML body, not JSON (default: 0)",
+    )
+    faults.add_argument(
         "--hang-seconds",
         type=_bounded_float(0),
         default=defaults.hang_seconds,

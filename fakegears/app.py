@@ -5,7 +5,8 @@ Request pipeline for the API (`/o/api/...`), in this order, per api-notes §7.3:
 1. `down` fault            -> 503 (not counted)
 2. authentication          -> 401 (not counted)
 3. rate limit at arrival   -> 429 (rejected requests use no quota)
-4. injected faults, drawn at arrival: latency, then hang (-> 504) or 500
+4. injected faults, drawn at arrival: latency, then hang (-> 504), 500, or a
+   malformed 200 (HTML instead of JSON)
 5. routing                 -> 404 unknown path, 405 wrong method
 6. the endpoint's own checks -> 400, then 404/200
 
@@ -44,6 +45,7 @@ from fakegears.state import SimulatorState, redact_query
 API_PREFIX = "/o/api/"
 ACCOUNT_WIDE_KEY = "account"
 UNMATCHED_API_ENDPOINT = "/o/api/(unmatched)"
+MALFORMED_BODY = "<html>oops</html>"  # the `malformed_next` fault's 200 body
 
 StartResponse = Callable[..., Any]
 
@@ -157,6 +159,10 @@ class GearsApp:
             response = result_msg(504, "Gateway timeout (simulated hang)")
         elif fault == "fail":
             response = result_msg(500, "Internal server error (simulated)")
+        elif fault == "malformed":
+            # A 200 that is not the API's JSON, e.g. a captive portal or a
+            # proxy's error page served with the wrong status.
+            response = html_response(200, MALFORMED_BODY)
         elif route is None:
             response = result_msg(404, "Unknown API endpoint")
         elif not method_allowed:

@@ -49,6 +49,7 @@ class SimulatorConfig:
     hang_rate: float = 0.0
     hang_next: int = 0
     hang_seconds: float = 30.0
+    malformed_next: int = 0
     down: bool = False
     remediation_link_override: str | None = None
     # Diagnostics.
@@ -76,6 +77,7 @@ class SimulatorConfig:
             hang_rate=self.hang_rate,
             hang_next=self.hang_next,
             hang_seconds=self.hang_seconds,
+            malformed_next=self.malformed_next,
             down=self.down,
             remediation_link_override=self.remediation_link_override,
         )
@@ -91,6 +93,9 @@ class FaultSettings:
     hang_rate: float = 0.0  # probability an accepted API request hangs
     hang_next: int = 0  # the next K accepted API requests hang
     hang_seconds: float = 30.0  # how long a hung request sleeps (then 504)
+    # The next K accepted API requests answer 200 with an HTML body, as a
+    # misbehaving proxy or gateway might: clients must not trust a 200 blindly.
+    malformed_next: int = 0
     down: bool = False  # API, OAuth and remediation pages answer 503
     remediation_link_override: str | None = None  # forced remediation_link value
 
@@ -99,6 +104,7 @@ class FaultSettings:
         _require(0.0 <= self.hang_rate <= 1.0, "hang_rate must be between 0 and 1")
         _require(self.fail_next >= 0, "fail_next must be >= 0")
         _require(self.hang_next >= 0, "hang_next must be >= 0")
+        _require(self.malformed_next >= 0, "malformed_next must be >= 0")
         _require(math.isfinite(self.latency) and self.latency >= 0, "latency must be >= 0")
         _require(math.isfinite(self.hang_seconds) and self.hang_seconds >= 0, "hang_seconds must be >= 0")
 
@@ -122,7 +128,7 @@ class FaultSettings:
         return result
 
 
-_INT_KEYS = {"fail_next", "hang_next"}
+_INT_KEYS = {"fail_next", "hang_next", "malformed_next"}
 _FLOAT_KEYS = {"error_rate", "latency", "hang_rate", "hang_seconds"}
 
 

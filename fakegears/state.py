@@ -246,7 +246,7 @@ class SimulatorState:
     # --- faults -----------------------------------------------------------
 
     def draw_fault(self) -> str | None:
-        """Decide, at arrival, whether an accepted API request fails: "fail", "hang" or None.
+        """Decide, at arrival, whether an accepted API request fails: "fail", "hang", "malformed" or None.
 
         Counters first (exactly the next K requests), then the seeded RNG;
         the RNG is drawn on every call so a sequential client sees the same
@@ -260,6 +260,9 @@ class SimulatorState:
             if faults.hang_next > 0:
                 faults.hang_next -= 1
                 return "hang"
+            if faults.malformed_next > 0:
+                faults.malformed_next -= 1
+                return "malformed"
             fail_roll = self.fault_rng.random()
             hang_roll = self.fault_rng.random()
             if fail_roll < faults.error_rate:

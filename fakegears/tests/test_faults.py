@@ -1,4 +1,4 @@
-"""Injected faults: 500s, latency, hangs, down, refused connections; from config and /_sim/faults."""
+"""Injected faults: 500s, malformed 200s, latency, hangs, down, refused connections; from config and /_sim/faults."""
 
 from __future__ import annotations
 
@@ -27,6 +27,42 @@ def test_fail_next_makes_exactly_the_next_k_api_requests_answer_500(client: Gear
 def test_fail_next_from_config(start_sim: SimFactory, client_for: ClientFactory) -> None:
     client = client_for(start_sim(fail_next=1))
     assert [client.list_devices().status_code for _ in range(2)] == [500, 200]
+
+
+def test_malformed_next_makes_the_next_k_api_requests_answer_200_with_html(client: GearsClient) -> None:
+    device = next(d for d in client.sim.state.devices if d.persistent_agent)
+    assert client.control("POST", "faults", {"malformed_next": 2}).json()["malformed_next"] == 2
+    first = client.action(device.macs[0], "dhcprenew")
+    second = client.list_devices()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.headers["Content-Type"].startswith("text/html")
+    assert first.text == "<html>oops</html>"
+    with pytest.raises(ValueError):
+        first.json()
+    assert "X-RateLimit-Remaining" in first.headers
+    assert device.dhcp_renewals == 0  # a faulted request changes nothing
+    assert client.list_devices().json()["devices"]  # the third is normal again
+    assert client.control("GET", "faults").json()["malformed_next"] == 0
+    api_log = [entry for entry in client.stats()["request_log"] if entry["path"].startswith("/o/api/")]
+    assert [(entry["status"], entry["counted"]) for entry in api_log] == [(200, True)] * 3
+
+
+def test_malformed_requests_use_quota(start_sim: SimFactory, client_for: ClientFactory) -> None:
+    client = client_for(start_sim(limit=1, window=30))
+    client.control("POST", "faults", {"malformed_next": 1})
+    assert client.list_devices().text == "<html>oops</html>"
+    assert client.list_devices().status_code == 429
+
+
+def test_malformed_next_from_config_and_command_line(start_sim: SimFactory, client_for: ClientFactory) -> None:
+    from fakegears.__main__ import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args(["--malformed-next", "3"])).malformed_next == 3
+    client = client_for(start_sim(malformed_next=1))
+    assert [client.list_devices().headers["Content-Type"].split(";")[0] for _ in range(2)] == [
+        "text/html",
+        "application/json",
+    ]
 
 
 def test_failed_requests_have_no_side_effects(client: GearsClient) -> None:
@@ -194,6 +230,7 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "hang_rate",
         "hang_next",
         "hang_seconds",
+        "malformed_next",
         "down",
         "remediation_link_override",
     }
@@ -207,6 +244,8 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         {"error_rate": "high"},
         {"fail_next": -1},
         {"fail_next": 1.5},
+        {"malformed_next": -1},
+        {"malformed_next": "2"},
         {"down": "yes"},
         {"latency": -1},
         {"no_such_setting": 1},
