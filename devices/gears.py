@@ -1,0 +1,764 @@
+"""Client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
+
+gearsdash makes three kinds of upstream call, one method each on `GearsClient`:
+
+- `fetch_token`: OAuth client credentials at `/o/oauth/token`;
+- `device_action`: Device Action v2.0, `POST /o/api/v2/devices/<id>/action`;
+- `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`.
+
+Every failure is a `GearsError` that says whether retrying the same call can
+help (`permanent`) and whether the call may have reached the cloud and taken
+effect anyway (`ambiguous`), in the style of healthchecks'
+`hc/api/transports.py`. The caller (the outbox) owns retries, the rate limit
+and token refresh: this module sends exactly one HTTP request per call, never
+retries, and keeps no state but its `requests.Session`.
+
+Upstream facts and choices are from ../shared/upstream/ (api-notes.md, cited
+as "notes §N"). The upstream quirk that shapes this module most: the access
+token travels in the URL query string (notes §3), so any text that contains a
+URL can leak it. Messages here never contain a URL with its query, requests'
+own exception texts (which do) are never passed on, and urllib3's loggers get
+the project's redacting filter.
+
+This module imports no Django models and reads no settings: the caller passes
+the base URL, timeouts and credentials. One `GearsClient` per thread; a
+`requests.Session` is not meant to be shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ClosedPoolError, MaxRetryError, NameResolutionError, NewConnectionError
+
+from gearsdash.redact import RedactingFilter, redact
+
+logger = logging.getLogger(__name__)
+
+# Device Action v2.0 `types` (device-action-v2.0.txt [D]).
+ACTION_KINDS = ("dhcprenew", "exempt_critical", "exempt_all", "unexempt")
+# Device Action v2.0 and Remediation v2.2: opt 0 = MAC, 1 = HWID [D]. Beware:
+# Device Details v2.1/v2.5 use the reverse (notes §2.6); not called here.
+OPT_MAC, OPT_HWID = 0, 1
+
+TOKEN_PATH = "/o/oauth/token"
+# The only public token answer has expires_in 43199 (about 12 h, notes §3 [C]).
+DEFAULT_EXPIRES_IN = 43199
+# 429 without a usable X-RateLimit-Reset-Time or Retry-After: the documented
+# limit is "10/min", so a full window frees at least one slot.
+DEFAULT_RETRY_AFTER = 60.0
+# A reset of 0 s would send the caller straight back into the same window.
+MIN_RETRY_AFTER = 1.0
+# Above this a "seconds" header is taken for a Unix time: the unit of
+# X-RateLimit-Reset-Time (seconds until reset, or the epoch) is not
+# documented (notes §6.6); the simulator sends seconds until reset.
+_EPOCH_THRESHOLD = 1_000_000_000
+MSG_LIMIT = 200  # characters of the cloud's msg kept in errors and results
+# Secrets shorter than this are not searched for in the cloud's messages:
+# replacing a 1-character test token would mangle every message, and real
+# tokens are UUIDs (36 characters, notes §3).
+_MIN_SCRUB_LENGTH = 8
+_REDACTED = "[redacted]"
+
+RemediationState = Literal["link", "no_issues", "not_found"]
+
+
+# --------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """The X-RateLimit-* headers of one answer (notes §4); None when absent or garbled."""
+
+    limit: int | None
+    remaining: int | None
+    reset_seconds: float | None  # seconds from now until the window frees a slot
+
+    @classmethod
+    def from_headers(cls, headers: Any, now: float | None = None) -> RateLimitInfo | None:
+        """Parse the headers; None if the answer carries none of them."""
+        names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset-Time")
+        if not any(name in headers for name in names):
+            return None
+        return cls(
+            limit=_non_negative_int(headers.get(names[0])),
+            remaining=_non_negative_int(headers.get(names[1])),
+            reset_seconds=_seconds_until(headers.get(names[2]), now),
+        )
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token from `/o/oauth/token`. Never shown by repr() or str()."""
+
+    access_token: str = field(repr=False)
+    expires_in: int  # seconds, as answered (DEFAULT_EXPIRES_IN if missing)
+    # The client credentials grant has none (notes §3 [I]); kept if sent.
+    refresh_token: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        refresh = f", refresh_token={_REDACTED}" if self.refresh_token else ""
+        return f"Token(access_token={_REDACTED}, expires_in={self.expires_in}{refresh})"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The cloud's answer to a Device Action v2.0 call that it processed."""
+
+    ok: bool  # result == 1; a 200 with result 0 is an action the cloud refused
+    msg: str  # the cloud's msg ("OK", "Device has no persistent agent", ...)
+    http_status: int
+    rate_limit: RateLimitInfo | None
+
+
+@dataclass(frozen=True)
+class RemediationResult:
+    """The cloud's answer to Get Remediation Link v2.2."""
+
+    state: RemediationState
+    # Only for "link", returned exactly as given: whether it is safe to render
+    # (scheme, host) is the caller's decision.
+    link: str | None
+    msg: str
+    http_status: int
+    rate_limit: RateLimitInfo | None
+
+
+# ---------------------------------------------------------------------- errors
+
+
+class GearsError(Exception):
+    """An upstream call failed. `permanent`: retrying the same call cannot help.
+    `ambiguous`: the request may have reached the cloud and taken effect (read timeout, 5xx, unreadable 2xx).
+
+    `status` is the HTTP status (None when no answer arrived), `upstream_msg`
+    the cloud's own message (scrubbed of secrets, at most 200 characters),
+    `rate_limit` the answer's X-RateLimit-* headers if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        ambiguous: bool = False,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status = status
+        self.ambiguous = ambiguous
+        self.upstream_msg = upstream_msg
+        self.rate_limit = rate_limit
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, permanent={self.permanent}, "
+            f"status={self.status}, ambiguous={self.ambiguous})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only arguments break the default Exception pickling,
+        # and task queues pickle exceptions.
+        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
+
+
+class GearsAuthError(GearsError):
+    """401: the access token is invalid or expired; the caller refreshes it once and retries.
+
+    Also raised by `fetch_token` for refused client credentials, where it is
+    permanent (the same credentials will be refused again).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        status: int | None = 401,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=permanent, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+
+
+class GearsRateLimited(GearsError):
+    """429: over the rate limit. The request was refused, so it is never ambiguous.
+
+    `retry_after`: seconds to wait, from X-RateLimit-Reset-Time, else
+    Retry-After, else 60.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        status: int | None = 429,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=False, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+        self.retry_after = retry_after
+
+
+class GearsNotFound(GearsError):
+    """The device is unknown to the cloud (Device Action answered 404). Permanent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 404,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=True, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+
+
+def _rebuild_error(cls: type[GearsError], message: str, state: dict[str, Any]) -> GearsError:
+    error = cls.__new__(cls, message)
+    error.args = (message,)
+    error.__dict__.update(state)
+    return error
+
+
+# ---------------------------------------------------------------------- client
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer, reduced to what the mapping needs (no URL, no token)."""
+
+    status: int
+    body: dict[str, Any] | None  # None: not JSON or not a JSON object
+    not_object: str  # why body is None ("not JSON", "not a JSON object")
+    upstream_msg: str  # scrubbed, truncated
+    rate_limit: RateLimitInfo | None
+    headers: Any
+
+
+class GearsClient:
+    """One method per upstream call; each sends exactly one HTTP request.
+
+    `timeout` bounds the wait for the answer, `connect_timeout` the TCP/TLS
+    connect. With an injected `session` the caller is responsible for its
+    adapters; the default session never retries.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        connect_timeout: float = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("base_url must be an http(s) URL such as https://gears.opswat.com")
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
+                raise ValueError(f"{name} must be a positive number of seconds")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        # For messages: scheme, host and port only (no userinfo, no path).
+        self.where = _origin(base_url)
+        if session is None:
+            session = requests.Session()
+            # No automatic retries at any level: the outbox retries, and it
+            # must count every attempt against the upstream's 10/min.
+            adapter = HTTPAdapter(max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> GearsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the three calls ----------------------------------------------------
+
+    def fetch_token(self, client_id: str, client_secret: str) -> Token:
+        """OAuth client credentials grant (notes §3 [D]): POST form to /o/oauth/token."""
+        answer = self._send(
+            "POST",
+            TOKEN_PATH,
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            secrets=(client_secret,),
+        )
+        if answer.status in (400, 401):
+            # OAuth errors name their cause in `error` (Spring style, notes §3 [I]).
+            code = _clean(_str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
+            description = _clean(_str_field(answer.body, "error_description"), (client_secret,))
+            message = f"token request refused: {code}" + (f" ({description})" if description else "")
+            error_class = GearsAuthError if answer.status == 401 else GearsError
+            raise error_class(
+                message,
+                permanent=True,  # the same credentials will be refused again
+                status=answer.status,
+                upstream_msg=answer.upstream_msg,
+                rate_limit=answer.rate_limit,
+            ) from None
+        self._raise_for_status(answer)
+        # A bad 200 from the token endpoint is not ambiguous: a token that
+        # was issued but not read changes nothing on any device.
+        where = f"unexpected answer from the token endpoint (HTTP {answer.status})"
+        common = {"permanent": False, "status": answer.status, "rate_limit": answer.rate_limit}
+        if answer.body is None:
+            raise GearsError(f"{where}: {answer.not_object}", **common) from None
+        access_token = answer.body.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise GearsError(f"{where}: no access_token", **common) from None
+        refresh_token = answer.body.get("refresh_token")
+        return Token(
+            access_token=access_token,
+            expires_in=_expires_in(answer.body.get("expires_in")),
+            refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+        )
+
+    def device_action(self, access_token: str, identifier: str, opt: int, kind: str) -> ActionResult:
+        """Device Action v2.0: POST /o/api/v2/devices/<id>/action?types=&opt=&access_token=.
+
+        Everything travels in the query string, as documented [D]. A 200 with
+        `result: 0` is an action the cloud refused (ok=False), not an error.
+        """
+        if kind not in ACTION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(ACTION_KINDS)}")
+        _check_opt(opt)
+        path = f"/o/api/v2/devices/{_path_segment(identifier)}/action"
+        answer = self._send(
+            "POST",
+            path,
+            params={"types": kind, "opt": str(opt), "access_token": access_token},
+            secrets=(access_token,),
+        )
+        if answer.status == 404:
+            # The vendor lists 404 without a body (notes §2.1); the simulator
+            # and the likely real answer say {"result":0,"msg":"Device not found"}.
+            raise GearsNotFound(
+                _http_message(answer.status, answer.upstream_msg or "Not found"),
+                upstream_msg=answer.upstream_msg,
+                rate_limit=answer.rate_limit,
+            ) from None
+        self._raise_for_status(answer)
+        body = self._json_body(answer)
+        result, msg = body.get("result"), body.get("msg", "")
+        if not _is_int(result) or not isinstance(msg, str):
+            raise _unexpected(answer, "no integer result with a msg") from None
+        return ActionResult(
+            ok=result == 1,
+            msg=_clean(msg, (access_token,)),
+            http_status=answer.status,
+            rate_limit=answer.rate_limit,
+        )
+
+    def remediation_link(self, access_token: str, identifier: str, opt: int) -> RemediationResult:
+        """Get Remediation Link v2.2: GET /o/api/v2.2/devices/<value>/remediation?opt=&access_token=.
+
+        The three documented answers [D] map to the states "link",
+        "no_issues" and "not_found"; anything else is an error.
+        """
+        _check_opt(opt)
+        path = f"/o/api/v2.2/devices/{_path_segment(identifier)}/remediation"
+        answer = self._send(
+            "GET", path, params={"opt": str(opt), "access_token": access_token}, secrets=(access_token,)
+        )
+        if answer.status == 404 and _same_text(answer.upstream_msg, "Device not found"):
+            # v2.0 probably answers an unknown device with 404 where v2.2
+            # documents a body; the HTTP status of v2.2's body is not
+            # documented (notes §2.2). Both mean the same.
+            return RemediationResult("not_found", None, answer.upstream_msg, answer.status, answer.rate_limit)
+        self._raise_for_status(answer)
+        body = self._json_body(answer)
+        link = body.get("remediation_link")
+        msg = body.get("msg", "")
+        if not isinstance(msg, str):
+            raise _unexpected(answer, "msg is not a string") from None
+        msg = _clean(msg, (access_token,))
+        if isinstance(link, str) and link.strip():
+            return RemediationResult("link", link, msg, answer.status, answer.rate_limit)
+        # Every key is optional (v2.2 page [D]); v3 sends "" for no link, so
+        # an empty link falls through to result/msg.
+        if link is not None and not isinstance(link, str):
+            raise _unexpected(answer, "remediation_link is not a string") from None
+        if body.get("result") == 0 and _is_int(body.get("result")):
+            if _same_text(msg, "Device has no issues"):
+                return RemediationResult("no_issues", None, msg, answer.status, answer.rate_limit)
+            if _same_text(msg, "Device not found"):
+                return RemediationResult("not_found", None, msg, answer.status, answer.rate_limit)
+        raise _unexpected(answer, f"no remediation_link ({msg})" if msg else "no remediation_link") from None
+
+    # --- plumbing -------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> _Answer:
+        """Send one request and read the answer; transport failures raise GearsError.
+
+        `path` is already percent-encoded and carries no query string, so it
+        is safe to log.
+        """
+        started = time.monotonic()
+        failure: GearsError | None = None
+        response: requests.Response | None = None
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                data=data,
+                headers={"Accept": "application/json"},
+                timeout=(self.connect_timeout, self.timeout),
+                # A redirect would resend the token in the query string to
+                # wherever Location points (and turn the POST into a GET).
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            # str(exc) holds the full URL with access_token: use only its type.
+            failure = self._transport_error(exc)
+            outcome = f"failed ({type(exc).__name__})"
+        else:
+            outcome = str(response.status_code)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.info("%s %s %s %.0f ms", method, path, outcome, elapsed_ms)
+        if failure is not None:
+            # Raised outside the except block and from None: the requests
+            # exception (URL and token in its text) is neither cause nor context.
+            raise failure from None
+        assert response is not None
+        return _read_answer(response, secrets)
+
+    def _transport_error(self, exc: requests.RequestException) -> GearsError:
+        """Map a requests exception to a GearsError without using its text."""
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return GearsError(
+                f"timed out after {self.connect_timeout:g} s connecting to the cloud at {self.where}",
+                permanent=False,
+            )
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return GearsError(
+                f"timed out after {self.timeout:g} s waiting for the cloud", permanent=False, ambiguous=True
+            )
+        if isinstance(
+            exc,
+            (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema,
+                requests.exceptions.URLRequired,
+            ),
+        ):
+            return GearsError(f"invalid URL for the cloud at {self.where}", permanent=True)
+        if isinstance(exc, requests.exceptions.SSLError):
+            # The handshake failed, so nothing was sent.
+            return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False)
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            reason = _connect_failure_reason(exc)
+            if reason is not None:  # refused, DNS: the request never left
+                suffix = f" ({reason})" if reason else ""
+                return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False)
+            # Reset or closed after the request was sent: it may have arrived.
+            return GearsError(
+                f"connection to the cloud at {self.where} broke before the answer arrived",
+                permanent=False,
+                ambiguous=True,
+            )
+        return GearsError(
+            f"unreadable answer from the cloud at {self.where} ({type(exc).__name__})",
+            permanent=False,
+            ambiguous=True,
+        )
+
+    def _raise_for_status(self, answer: _Answer) -> None:
+        """Raise the GearsError for a non-2xx answer (after endpoint-specific cases)."""
+        status = answer.status
+        if 200 <= status < 300:
+            return
+        common = {"status": status, "upstream_msg": answer.upstream_msg, "rate_limit": answer.rate_limit}
+        message = _http_message(status, answer.upstream_msg)
+        if status == 401:
+            raise GearsAuthError(message, **common) from None
+        if status == 429:
+            raise GearsRateLimited(message, retry_after=_retry_after(answer), **common) from None
+        if 300 <= status < 400:
+            location = answer.headers.get("Location")
+            target = f" to {_origin(urljoin(self.base_url + '/', location))}" if location else ""
+            message = f"HTTP {status} from the cloud: redirected{target}; check the base URL"
+            raise GearsError(message, permanent=True, **common) from None
+        if 400 <= status < 500:
+            # 400 bad input, 403, 404, 405 wrong method, 406/413 paging,
+            # 415 media type (notes §4): the same request fails again.
+            raise GearsError(message, permanent=True, **common) from None
+        if status == 503:
+            # Unavailable: the cloud says it did not process the request.
+            raise GearsError(message, permanent=False, **common) from None
+        # 500, 502, 504 (a gateway may time out while the backend acts) and
+        # anything else: it may have taken effect.
+        raise GearsError(message, permanent=False, ambiguous=True, **common) from None
+
+    @staticmethod
+    def _json_body(answer: _Answer) -> dict[str, Any]:
+        if answer.body is None:
+            raise _unexpected(answer, answer.not_object) from None
+        return answer.body
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _read_answer(response: requests.Response, secrets: tuple[str, ...]) -> _Answer:
+    body: dict[str, Any] | None = None
+    not_object = ""
+    try:
+        parsed = json.loads(response.content)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, absurd nesting
+        not_object = "not JSON"
+    else:
+        if isinstance(parsed, dict):
+            body = parsed
+        else:
+            not_object = "not a JSON object"
+    return _Answer(
+        status=response.status_code,
+        body=body,
+        not_object=not_object,
+        upstream_msg=_clean(_upstream_msg(body), secrets),
+        rate_limit=RateLimitInfo.from_headers(response.headers),
+        headers=response.headers,
+    )
+
+
+def _upstream_msg(body: dict[str, Any] | None) -> str:
+    """The cloud's explanation: v2 `msg`, else OAuth-style `error: error_description`."""
+    if body is None:
+        return ""
+    msg = _str_field(body, "msg")
+    if msg:
+        return msg
+    error, description = _str_field(body, "error"), _str_field(body, "error_description")
+    return ": ".join(part for part in (error, description) if part)
+
+
+def _str_field(body: dict[str, Any] | None, key: str) -> str:
+    value = body.get(key) if body else None
+    return value if isinstance(value, str) else ""
+
+
+def _clean(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Make the cloud's text safe for a message, a log line or a result row.
+
+    Spring-style servers echo the token in 401 descriptions ("Invalid access
+    token: <token>"), so the secrets of this call are removed, then anything
+    that looks like a secret query value or bearer token, then control
+    characters; the result is at most MSG_LIMIT characters.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SCRUB_LENGTH:
+            text = text.replace(secret, _REDACTED)
+    text = redact(text)
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(text) > MSG_LIMIT:
+        text = text[: MSG_LIMIT - 1] + "…"
+    return text
+
+
+def _http_message(status: int, upstream_msg: str) -> str:
+    return f"HTTP {status} from the cloud" + (f": {upstream_msg}" if upstream_msg else "")
+
+
+def _unexpected(answer: _Answer, why: str) -> GearsError:
+    # The call reached the cloud and we cannot tell what it did.
+    return GearsError(
+        f"unexpected answer from the cloud (HTTP {answer.status}): {why}",
+        permanent=False,
+        ambiguous=True,
+        status=answer.status,
+        upstream_msg=answer.upstream_msg,
+        rate_limit=answer.rate_limit,
+    )
+
+
+def _retry_after(answer: _Answer) -> float:
+    """Seconds to wait after a 429: X-RateLimit-Reset-Time, else Retry-After, else 60."""
+    seconds = answer.rate_limit.reset_seconds if answer.rate_limit else None
+    if seconds is None:
+        seconds = _retry_after_header(answer.headers.get("Retry-After"))
+    if seconds is None:
+        seconds = DEFAULT_RETRY_AFTER
+    return max(seconds, MIN_RETRY_AFTER)
+
+
+def _retry_after_header(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    seconds = _seconds_until(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _seconds_until(value: str | None, now: float | None = None) -> float | None:
+    """A delay in seconds from a header, or None if garbled.
+
+    Large values are taken for Unix times (the unit of X-RateLimit-Reset-Time
+    is undocumented, notes §6.6).
+    """
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    if number >= _EPOCH_THRESHOLD:
+        number = max(number - (time.time() if now is None else now), 0.0)
+    return number
+
+
+def _non_negative_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def _expires_in(value: Any) -> int:
+    """Token lifetime in seconds; the default when missing or not a positive number."""
+    if isinstance(value, bool):
+        return DEFAULT_EXPIRES_IN
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return DEFAULT_EXPIRES_IN
+    if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+        return int(value)
+    return DEFAULT_EXPIRES_IN
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _same_text(text: str, expected: str) -> bool:
+    return text.strip().casefold() == expected.casefold()
+
+
+def _check_opt(opt: int) -> None:
+    # bool is an int in Python, and True == 1: reject it explicitly.
+    if isinstance(opt, bool) or opt not in (OPT_MAC, OPT_HWID):
+        raise ValueError("opt must be 0 (MAC address) or 1 (HWID)")
+
+
+def _path_segment(identifier: str) -> str:
+    """The identifier as one percent-encoded path segment.
+
+    ":" stays as is so MACs look as documented (00:0c:29:f2:7a:29); "/", "?",
+    "#", "%" and spaces are encoded so the identifier cannot change the
+    path or start the query. "." and ".." cannot be sent at all: URL
+    normalisation (urllib3, the server) removes them as dot segments.
+    """
+    if not isinstance(identifier, str) or not identifier or identifier in (".", ".."):
+        raise ValueError("identifier must be a MAC address or HWID")
+    return quote(identifier, safe=":")
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of `url`, without userinfo, path or query."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if parts.scheme else host
+
+
+def _connect_failure_reason(exc: requests.exceptions.ConnectionError) -> str | None:
+    """For a failure before the request was sent: a short reason ("" if unknown).
+
+    None when the request may have been sent (the connection broke later).
+    urllib3 wraps connect failures in MaxRetryError(reason=NewConnectionError)
+    when retries are off; a reset after sending arrives as a bare ProtocolError.
+    """
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy error"
+    wrapped = exc.args[0] if exc.args else None
+    reason = wrapped.reason if isinstance(wrapped, MaxRetryError) else wrapped
+    if isinstance(reason, NameResolutionError):
+        return "host name not found"
+    if isinstance(reason, NewConnectionError):
+        cause = reason.__cause__ or reason.__context__
+        # OSError.strerror is the bare system text ("Connection refused").
+        return cause.strerror.lower() if isinstance(cause, OSError) and cause.strerror else ""
+    if isinstance(reason, ClosedPoolError):
+        return "client closed"
+    return None
+
+
+def _guard_urllib3_logs() -> None:
+    """Give urllib3's loggers the project's redacting filter.
+
+    urllib3 logs every request line at DEBUG, query string (and so the access
+    token) included, and the URL again in retry and header warnings. A logger
+    filter runs before any handler, whatever handlers the process has
+    configured (settings only raise urllib3's level, which a DEBUG session
+    may lower).
+    """
+    names = {
+        "urllib3",
+        "urllib3.connection",
+        "urllib3.connectionpool",
+        "urllib3.poolmanager",
+        "urllib3.response",
+        "urllib3.util.retry",
+    }
+    names.update(name for name in logging.root.manager.loggerDict if name.startswith("urllib3."))
+    for name in sorted(names):
+        urllib3_logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactingFilter) for existing in urllib3_logger.filters):
+            urllib3_logger.addFilter(RedactingFilter())
+
+
+_guard_urllib3_logs()
