@@ -95,6 +95,12 @@ class DeviceQuerySet(models.QuerySet):
         return selects, params
 
 
+class ExemptMode(models.TextChoices):
+    NONE = "none", "Not exempt"
+    CRITICAL = "critical", "Critical issues exempt"
+    ALL = "all", "All issues exempt"
+
+
 class Device(models.Model):
     """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
 
@@ -112,6 +118,9 @@ class Device(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The exemption mode the cloud last confirmed (None: never confirmed here).
+    exempt_mode = models.CharField(max_length=10, choices=ExemptMode.choices, null=True, blank=True)
+    exempt_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     objects = DeviceQuerySet.as_manager()
 
@@ -127,6 +136,10 @@ class Device(models.Model):
                 name="device_hwid_format",
             ),
             models.CheckConstraint(condition=~Q(name=""), name="device_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(exempt_mode__isnull=True) | Q(exempt_mode__in=["none", "critical", "all"]),
+                name="device_exempt_mode_valid",
+            ),
         ]
         indexes = [
             # The list's default order, so page 1 needs no sort of every row.
@@ -235,3 +248,230 @@ class DeviceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+
+# ============================================================== the outbox
+
+
+class ActionKind(models.TextChoices):
+    DHCPRENEW = "dhcprenew", "Renew DHCP"
+    EXEMPT_CRITICAL = "exempt_critical", "Exempt critical issues"
+    EXEMPT_ALL = "exempt_all", "Exempt all issues"
+    UNEXEMPT = "unexempt", "Remove exemption"
+
+
+# What each exemption action asks the cloud for: a desired state, not a
+# toggle, so that sending it twice (an ambiguous resend) is harmless.
+EXEMPT_MODE_OF = {
+    ActionKind.EXEMPT_CRITICAL: ExemptMode.CRITICAL,
+    ActionKind.EXEMPT_ALL: ExemptMode.ALL,
+    ActionKind.UNEXEMPT: ExemptMode.NONE,
+}
+
+
+class Priority(models.IntegerChoices):
+    CLICK = 0, "Interactive"
+    BULK = 9, "Bulk"
+
+
+class BulkJob(models.Model):
+    """One action fanned out over many devices; its progress is its actions' states."""
+
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    description = models.CharField(max_length=300, blank=True, help_text="Which devices: the selection or filter.")
+    requested = models.PositiveIntegerField(default=0, help_text="Devices selected.")
+    already_queued = models.PositiveIntegerField(default=0, help_text="Devices skipped: the same action was already waiting.")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="bulk_job_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.requested} devices"
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:bulk-detail", args=[self.pk])
+
+
+class Action(models.Model):
+    """An upstream call waiting, under way or done: the outbox row is the truth.
+
+    django-q2 only hosts the drainer (devices.outbox) that sends these rows
+    within the budget; nothing about a queued action lives in memory.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+        CANCELLED = "cancelled", "Cancelled"
+
+    PENDING = (Status.QUEUED, Status.RETRYING)
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.CANCELLED)
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.CLICK)
+    bulk_job = models.ForeignKey(BulkJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    # One pending action per key: a device's exemption changes coalesce, and
+    # a dhcprenew is never queued twice.
+    coalesce_key = models.CharField(max_length=60)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    not_before = models.DateTimeField(help_text="Not sent before this time (retries wait here).")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A sending row whose lease passed belongs to a dead worker.")
+    claimed_by = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="HTTP attempts, of any outcome.")
+    transient_failures = models.PositiveIntegerField(default=0, help_text="Attempts that count toward the retry cap.")
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    upstream_msg = models.CharField(max_length=300, blank=True, help_text="The cloud's msg.")
+    last_error = models.CharField(max_length=300, blank=True)
+    ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
+    opt = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["priority", "not_before", "id"],
+                condition=Q(status__in=["queued", "retrying"]),
+                name="action_pending_order_idx",
+            ),
+            models.Index(fields=["status"], name="action_status_idx"),
+            models.Index(fields=["device", "-created_at"], name="action_device_recent_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coalesce_key"],
+                condition=Q(status__in=["queued", "retrying"]),
+                name="one_pending_action_per_key",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["queued", "sending", "retrying", "succeeded", "failed", "superseded", "cancelled"]), name="action_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="action_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.device_id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
+    @staticmethod
+    def coalesce_key_for(device_id: int, kind: str) -> str:
+        family = "exemption" if kind in EXEMPT_MODE_OF else kind
+        return f"{family}:{device_id}"
+
+
+class UpstreamAttempt(models.Model):
+    """One HTTP attempt against the cloud: the sliding-window log of the budget."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        OK = "ok", "Answered"
+        REFUSED = "refused", "Refused by the cloud"
+        AUTH = "auth", "Unauthorized"
+        RATE_LIMITED = "rate_limited", "Rate limited (429)"
+        TRANSIENT = "transient", "Transient failure"
+        LOST = "lost", "Worker lost"
+
+    action = models.ForeignKey(Action, null=True, on_delete=models.SET_NULL, related_name="upstream_attempts")
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=100)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class UpstreamState(models.Model):
+    """The single row every drainer locks before it claims: it serialises the
+    budget across workers and machines, and holds the circuit breaker."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    block_reason = models.CharField(max_length=300, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_auth_failures = models.PositiveIntegerField(default=0)
+    rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
+    last_alarm_at = models.DateTimeField(null=True, blank=True)
+    last_alarm = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row")]
+
+
+class UpstreamToken(models.Model):
+    """The access token shared by every worker. Only this row holds it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    access_token = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0, help_text="Bumped at each refresh: a 401 names the version it used.")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="upstream_token_single_row")]
+
+    def __repr__(self) -> str:
+        return f"<UpstreamToken version={self.version} expires_at={self.expires_at}>"
+
+    __str__ = __repr__
+
+
+class DrainerSlot(models.Model):
+    """A few drainers may run at once; a slot whose lease passed is free again."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+
+class AuditEntry(models.Model):
+    """Who queued, cancelled or retried what, and when."""
+
+    class Verb(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        BULK_QUEUED = "bulk_queued", "Queued in bulk"
+        CANCELLED = "cancelled", "Cancelled"
+        BULK_CANCELLED = "bulk_cancelled", "Cancelled a bulk job"
+        RETRIED = "retried", "Retried"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    verb = models.CharField(max_length=20, choices=Verb.choices)
+    kind = models.CharField(max_length=20, choices=ActionKind.choices, blank=True)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    device_name = models.CharField(max_length=253, blank=True)
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    bulk_job = models.ForeignKey(BulkJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.verb} {self.kind} {self.device_name}"

@@ -180,6 +180,25 @@ GEARS_CLIENT_SECRET = env_str("GEARS_CLIENT_SECRET", "gearsdash-demo-secret")
 GEARS_ACCESS_TOKEN = env_str("GEARS_ACCESS_TOKEN")
 GEARS_RATE_LIMIT = env_rate_limit("GEARS_RATE_LIMIT", "10/60")
 GEARS_TIMEOUT = env_float("GEARS_TIMEOUT", 15.0, minimum=0.1)
+GEARS_CONNECT_TIMEOUT = env_float("GEARS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+# Added to every slot: covers clock-rate differences and window-edge rounding
+# between our database clock and the cloud's (see devices/ratelimit.py).
+GEARS_RATE_MARGIN = env_float("GEARS_RATE_MARGIN", 0.25, minimum=0.0)
+# Transient failures are retried after RETRY_BASE * 2^n seconds (+ jitter),
+# at most RETRY_CAP apart, MAX_ATTEMPTS times in all.
+GEARS_RETRY_BASE = env_float("GEARS_RETRY_BASE", 30.0, minimum=0.01)
+GEARS_RETRY_CAP = env_float("GEARS_RETRY_CAP", 1800.0, minimum=0.01)
+GEARS_MAX_ATTEMPTS = env_int("GEARS_MAX_ATTEMPTS", 8, minimum=1)
+# Consecutive transient failures that pause all sending (the circuit breaker).
+GEARS_BREAKER_THRESHOLD = env_int("GEARS_BREAKER_THRESHOLD", 3, minimum=1)
+# How many drainers may send at once (across every worker and machine).
+GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
+# A drainer gives its django-q2 worker back after this long, and queues
+# itself again if work remains (the cluster's timeout is 60 s).
+GEARS_DRAIN_RUNTIME = env_float("GEARS_DRAIN_RUNTIME", 45.0, minimum=1.0)
+# Kick a drainer when an enqueue commits. Tests that drive drainers by hand
+# turn it off.
+GEARS_KICK_DRAINER = env_bool("GEARS_KICK_DRAINER", True)
 if not GEARS_ACCESS_TOKEN and not (GEARS_CLIENT_ID and GEARS_CLIENT_SECRET):
     raise ImproperlyConfigured(
         "Set GEARS_ACCESS_TOKEN, or both GEARS_CLIENT_ID and GEARS_CLIENT_SECRET."
@@ -190,7 +209,7 @@ if not GEARS_ACCESS_TOKEN and not (GEARS_CLIENT_ID and GEARS_CLIENT_SECRET):
 Q_CLUSTER = {
     "name": "gearsdash",
     "workers": env_int("Q_CLUSTER_WORKERS", 2, minimum=1),
-    "timeout": 60,
+    "timeout": 90,  # a drainer runs GEARS_DRAIN_RUNTIME, plus one call at most
     "retry": 120,  # must exceed timeout, or a slow task runs twice
     "max_attempts": 1,
     "ack_failures": True,

@@ -12,3 +12,7 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
+# Tests drive drainers themselves; kicking one on each enqueue is off unless a
+# test turns it on. When on, django-q2 runs the task inline (read at import).
+GEARS_KICK_DRAINER = False
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
