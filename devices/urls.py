@@ -1,6 +1,6 @@
 from django.urls import path
 
-from devices import views
+from devices import action_views, views
 
 app_name = "devices"
 
@@ -14,4 +14,16 @@ urlpatterns = [
     path("<int:pk>/delete/", views.device_delete, name="device-delete"),
     path("import/", views.import_upload, name="import-upload"),
     path("import/<uuid:pk>/", views.import_preview, name="import-preview"),
+    path("<int:pk>/actions/", action_views.action_create, name="action-create"),
+    path("actions/<int:pk>/", action_views.action_row, name="action-row"),
+    path("actions/<int:pk>/cancel/", action_views.action_cancel, name="action-cancel"),
+    path("actions/<int:pk>/retry/", action_views.action_retry, name="action-retry"),
+    path("bulk/actions/", action_views.bulk_action, name="bulk-action"),
+    path("bulk/", action_views.bulk_list, name="bulk-list"),
+    path("bulk/<int:pk>/", action_views.bulk_detail, name="bulk-detail"),
+    path("bulk/<int:pk>/cancel/", action_views.bulk_cancel, name="bulk-cancel"),
+    path("upstream/", action_views.upstream, name="upstream"),
+    path("upstream/resume/", action_views.upstream_resume, name="upstream-resume"),
+    path("audit/", action_views.audit_log, name="audit-log"),
+    path("audit/export.csv", action_views.audit_export, name="audit-export"),
 ]

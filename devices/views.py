@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, iter_devices_csv, plan_import, read_rows
 from devices.forms import CsvUploadForm, DeviceFilterForm, DeviceForm
 from devices.inventory import save_device
-from devices.models import Device, DeviceImport, MacAddress
+from devices.models import ActionKind, Device, DeviceImport, MacAddress
 
 PREVIEW_VALID_ROWS = 200
 PREVIEW_ERROR_ROWS = 500
@@ -82,7 +82,10 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "problems": form.problems(),
         "filter_query": _filter_query(form),
         "sort": form.value("sort", "name"),
-        "can_bulk": request.user.has_perm("devices.delete_device"),
+        "can_delete": request.user.has_perm("devices.delete_device"),
+        "can_act": request.user.has_perm("devices.trigger_actions"),
+        "can_bulk": request.user.has_perm("devices.delete_device") or request.user.has_perm("devices.trigger_actions"),
+        "kinds": ActionKind.choices,
     }
     if wants_fragment(request):
         return render(request, "devices/partials/device_table.html", context)
@@ -106,8 +109,10 @@ def device_export(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @permission_required("devices.view_device", raise_exception=True)
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from devices.action_views import device_actions_context
+
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
-    return render(request, "devices/device_detail.html", {"device": device})
+    return render(request, "devices/device_detail.html", device_actions_context(device))
 
 
 def _save_form(request: HttpRequest, form: DeviceForm, device: Device | None) -> Device | None:

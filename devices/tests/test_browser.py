@@ -109,3 +109,45 @@ def test_select_all_matching_offers_every_device_of_the_filter(logged_in: Page, 
     page.get_by_role("button", name="Delete 30 devices").click()
     expect(page.get_by_role("status")).to_contain_text("Deleted 30 devices")
     assert list(Device.objects.values_list("name", flat=True)) == ["office"]
+
+
+def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_server, operator, settings, start_upstream):
+    import threading
+
+    from django.db import connections
+
+    from devices import outbox
+    from gearsdash.env import RateLimit
+
+    sim = start_upstream(limit=10, window=1.0)
+    settings.GEARS_BASE_URL, settings.GEARS_ACCESS_TOKEN = sim.base_url, ""
+    settings.GEARS_RATE_LIMIT, settings.GEARS_RATE_MARGIN = RateLimit(10, 1.0), 0.02
+    import requests
+
+    simulated = requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"][0]
+    device = Device.objects.create(name=simulated["hostname"], hwid=simulated["hwid"])
+
+    page.goto(live_server.url + device.get_absolute_url())
+    page.get_by_label("Username").fill("otto")
+    page.get_by_label("Password").fill("pw-otto")
+    page.get_by_role("button", name="Log in").click()
+    panel = page.locator("#device-actions")
+    expect(panel).to_contain_text("not confirmed yet")
+    page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    panel.get_by_role("button", name="Exempt all issues").click()
+    expect(panel).to_contain_text("Exempt all issues queued for")
+    expect(panel.locator(".badge.status-queued")).to_be_visible()
+
+    # The worker: a drainer, as the django-q2 cluster would run it.
+    def drain():
+        outbox.drain(max_runtime=5)
+        connections.close_all()
+
+    worker = threading.Thread(target=drain)
+    worker.start()
+    worker.join(timeout=20)
+    expect(panel.locator(".badge.status-succeeded")).to_be_visible(timeout=10_000)
+    page.reload()
+    expect(page.locator("#device-actions")).to_contain_text("All issues exempt")
+    simulated = next(d for d in requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"] if d["hwid"] == device.hwid)
+    assert simulated["exempt"] == "all"
