@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.models import EXEMPT_MODE_OF, Action, ActionKind, AuditEntry, BulkJob, Device, UpstreamAttempt
-from devices.views import filtered_devices, wants_fragment
+from devices.views import filtered_devices, render_page_or_fragment, wants_fragment
 
 HISTORY_ROWS = 20
 # Actions that change what the cloud enforces ask first.
@@ -240,9 +240,7 @@ def upstream(request: HttpRequest) -> HttpResponse:
         "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
         "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
     }
-    if wants_fragment(request):
-        return render(request, "devices/partials/upstream_status.html", context)
-    return render(request, "devices/upstream.html", context)
+    return render_page_or_fragment(request, "devices/upstream.html", "devices/partials/upstream_status.html", context)
 
 
 @require_POST

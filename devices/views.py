@@ -35,6 +35,11 @@ def wants_fragment(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
+def render_page_or_fragment(request: HttpRequest, page: str, fragment: str, context: dict) -> HttpResponse:
+    """The fragment for an htmx swap, the whole page otherwise (mark the view Vary: HX-Request)."""
+    return render(request, fragment if wants_fragment(request) else page, context)
+
+
 def filtered_devices(params: QueryDict) -> tuple[DeviceFilterForm, QuerySet[Device]]:
     """The devices that the list's search and filters in `params` select, sorted."""
     form = DeviceFilterForm(params)
@@ -87,9 +92,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "can_bulk": request.user.has_perm("devices.delete_device") or request.user.has_perm("devices.trigger_actions"),
         "kinds": ActionKind.choices,
     }
-    if wants_fragment(request):
-        return render(request, "devices/partials/device_table.html", context)
-    return render(request, "devices/device_list.html", context)
+    return render_page_or_fragment(request, "devices/device_list.html", "devices/partials/device_table.html", context)
 
 
 @require_GET
