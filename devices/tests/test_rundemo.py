@@ -66,6 +66,10 @@ def test_rundemo_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
+            # Its children run in sessions of their own: a failed run must not
+            # leave them holding ports.
+            for pid in processes_with_env(marker):
+                os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while processes_with_env(marker) and time.monotonic() < deadline:
         time.sleep(0.2)

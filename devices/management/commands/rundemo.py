@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,11 +19,17 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from devices.management.commands.load_demo import DEMO_USERS
 
 STOP_TIMEOUT = 10.0
+
+
+def _in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
 
 
 class Command(BaseCommand):
@@ -54,6 +61,16 @@ class Command(BaseCommand):
         if upstream.hostname not in ("127.0.0.1", "localhost"):
             # A real upstream is configured: there is nothing to simulate.
             no_simulator = True
+        host, _, port = addr.rpartition(":")
+        wanted = [(host or "127.0.0.1", int(port), "the site")]
+        if not no_simulator:
+            wanted.append((upstream.hostname or "127.0.0.1", upstream.port or 80, "the simulator"))
+        for host, port, what in wanted:
+            if _in_use(host, port):
+                raise CommandError(
+                    f"{host}:{port} is already in use, so {what} cannot start there. "
+                    "Is another `make run` still running? Stop it, or choose another ADDR / GEARS_BASE_URL."
+                )
         try:
             if not no_simulator:
                 start(
