@@ -22,6 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
+from devices.csv_io import Echo, escape_cell
 from devices.models import EXEMPT_MODE_OF, Action, ActionKind, AuditEntry, BulkJob, Device, UpstreamAttempt
 from devices.views import filtered_devices, render_page_or_fragment, wants_fragment
 
@@ -290,22 +291,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "devices/audit_log.html", {"form": form, "page": page})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @login_required
 @permission_required("devices.view_device", raise_exception=True)
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     _, entries = _audit_entries(request.GET)
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = csv.writer(Echo(), lineterminator="\r\n")
 
     def rows():
         yield writer.writerow(["time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail"])
         for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow([e.at.isoformat(), e.username, e.verb, e.kind, e.device_name, e.action_id or "", e.bulk_job_id or "", e.detail])
+            values = [e.at.isoformat(), e.username, e.verb, e.kind, e.device_name, e.action_id or "", e.bulk_job_id or "", e.detail]
+            yield writer.writerow([escape_cell(str(v)) for v in values])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'

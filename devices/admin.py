@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from devices.models import Device, DeviceImport, MacAddress
+from devices.models import (
+    Action,
+    AuditEntry,
+    BulkJob,
+    Device,
+    DeviceImport,
+    DrainerSlot,
+    MacAddress,
+    UpstreamAttempt,
+    UpstreamState,
+    UpstreamToken,
+)
 
 
 class MacAddressInline(admin.TabularInline):
@@ -29,3 +40,55 @@ class DeviceImportAdmin(admin.ModelAdmin):
     list_display = ("filename", "status", "uploaded_by", "created_at", "created_count", "updated_count", "skipped_count")
     list_filter = ("status",)
     readonly_fields = [f.name for f in DeviceImport._meta.fields]
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "device", "status", "priority", "attempts", "http_status", "created_at", "finished_at")
+    list_filter = ("status", "kind", "priority", "ambiguous")
+    search_fields = ("device__name", "identifier", "upstream_msg", "last_error")
+    list_select_related = ("device",)
+    raw_id_fields = ("device", "bulk_job", "superseded_by", "requested_by")
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "requested", "already_queued", "created_by", "created_at", "cancelled_at")
+    list_filter = ("kind",)
+
+
+@admin.register(UpstreamAttempt)
+class UpstreamAttemptAdmin(admin.ModelAdmin):
+    list_display = ("id", "started_at", "finished_at", "outcome", "http_status", "worker", "action")
+    list_filter = ("outcome",)
+    raw_id_fields = ("action",)
+
+
+@admin.register(UpstreamState)
+class UpstreamStateAdmin(admin.ModelAdmin):
+    list_display = ("id", "blocked_until", "block_reason", "consecutive_failures", "rate_limited_count", "last_alarm_at")
+
+
+@admin.register(UpstreamToken)
+class UpstreamTokenAdmin(admin.ModelAdmin):
+    """Shows when the token was fetched and its version, never the token."""
+
+    fields = ("version", "expires_at", "fetched_at")
+    readonly_fields = fields
+    list_display = ("id", "version", "expires_at", "fetched_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(DrainerSlot)
+class DrainerSlotAdmin(admin.ModelAdmin):
+    list_display = ("slot", "holder", "expires_at")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "username", "verb", "kind", "device_name", "detail")
+    list_filter = ("verb", "kind")
+    search_fields = ("username", "device_name", "detail")
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]

@@ -55,7 +55,9 @@ def unescape_cell(value: str) -> str:
 # ---------------------------------------------------------------- export
 
 
-class _Echo:
+class Echo:
+    """A file-like object whose write returns the line: csv.writer for streaming."""
+
     def write(self, value: str) -> str:
         return value
 
@@ -69,7 +71,7 @@ def iter_devices_csv(devices: QuerySet[Device]) -> Iterator[str]:
     Reads plain tuples in chunks with one MAC query per chunk: model
     instances and prefetch_related cost ~5x more at 100,000 devices.
     """
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = csv.writer(Echo(), lineterminator="\r\n")
     yield writer.writerow(COLUMNS)
     rows = devices.values_list("pk", "name", "hwid", "owner_name", "owner_email", "notes")
     chunk: list[tuple] = []
