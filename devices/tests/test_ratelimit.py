@@ -77,7 +77,9 @@ def test_a_backlog_gets_n_calls_per_window_plus_latency_and_margin(requests, win
     elapsed = starts[-1] - starts[0]
     # N calls per (W + L + m), the price of the guarantee; with pacing the first
     # N go out W/N apart, so allow one cycle of slack.
-    cycle = budget.seconds_per_call(latency) * requests  # W + L + m
+    # The budget allows N per (W + L + m); K drainers making one call at a
+    # time cannot exceed K per L. The slower of the two sets the pace.
+    cycle = max(budget.seconds_per_call(latency) * requests, requests * latency / drainers)
     assert elapsed <= ((calls - 1) / requests + 1) * cycle + 1e-6
     # Paced: never two starts closer than W/N.
     assert all(b - a >= budget.pacing - 1e-9 for a, b in zip(starts, starts[1:]))
