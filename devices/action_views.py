@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.csv_io import Echo, escape_cell
-from devices.models import EXEMPT_MODE_OF, Action, ActionKind, AuditEntry, BulkJob, Device, UpstreamAttempt
+from devices.models import DEVICE_ACTIONS, EXEMPT_MODE_OF, Action, ActionKind, AuditEntry, BulkJob, Device, UpstreamAttempt
 from devices.views import filtered_devices, render_page_or_fragment, wants_fragment
 
 HISTORY_ROWS = 20
@@ -34,7 +34,11 @@ CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 def device_actions_context(device: Device) -> dict:
     """The device page's actions panel: exemption mode, history with ETAs."""
     view = outbox.budget_view()
-    history = list(device.actions.select_related("requested_by").order_by("-created_at", "-id")[:HISTORY_ROWS])
+    history = list(
+        device.actions.exclude(kind=ActionKind.REMEDIATION)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")[:HISTORY_ROWS]
+    )
     for action in history:
         action.eta = outbox.estimated_send_time(action, view)
     pending_exemption = next(
@@ -46,7 +50,7 @@ def device_actions_context(device: Device) -> dict:
         "pending_mode": EXEMPT_MODE_OF[pending_exemption.kind] if pending_exemption else None,
         "pending_exemption": pending_exemption,
         "budget": view,
-        "kinds": ActionKind.choices,
+        "kinds": DEVICE_ACTIONS,
         "confirm_kinds": CONFIRM_KINDS,
     }
 

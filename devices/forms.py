@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from devices.inventory import DeviceRecord, conflicting_owners
-from devices.models import Device
+from devices.models import Device, RemediationState
 from devices.validators import HWID_MAX_LENGTH, normalize_hwid, normalize_mac_list
 
 
@@ -114,6 +114,10 @@ class DeviceFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     identifier = forms.ChoiceField(label="Identifier", choices=IDENTIFIER_CHOICES, required=False)
     owner = forms.ChoiceField(label="Owner", choices=OWNER_CHOICES, required=False)
+    remediation = forms.ChoiceField(
+        label="Remediation", required=False,
+        choices=[("", "Any remediation state")] + [(s.value, s.label) for s in RemediationState],
+    )
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
     per_page = forms.TypedChoiceField(
         label="Per page",

@@ -101,6 +101,14 @@ class ExemptMode(models.TextChoices):
     ALL = "all", "All issues exempt"
 
 
+class RemediationState(models.TextChoices):
+    UNKNOWN = "unknown", "Not fetched yet"
+    LINK = "link", "Has issues: remediation link"
+    NO_ISSUES = "no_issues", "No issues"
+    NOT_FOUND = "not_found", "Not known to the cloud"
+    ERROR = "error", "Fetch failed"
+
+
 class Device(models.Model):
     """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
 
@@ -121,6 +129,13 @@ class Device(models.Model):
     # The exemption mode the cloud last confirmed (None: never confirmed here).
     exempt_mode = models.CharField(max_length=10, choices=ExemptMode.choices, null=True, blank=True)
     exempt_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The remediation page the cloud gave for this device, as last fetched.
+    remediation_state = models.CharField(
+        max_length=10, choices=RemediationState.choices, default=RemediationState.UNKNOWN
+    )
+    remediation_link = models.CharField(max_length=2000, blank=True)
+    remediation_fetched_at = models.DateTimeField(null=True, blank=True)
+    remediation_error = models.CharField(max_length=300, blank=True)
 
     objects = DeviceQuerySet.as_manager()
 
@@ -140,12 +155,21 @@ class Device(models.Model):
                 condition=Q(exempt_mode__isnull=True) | Q(exempt_mode__in=["none", "critical", "all"]),
                 name="device_exempt_mode_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(remediation_state__in=["unknown", "link", "no_issues", "not_found", "error"]),
+                name="device_remediation_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(remediation_state="link", remediation_link__gt="") | ~Q(remediation_state="link"),
+                name="device_remediation_link_present",
+            ),
         ]
         indexes = [
             # The list's default order, so page 1 needs no sort of every row.
             models.Index(fields=["name", "id"], name="device_name_idx"),
             models.Index(fields=["updated_at"], name="device_updated_idx"),
             models.Index(fields=["owner_name"], name="device_owner_idx"),
+            models.Index(fields=["remediation_state"], name="device_remediation_idx"),
         ]
 
     def __str__(self) -> str:
@@ -258,6 +282,11 @@ class ActionKind(models.TextChoices):
     EXEMPT_CRITICAL = "exempt_critical", "Exempt critical issues"
     EXEMPT_ALL = "exempt_all", "Exempt all issues"
     UNEXEMPT = "unexempt", "Remove exemption"
+    REMEDIATION = "remediation", "Fetch remediation link"
+
+
+# The four Device Action v2.0 types; a remediation fetch is a GET of its own.
+DEVICE_ACTIONS = [(k.value, k.label) for k in ActionKind if k != ActionKind.REMEDIATION]
 
 
 # What each exemption action asks the cloud for: a desired state, not a
@@ -454,6 +483,7 @@ class AuditEntry(models.Model):
     class Verb(models.TextChoices):
         QUEUED = "queued", "Queued"
         BULK_QUEUED = "bulk_queued", "Queued in bulk"
+        EMAILED = "emailed", "Emailed a remediation link"
         CANCELLED = "cancelled", "Cancelled"
         BULK_CANCELLED = "bulk_cancelled", "Cancelled a bulk job"
         RETRIED = "retried", "Retried"

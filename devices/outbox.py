@@ -26,11 +26,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, OuterRef, Q, Subquery, Value
+from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from devices.gears import ActionResult, GearsAuthError, GearsClient, GearsError, GearsRateLimited
+from devices.gears import ActionResult, GearsAuthError, GearsClient, GearsError, GearsRateLimited, RemediationResult
 from devices.models import (
     EXEMPT_MODE_OF,
     Action,
@@ -40,6 +40,7 @@ from devices.models import (
     Device,
     DrainerSlot,
     Priority,
+    RemediationState,
     UpstreamAttempt,
     UpstreamState,
     UpstreamToken,
@@ -133,7 +134,7 @@ class Queued(NamedTuple):
     superseded: Action | None  # the waiting exemption change this one replaced
 
 
-def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK) -> Queued:
+def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK, audit: bool = True) -> Queued:
     """Queue `kind` for `device`, coalescing with what already waits for it.
 
     A second identical request returns the waiting action (a double click
@@ -144,7 +145,7 @@ def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK) 
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _enqueue(device, kind, user, priority)
+                return _enqueue(device, kind, user, priority, audit)
         except IntegrityError:
             # Another request queued the same key between our read and our
             # insert (one pending action per key is a database constraint).
@@ -153,13 +154,15 @@ def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK) 
     raise AssertionError("unreachable")
 
 
-def _enqueue(device: Device, kind: str, user, priority: int) -> Queued:
+def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Queued:
     Device.objects.select_for_update().filter(pk=device.pk).exists()
     key = Action.coalesce_key_for(device.pk, kind)
     now = db_now()
-    waiting = Action.objects.select_for_update().filter(coalesce_key=key, status__in=Action.PENDING).first()
+    # A fetch is a read: one already on its way answers a new request too.
+    open_statuses = (*Action.PENDING, Action.Status.SENDING) if kind == ActionKind.REMEDIATION else Action.PENDING
+    waiting = Action.objects.select_for_update().filter(coalesce_key=key, status__in=open_statuses).first()
     if waiting is not None and waiting.kind == kind:
-        if priority < waiting.priority:
+        if priority < waiting.priority and waiting.is_pending:
             waiting.priority = priority
             waiting.save(update_fields=["priority"])
         return Queued(waiting, False, None)
@@ -174,10 +177,36 @@ def _enqueue(device: Device, kind: str, user, priority: int) -> Queued:
     if waiting is not None:
         waiting.superseded_by = action
         waiting.save(update_fields=["superseded_by"])
-    _audit(AuditEntry.Verb.QUEUED, user, action=action, device=device,
-           detail=f"superseded #{waiting.pk} ({waiting.kind})" if waiting else "")
+    if audit:
+        _audit(AuditEntry.Verb.QUEUED, user, action=action, device=device,
+               detail=f"superseded #{waiting.pk} ({waiting.kind})" if waiting else "")
     kick_drainer()
     return Queued(action, True, waiting)
+
+
+def remediation_is_stale(device: Device, now: datetime | None = None) -> bool:
+    if device.remediation_fetched_at is None:
+        return True
+    age = (now or db_now()) - device.remediation_fetched_at
+    return age > timedelta(seconds=settings.GEARS_REMEDIATION_TTL)
+
+
+def open_remediation_fetch(device: Device) -> Action | None:
+    return (
+        device.actions.filter(kind=ActionKind.REMEDIATION, status__in=(*Action.PENDING, Action.Status.SENDING))
+        .order_by("-id")
+        .first()
+    )
+
+
+def ensure_fresh_remediation(device: Device, *, user) -> Action | None:
+    """Queue a fetch (interactive priority) when the stored link is missing or
+    older than the TTL. However many people look, one fetch per TTL: a fetch
+    already on its way answers them all."""
+    waiting = open_remediation_fetch(device)
+    if waiting is not None or not remediation_is_stale(device):
+        return waiting
+    return enqueue(device, ActionKind.REMEDIATION, user=user, priority=Priority.CLICK, audit=False).action
 
 
 @transaction.atomic
@@ -434,11 +463,12 @@ def finish(claim: Claim, outcome: ActionResult | GearsError) -> Action | None:
     now = db_now()
     with transaction.atomic():
         state = UpstreamState.objects.select_for_update().get(pk=1)
-        status = outcome.http_status if isinstance(outcome, ActionResult) else outcome.status
+        answered = isinstance(outcome, (ActionResult, RemediationResult))
+        status = outcome.http_status if answered else outcome.status
         log_outcome = _log_outcome(outcome)
         UpstreamAttempt.objects.filter(pk=claim.attempt_id).update(
             finished_at=now, outcome=log_outcome, http_status=status,
-            error="" if isinstance(outcome, ActionResult) else str(outcome)[:300],
+            error="" if answered else str(outcome)[:300],
         )
         action = (
             Action.objects.select_for_update()
@@ -454,7 +484,17 @@ def finish(claim: Claim, outcome: ActionResult | GearsError) -> Action | None:
         action.http_status = status
         action.claimed_by = ""
         action.lease_until = None
-        if isinstance(outcome, ActionResult):
+        if isinstance(outcome, RemediationResult):
+            action.status = Action.Status.SUCCEEDED
+            action.finished_at = now
+            action.upstream_msg = (outcome.msg or RemediationState(outcome.state).label)[:300]
+            Device.objects.filter(pk=action.device_id).update(
+                remediation_state=outcome.state,
+                remediation_link=(outcome.link or "") if outcome.state == RemediationState.LINK else "",
+                remediation_fetched_at=now,
+                remediation_error="",
+            )
+        elif isinstance(outcome, ActionResult):
             action.upstream_msg = outcome.msg[:300]
             action.status = Action.Status.SUCCEEDED if outcome.ok else Action.Status.FAILED
             action.finished_at = now
@@ -493,13 +533,23 @@ def finish(claim: Claim, outcome: ActionResult | GearsError) -> Action | None:
             else:
                 action.status = Action.Status.RETRYING
                 action.not_before = now + _backoff(action.transient_failures)
+        if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
+            # Keep the last good link; say the fetch failed and why.
+            Device.objects.filter(pk=action.device_id).update(
+                remediation_state=Case(
+                    When(remediation_state=RemediationState.LINK, then=Value(RemediationState.LINK)),
+                    default=Value(RemediationState.ERROR),
+                ),
+                remediation_fetched_at=now,
+                remediation_error=action.last_error[:300],
+            )
         action.save()
         _update_breaker(state, outcome, now)
         return action
 
 
 def _log_outcome(outcome) -> str:
-    if isinstance(outcome, ActionResult):
+    if isinstance(outcome, (ActionResult, RemediationResult)):
         return UpstreamAttempt.Outcome.OK
     if isinstance(outcome, GearsAuthError):
         return UpstreamAttempt.Outcome.AUTH
@@ -643,7 +693,10 @@ class DrainReport:
 def send(client: GearsClient, claim: Claim, token: str, version: int) -> Action | None:
     """Make one claimed call and record its outcome."""
     try:
-        outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
+        if claim.kind == ActionKind.REMEDIATION:
+            outcome = client.remediation_link(token, claim.identifier, claim.opt)
+        else:
+            outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
     except GearsError as exc:
         outcome = exc
     except Exception as exc:  # a bug of ours must not leave the row claimed

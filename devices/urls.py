@@ -1,6 +1,6 @@
 from django.urls import path
 
-from devices import action_views, views
+from devices import action_views, remediation_views, views
 
 app_name = "devices"
 
@@ -22,6 +22,11 @@ urlpatterns = [
     path("bulk/", action_views.bulk_list, name="bulk-list"),
     path("bulk/<int:pk>/", action_views.bulk_detail, name="bulk-detail"),
     path("bulk/<int:pk>/cancel/", action_views.bulk_cancel, name="bulk-cancel"),
+    path("<int:pk>/remediation/", remediation_views.remediation_panel, name="remediation-panel"),
+    path("<int:pk>/remediation/refresh/", remediation_views.remediation_refresh, name="remediation-refresh"),
+    path("<int:pk>/remediation/email/", remediation_views.remediation_email, name="remediation-email"),
+    path("<int:pk>/remediation/card/", remediation_views.remediation_card, name="remediation-card"),
+    path("remediation.csv", remediation_views.remediation_export, name="remediation-export"),
     path("upstream/", action_views.upstream, name="upstream"),
     path("upstream/resume/", action_views.upstream_resume, name="upstream-resume"),
     path("audit/", action_views.audit_log, name="audit-log"),

@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, iter_devices_csv, plan_import, read_rows
 from devices.forms import CsvUploadForm, DeviceFilterForm, DeviceForm
 from devices.inventory import save_device
-from devices.models import ActionKind, Device, DeviceImport, MacAddress
+from devices.models import DEVICE_ACTIONS, ActionKind, Device, DeviceImport, MacAddress
 
 PREVIEW_VALID_ROWS = 200
 PREVIEW_ERROR_ROWS = 500
@@ -55,6 +55,9 @@ def filtered_devices(params: QueryDict) -> tuple[DeviceFilterForm, QuerySet[Devi
         # Several MACs means one that is not the primary: an indexed lookup,
         # where counting MACs per device would group every row.
         devices = devices.filter(pk__in=MacAddress.objects.filter(is_primary=False).values("device_id"))
+    remediation = form.value("remediation")
+    if remediation:
+        devices = devices.filter(remediation_state=remediation)
     owner = form.value("owner")
     if owner == "assigned":
         devices = devices.exclude(owner_name="", owner_email="")
@@ -67,7 +70,7 @@ def _filter_query(form: DeviceFilterForm) -> str:
     """The query string that reproduces `form`'s valid, non-default values."""
     pairs = {
         name: form.value(name)
-        for name in ("q", "identifier", "owner", "sort")
+        for name in ("q", "identifier", "owner", "remediation", "sort")
         if form.value(name)
     }
     return urlencode(pairs)
@@ -91,6 +94,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "can_act": request.user.has_perm("devices.trigger_actions"),
         "can_bulk": request.user.has_perm("devices.delete_device") or request.user.has_perm("devices.trigger_actions"),
         "kinds": ActionKind.choices,
+        "row_kinds": DEVICE_ACTIONS,
     }
     return render_page_or_fragment(request, "devices/device_list.html", "devices/partials/device_table.html", context)
 
@@ -112,10 +116,14 @@ def device_export(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @permission_required("devices.view_device", raise_exception=True)
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from devices import outbox
     from devices.action_views import device_actions_context
+    from devices.remediation_views import remediation_context
 
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
-    return render(request, "devices/device_detail.html", device_actions_context(device))
+    # Show what is stored at once; fetch again when it is missing or stale.
+    outbox.ensure_fresh_remediation(device, user=request.user)
+    return render(request, "devices/device_detail.html", {**device_actions_context(device), **remediation_context(device)})
 
 
 def _save_form(request: HttpRequest, form: DeviceForm, device: Device | None) -> Device | None:

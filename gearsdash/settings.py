@@ -191,6 +191,8 @@ GEARS_RETRY_CAP = env_float("GEARS_RETRY_CAP", 1800.0, minimum=0.01)
 GEARS_MAX_ATTEMPTS = env_int("GEARS_MAX_ATTEMPTS", 8, minimum=1)
 # Consecutive transient failures that pause all sending (the circuit breaker).
 GEARS_BREAKER_THRESHOLD = env_int("GEARS_BREAKER_THRESHOLD", 3, minimum=1)
+# A device page fetches its remediation link again once it is older than this.
+GEARS_REMEDIATION_TTL = env_int("GEARS_REMEDIATION_TTL", 15 * 60, minimum=0)
 # How many drainers may send at once (across every worker and machine).
 GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
 # A drainer gives its django-q2 worker back after this long, and queues

@@ -151,3 +151,39 @@ def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_ser
     expect(page.locator("#device-actions")).to_contain_text("All issues exempt")
     simulated = next(d for d in requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"] if d["hwid"] == device.hwid)
     assert simulated["exempt"] == "all"
+
+
+def test_a_remediation_link_appears_and_can_be_copied_and_scanned(page: Page, context, live_server, viewer, settings, start_upstream):
+    import threading
+
+    import requests
+    from django.db import connections
+
+    from devices import outbox
+    from gearsdash.env import RateLimit
+
+    sim = start_upstream(limit=10, window=1.0)
+    settings.GEARS_BASE_URL, settings.GEARS_ACCESS_TOKEN = sim.base_url, ""
+    settings.GEARS_RATE_LIMIT, settings.GEARS_RATE_MARGIN = RateLimit(10, 1.0), 0.02
+    with_issues = next(d for d in requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"] if d["issues"])
+    device = Device.objects.create(name=with_issues["hostname"], hwid=with_issues["hwid"])
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+
+    page.goto(live_server.url + device.get_absolute_url())
+    page.get_by_label("Username").fill("vera")
+    page.get_by_label("Password").fill("pw-vera")
+    page.get_by_role("button", name="Log in").click()
+    panel = page.locator("#remediation")
+    expect(panel).to_contain_text("Fetching the current link")
+
+    worker = threading.Thread(target=lambda: (outbox.drain(max_runtime=5), connections.close_all()))
+    worker.start()
+    worker.join(timeout=20)
+    link = panel.locator("#remediation-link")
+    expect(link).to_be_visible(timeout=10_000)
+    href = link.get_attribute("href")
+    assert href.startswith(sim.base_url + "/gears/remediation/")
+    expect(panel.locator(".qr svg")).to_be_visible()
+    panel.get_by_role("button", name="Copy link").click()
+    expect(panel.locator(".copy-status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == href

@@ -35,3 +35,23 @@
     bulkState();
   });
 })();
+
+// Copy a remediation link, and print the share card.
+document.addEventListener("click", function (event) {
+  var copy = event.target.closest("[data-copy]");
+  if (copy) {
+    var text = copy.getAttribute("data-copy");
+    var status = copy.parentElement.querySelector(".copy-status");
+    var done = function () { if (status) status.textContent = "Copied."; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { if (status) status.textContent = "Copy failed: select the link and copy it."; });
+    } else {
+      // Plain-HTTP pages have no Clipboard API: copy through a selection.
+      var area = document.createElement("textarea");
+      area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+      document.body.appendChild(area); area.select();
+      try { document.execCommand("copy"); done(); } finally { document.body.removeChild(area); }
+    }
+  }
+  if (event.target.closest("[data-print]")) window.print();
+});
