@@ -134,3 +134,25 @@ def start_upstream():
 def simulator(start_upstream):
     """The simulator with a generous limit (1000 per second) and the demo client."""
     return start_upstream()
+
+
+@pytest.fixture
+def upstream(settings, start_upstream):
+    """Start the simulator and point the dashboard at it, scaled for tests:
+    a budget of `limit` per `window` (10 per second), retries in tenths of a
+    second. `our_limit` lets the dashboard believe in another limit."""
+    from gearsdash.env import RateLimit
+
+    def start(limit=10, window=1.0, our_limit=None, **config):
+        sim = start_upstream(limit=limit, window=window, **config)
+        settings.GEARS_BASE_URL = sim.base_url
+        settings.GEARS_ACCESS_TOKEN = ""
+        settings.GEARS_CLIENT_ID, settings.GEARS_CLIENT_SECRET = "gearsdash-demo", "gearsdash-demo-secret"
+        settings.GEARS_RATE_LIMIT = our_limit or RateLimit(limit, window)
+        settings.GEARS_RATE_MARGIN = 0.02
+        settings.GEARS_TIMEOUT, settings.GEARS_CONNECT_TIMEOUT = 1.0, 0.5
+        settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP = 0.05, 0.2
+        settings.GEARS_MAX_ATTEMPTS, settings.GEARS_BREAKER_THRESHOLD = 8, 3
+        return sim
+
+    return start

@@ -111,18 +111,16 @@ def test_select_all_matching_offers_every_device_of_the_filter(logged_in: Page, 
     assert list(Device.objects.values_list("name", flat=True)) == ["office"]
 
 
-def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_server, operator, settings, start_upstream):
+def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_server, operator, upstream):
     import threading
 
     from django.db import connections
 
-    from devices import outbox
-    from gearsdash.env import RateLimit
-
-    sim = start_upstream(limit=10, window=1.0)
-    settings.GEARS_BASE_URL, settings.GEARS_ACCESS_TOKEN = sim.base_url, ""
-    settings.GEARS_RATE_LIMIT, settings.GEARS_RATE_MARGIN = RateLimit(10, 1.0), 0.02
     import requests
+
+    from devices import outbox
+
+    sim = upstream()
 
     simulated = requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"][0]
     device = Device.objects.create(name=simulated["hostname"], hwid=simulated["hwid"])
@@ -153,18 +151,15 @@ def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_ser
     assert simulated["exempt"] == "all"
 
 
-def test_a_remediation_link_appears_and_can_be_copied_and_scanned(page: Page, context, live_server, viewer, settings, start_upstream):
+def test_a_remediation_link_appears_and_can_be_copied_and_scanned(page: Page, context, live_server, viewer, upstream):
     import threading
 
     import requests
     from django.db import connections
 
     from devices import outbox
-    from gearsdash.env import RateLimit
 
-    sim = start_upstream(limit=10, window=1.0)
-    settings.GEARS_BASE_URL, settings.GEARS_ACCESS_TOKEN = sim.base_url, ""
-    settings.GEARS_RATE_LIMIT, settings.GEARS_RATE_MARGIN = RateLimit(10, 1.0), 0.02
+    sim = upstream()
     with_issues = next(d for d in requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"] if d["issues"])
     device = Device.objects.create(name=with_issues["hostname"], hwid=with_issues["hwid"])
     context.grant_permissions(["clipboard-read", "clipboard-write"])

@@ -15,25 +15,6 @@ from devices.models import Action, AuditEntry, Device, UpstreamAttempt, Upstream
 from gearsdash.env import RateLimit
 
 
-@pytest.fixture
-def upstream(settings, start_upstream):
-    """A simulator and settings scaled for tests: budget 10 per second, quick retries."""
-
-    def start(limit=10, window=1.0, our_limit=None, **config):
-        sim = start_upstream(limit=limit, window=window, **config)
-        settings.GEARS_BASE_URL = sim.base_url
-        settings.GEARS_ACCESS_TOKEN = ""
-        settings.GEARS_CLIENT_ID, settings.GEARS_CLIENT_SECRET = "gearsdash-demo", "gearsdash-demo-secret"
-        settings.GEARS_RATE_LIMIT = our_limit or RateLimit(limit, window)
-        settings.GEARS_RATE_MARGIN = 0.02
-        settings.GEARS_TIMEOUT, settings.GEARS_CONNECT_TIMEOUT = 1.0, 0.5
-        settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP = 0.05, 0.2
-        settings.GEARS_MAX_ATTEMPTS, settings.GEARS_BREAKER_THRESHOLD = 8, 3
-        return sim
-
-    return start
-
-
 def sim_devices(sim) -> list[dict]:
     return requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"]
 

@@ -14,22 +14,8 @@ from django.urls import reverse
 from devices import outbox
 from devices.models import Action, AuditEntry, Device
 from devices.remediation import is_trusted_link, mailto_url
-from gearsdash.env import RateLimit
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def upstream(settings, start_upstream):
-    def start(**config):
-        sim = start_upstream(**config)
-        settings.GEARS_BASE_URL, settings.GEARS_ACCESS_TOKEN = sim.base_url, ""
-        settings.GEARS_RATE_LIMIT, settings.GEARS_RATE_MARGIN = RateLimit(10, 1.0), 0.02
-        settings.GEARS_TIMEOUT, settings.GEARS_CONNECT_TIMEOUT = 1.0, 0.5
-        settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP = 0.05, 0.1
-        return sim
-
-    return start
 
 
 def simulated(sim, *, issues: bool) -> dict:
