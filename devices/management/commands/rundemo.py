@@ -71,6 +71,12 @@ class Command(BaseCommand):
                     f"{host}:{port} is already in use, so {what} cannot start there. "
                     "Is another `make run` still running? Stop it, or choose another ADDR / GEARS_BASE_URL."
                 )
+        if not no_simulator:
+            # A new simulator knows none of the old one's tokens: forget ours
+            # rather than spend the first call of the budget on a 401.
+            from devices.models import UpstreamToken
+
+            UpstreamToken.objects.all().delete()
         try:
             if not no_simulator:
                 start(
