@@ -324,3 +324,20 @@ def test_four_workers_hitting_an_expired_token_refresh_it_once(upstream):
         t.join(timeout=30)
     assert stats(sim)["token_grants"] == 2  # the first token, and one refresh
     assert len({r for r in results}) == 1 and results[0][1] == version + 1
+
+
+def test_a_fixed_access_token_is_used_as_given_and_a_refusal_pauses_sending(db, upstream, operator, settings):
+    sim = upstream(static_token="fixed-token-from-the-console-0123456789")
+    settings.GEARS_ACCESS_TOKEN = "fixed-token-from-the-console-0123456789"
+    first, second = devices_known(sim, 2)
+    outbox.enqueue(first, "dhcprenew", user=operator)
+    outbox.drain(max_runtime=5)
+    assert Action.objects.get(device=first).status == "succeeded"
+    assert stats(sim)["token_grants"] == 0  # no OAuth round trip
+    requests.post(f"{sim.base_url}/_sim/expire-tokens", timeout=5)
+    outbox.enqueue(second, "dhcprenew", user=operator)
+    outbox.drain(max_runtime=1)
+    view = outbox.budget_view()
+    assert view.paused and "GEARS_ACCESS_TOKEN" in view.block_reason
+    assert Action.objects.get(device=second).status in ("queued", "failed")
+    assert not UpstreamToken.objects.filter(access_token__contains="fixed-token").exists()
