@@ -35,7 +35,7 @@ def main() -> None:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection, reset_queries
+    from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
@@ -73,8 +73,8 @@ def main() -> None:
     ]
     vendor = connection.vendor
     print(f"\n{total:,} devices on {vendor}; {args.runs} runs each (after one warm-up)\n")
-    print(f"| request | median ms | p95 ms | queries |")
-    print(f"|---|---:|---:|---:|")
+    print("| request | median ms | p95 ms | queries |")
+    print("|---|---:|---:|---:|")
     for label, url, headers in cases:
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
