@@ -212,3 +212,12 @@ def test_pages_send_the_csrf_token_header_for_htmx(viewer_client):
     assert 'hx-headers=\'{"X-CSRFToken": "' in body
     assert "django_htmx/htmx-2" in body or "htmx" in body
     assert "unpkg" not in body and "cdn" not in body.lower()
+
+
+def test_the_list_costs_the_same_queries_for_10_or_50_rows(viewer_client, make_device, django_assert_max_num_queries):
+    for n in range(50):
+        make_device(f"dev-{n:02d}", hwid=f"Q{n:02d}", macs=[f"00:00:00:00:01:{n:02x}", f"00:00:00:00:02:{n:02x}"])
+    with django_assert_max_num_queries(8):  # session, user, perms, count, rows, MACs
+        viewer_client.get(LIST, {"per_page": "25"}, headers=HTMX)
+    with django_assert_max_num_queries(8):
+        viewer_client.get(LIST, {"per_page": "100"}, headers=HTMX)
