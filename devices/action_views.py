@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -24,7 +23,7 @@ from django_htmx.http import HttpResponseStopPolling
 from devices import outbox
 from devices.csv_io import Echo, escape_cell
 from devices.models import DEVICE_ACTIONS, EXEMPT_MODE_OF, Action, ActionKind, AuditEntry, BulkJob, Device, UpstreamAttempt
-from devices.views import filtered_devices, render_page_or_fragment, wants_fragment
+from devices.views import render_page_or_fragment, selected_devices, wants_fragment
 
 HISTORY_ROWS = 20
 # Actions that change what the cloud enforces ask first.
@@ -97,10 +96,7 @@ def action_row(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     action.eta = outbox.estimated_send_time(action)
     response = render(request, "devices/partials/action_row.html", {"action": action})
-    if action.is_terminal:
-        stop = HttpResponseStopPolling(response.content)
-        return stop
-    return response
+    return HttpResponseStopPolling(response.content) if action.is_terminal else response
 
 
 @require_POST
@@ -141,25 +137,14 @@ def _after_change(request: HttpRequest, action: Action, text: str) -> HttpRespon
 # ---------------------------------------------------------------- bulk
 
 
-def _describe_selection(request: HttpRequest) -> tuple[list[int], str, str]:
-    """The device ids a bulk form names, a description, and the list URL to go back to."""
-    if request.POST.get("select_all_matching") == "1":
-        form, devices = filtered_devices(request.POST)
-        query = "&".join(f"{k}={v}" for k, v in ((n, form.value(n)) for n in ("q", "identifier", "owner")) if v)
-        description = "all devices matching " + (query or "(no filter)")
-        back = reverse("devices:device-list") + (f"?{query}" if query else "")
-        return list(devices.values_list("pk", flat=True)), description, back
-    ids = [int(v) for v in request.POST.getlist("device") if v.isdigit()]
-    ids = list(Device.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    return ids, f"{len(ids)} selected devices", reverse("devices:device-list")
-
-
 @require_POST
 @login_required
 @permission_required("devices.trigger_actions", raise_exception=True)
 def bulk_action(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
-    ids, description, back = _describe_selection(request)
+    selection = selected_devices(request)
+    ids = list(selection.devices.values_list("pk", flat=True))
+    description, back = selection.description, selection.back
     if kind not in ActionKind.values:
         messages.error(request, "Choose an action for the selected devices; nothing was queued.")
         return redirect(back)

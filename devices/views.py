@@ -7,6 +7,8 @@ neither boosted nor history restores, and says so with `Vary: HX-Request`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -66,14 +68,18 @@ def filtered_devices(params: QueryDict) -> tuple[DeviceFilterForm, QuerySet[Devi
     return form, devices.order_by(*DeviceFilterForm.SORTS[form.value("sort", "name")])
 
 
-def _filter_query(form: DeviceFilterForm) -> str:
-    """The query string that reproduces `form`'s valid, non-default values."""
-    pairs = {
+def _filter_pairs(form: DeviceFilterForm) -> dict[str, str]:
+    """`form`'s valid, non-default values."""
+    return {
         name: form.value(name)
         for name in ("q", "identifier", "owner", "remediation", "sort")
         if form.value(name)
     }
-    return urlencode(pairs)
+
+
+def _filter_query(form: DeviceFilterForm) -> str:
+    """The query string that reproduces `form`'s valid, non-default values."""
+    return urlencode(_filter_pairs(form))
 
 
 @require_GET
@@ -178,22 +184,36 @@ def device_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "devices/device_confirm_delete.html", {"device": device})
 
 
-def _selected_devices(request: HttpRequest) -> tuple[QuerySet[Device], str]:
-    """The devices a bulk form names: ticked ids, or everything matching its filter."""
+@dataclass(frozen=True)
+class Selection:
+    """The devices a bulk form names, where to go back to, and how to say which."""
+
+    devices: QuerySet[Device]
+    back: str
+    description: str
+
+
+def selected_devices(request: HttpRequest) -> Selection:
+    """Ticked ids, or everything the list's filter (sent along) matches."""
+    listing = reverse("devices:device-list")
     if request.POST.get("select_all_matching") == "1":
         form, devices = filtered_devices(request.POST)
-        return devices, _filter_query(form)
+        pairs = _filter_pairs(form)
+        query = urlencode(pairs)
+        description = "all devices matching " + ("&".join(f"{k}={v}" for k, v in pairs.items()) or "(no filter)")
+        return Selection(devices, listing + (f"?{query}" if query else ""), description)
     ids = [value for value in request.POST.getlist("device") if value.isdigit()]
-    return Device.objects.filter(pk__in=ids), ""
+    devices = Device.objects.filter(pk__in=ids)
+    return Selection(devices, listing, f"{devices.count()} selected devices")
 
 
 @require_POST
 @login_required
 @permission_required("devices.delete_device", raise_exception=True)
 def device_bulk_delete(request: HttpRequest) -> HttpResponse:
-    devices, filter_query = _selected_devices(request)
+    selection = selected_devices(request)
+    devices, back = selection.devices, selection.back
     count = devices.count()
-    back = reverse("devices:device-list") + (f"?{filter_query}" if filter_query else "")
     if count == 0:
         messages.warning(request, "No devices were selected.")
         return redirect(back)

@@ -145,3 +145,11 @@ def test_the_audit_log_filters_and_exports(operator_client, make_device, operato
     assert rows[0][:3] == ["time", "user", "verb"]
     assert [(r[1], r[2], r[4]) for r in rows[1:]] == [("otto", "cancelled", "beta"), ("otto", "queued", "alpha")]
     assert AuditEntry.objects.count() == 3
+
+
+def test_a_bulk_selection_by_filter_goes_back_to_the_same_encoded_filter(operator_client, make_device):
+    make_device("R&D lab", hwid="RND1")
+    confirm = operator_client.post(reverse("devices:bulk-action"), {"kind": "dhcprenew", "select_all_matching": "1", "q": "R&D", "remediation": "unknown"})
+    body = confirm.content.decode()
+    assert "on 1 device?" in body
+    assert 'href="/devices/?q=R%26D&amp;remediation=unknown"' in body
