@@ -30,9 +30,9 @@ HISTORY_ROWS = 20
 CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 
 
-def device_actions_context(device: Device) -> dict:
+def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
     """The device page's actions panel: exemption mode, history with ETAs."""
-    view = outbox.budget_view()
+    view = view or outbox.budget_view()
     history = list(
         device.actions.exclude(kind=ActionKind.REMEDIATION)
         .select_related("requested_by")

@@ -22,13 +22,13 @@ from devices.remediation import email_body, is_trusted_link, mailto_url, qr_svg
 from devices.views import filtered_devices
 
 
-def remediation_context(device: Device) -> dict:
+def remediation_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
     fetch = outbox.open_remediation_fetch(device)
     trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
     return {
         "device": device,
         "fetch": fetch,
-        "fetch_eta": outbox.estimated_send_time(fetch) if fetch is not None and fetch.is_pending else None,
+        "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
         "trusted": trusted,
         "qr": mark_safe(qr_svg(device.remediation_link)) if trusted else "",  # segno's own SVG
         "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",

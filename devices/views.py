@@ -129,7 +129,9 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
     # Show what is stored at once; fetch again when it is missing or stale.
     outbox.ensure_fresh_remediation(device, user=request.user)
-    return render(request, "devices/device_detail.html", {**device_actions_context(device), **remediation_context(device)})
+    view = outbox.budget_view()  # one read of the budget serves both panels' ETAs
+    context = {**device_actions_context(device, view), **remediation_context(device, view)}
+    return render(request, "devices/device_detail.html", context)
 
 
 def _save_form(request: HttpRequest, form: DeviceForm, device: Device | None) -> Device | None:
