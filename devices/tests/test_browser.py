@@ -12,22 +12,25 @@ from devices.models import Device
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def log_in(page: Page, username: str, password: str) -> None:
+    """Fill the login form the page was sent to (conftest's users have password pw-<name>)."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 @pytest.fixture
 def logged_in(page: Page, live_server, admin_user):
     page.goto(live_server.url + "/devices/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill("pw-ada")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "ada", "pw-ada")
     expect(page.get_by_role("heading", name="Devices")).to_be_visible()
     return page
 
 
 def test_a_wrong_password_is_refused(page: Page, live_server, admin_user):
     page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill("wrong")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "ada", "wrong")
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
 
 
@@ -126,9 +129,7 @@ def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_ser
     device = Device.objects.create(name=simulated["hostname"], hwid=simulated["hwid"])
 
     page.goto(live_server.url + device.get_absolute_url())
-    page.get_by_label("Username").fill("otto")
-    page.get_by_label("Password").fill("pw-otto")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "otto", "pw-otto")
     panel = page.locator("#device-actions")
     expect(panel).to_contain_text("not confirmed yet")
     page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
@@ -165,9 +166,7 @@ def test_a_remediation_link_appears_and_can_be_copied_and_scanned(page: Page, co
     context.grant_permissions(["clipboard-read", "clipboard-write"])
 
     page.goto(live_server.url + device.get_absolute_url())
-    page.get_by_label("Username").fill("vera")
-    page.get_by_label("Password").fill("pw-vera")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "vera", "pw-vera")
     panel = page.locator("#remediation")
     expect(panel).to_contain_text("Fetching the current link")
 
