@@ -8,14 +8,13 @@ gearsdash makes three kinds of upstream call, one method each on `GearsClient`:
 
 Every failure is a `GearsError` that says whether retrying the same call can
 help (`permanent`) and whether the call may have reached the cloud and taken
-effect anyway (`ambiguous`), in the style of healthchecks'
-`hc/api/transports.py`. The caller (the outbox) owns retries, the rate limit
+effect anyway (`ambiguous`). The caller (the outbox) owns retries, the rate limit
 and token refresh: this module sends exactly one HTTP request per call, never
 retries, and keeps no state but its `requests.Session`.
 
-Upstream facts and choices are from ../shared/upstream/ (api-notes.md, cited
-as "notes §N"). The upstream quirk that shapes this module most: the access
-token travels in the URL query string (notes §3), so any text that contains a
+Upstream facts and choices are from the project's copy of the vendor's pages
+and notes, docs/upstream/ (cited as "docs/upstream/api-notes.md §N"). The upstream quirk that shapes this module most: the access
+token travels in the URL query string (docs/upstream/api-notes.md §3), so any text that contains a
 URL can leak it. Messages here never contain a URL with its query, requests'
 own exception texts (which do) are never passed on, and urllib3's loggers get
 the project's redacting filter.
@@ -47,11 +46,11 @@ logger = logging.getLogger(__name__)
 # Device Action v2.0 `types` (device-action-v2.0.txt [D]).
 ACTION_KINDS = ("dhcprenew", "exempt_critical", "exempt_all", "unexempt")
 # Device Action v2.0 and Remediation v2.2: opt 0 = MAC, 1 = HWID [D]. Beware:
-# Device Details v2.1/v2.5 use the reverse (notes §2.6); not called here.
+# Device Details v2.1/v2.5 use the reverse (docs/upstream/api-notes.md §2.6); not called here.
 OPT_MAC, OPT_HWID = 0, 1
 
 TOKEN_PATH = "/o/oauth/token"
-# The only public token answer has expires_in 43199 (about 12 h, notes §3 [C]).
+# The only public token answer has expires_in 43199 (about 12 h, docs/upstream/api-notes.md §3 [C]).
 DEFAULT_EXPIRES_IN = 43199
 # 429 without a usable X-RateLimit-Reset-Time or Retry-After: the documented
 # limit is "10/min", so a full window frees at least one slot.
@@ -60,12 +59,12 @@ DEFAULT_RETRY_AFTER = 60.0
 MIN_RETRY_AFTER = 1.0
 # Above this a "seconds" header is taken for a Unix time: the unit of
 # X-RateLimit-Reset-Time (seconds until reset, or the epoch) is not
-# documented (notes §6.6); the simulator sends seconds until reset.
+# documented (docs/upstream/api-notes.md §6.6); the simulator sends seconds until reset.
 _EPOCH_THRESHOLD = 1_000_000_000
 MSG_LIMIT = 200  # characters of the cloud's msg kept in errors and results
 # Secrets shorter than this are not searched for in the cloud's messages:
 # replacing a 1-character test token would mangle every message, and real
-# tokens are UUIDs (36 characters, notes §3).
+# tokens are UUIDs (36 characters, docs/upstream/api-notes.md §3).
 _MIN_SCRUB_LENGTH = 8
 _REDACTED = "[redacted]"
 
@@ -77,7 +76,7 @@ RemediationState = Literal["link", "no_issues", "not_found"]
 
 @dataclass(frozen=True)
 class RateLimitInfo:
-    """The X-RateLimit-* headers of one answer (notes §4); None when absent or garbled."""
+    """The X-RateLimit-* headers of one answer (docs/upstream/api-notes.md §4); None when absent or garbled."""
 
     limit: int | None
     remaining: int | None
@@ -102,7 +101,7 @@ class Token:
 
     access_token: str = field(repr=False)
     expires_in: int  # seconds, as answered (DEFAULT_EXPIRES_IN if missing)
-    # The client credentials grant has none (notes §3 [I]); kept if sent.
+    # The client credentials grant has none (docs/upstream/api-notes.md §3 [I]); kept if sent.
     refresh_token: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
@@ -307,7 +306,7 @@ class GearsClient:
     # --- the three calls ----------------------------------------------------
 
     def fetch_token(self, client_id: str, client_secret: str) -> Token:
-        """OAuth client credentials grant (notes §3 [D]): POST form to /o/oauth/token."""
+        """OAuth client credentials grant (docs/upstream/api-notes.md §3 [D]): POST form to /o/oauth/token."""
         answer = self._send(
             "POST",
             TOKEN_PATH,
@@ -315,7 +314,7 @@ class GearsClient:
             secrets=(client_secret,),
         )
         if answer.status in (400, 401):
-            # OAuth errors name their cause in `error` (Spring style, notes §3 [I]).
+            # OAuth errors name their cause in `error` (Spring style, docs/upstream/api-notes.md §3 [I]).
             code = _clean(_str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
             description = _clean(_str_field(answer.body, "error_description"), (client_secret,))
             message = f"token request refused: {code}" + (f" ({description})" if description else "")
@@ -361,7 +360,7 @@ class GearsClient:
             secrets=(access_token,),
         )
         if answer.status == 404:
-            # The vendor lists 404 without a body (notes §2.1); the simulator
+            # The vendor lists 404 without a body (docs/upstream/api-notes.md §2.1); the simulator
             # and the likely real answer say {"result":0,"msg":"Device not found"}.
             raise GearsNotFound(
                 _http_message(answer.status, answer.upstream_msg or "Not found"),
@@ -394,7 +393,7 @@ class GearsClient:
         if answer.status == 404 and _same_text(answer.upstream_msg, "Device not found"):
             # v2.0 probably answers an unknown device with 404 where v2.2
             # documents a body; the HTTP status of v2.2's body is not
-            # documented (notes §2.2). Both mean the same.
+            # documented (docs/upstream/api-notes.md §2.2). Both mean the same.
             return RemediationResult("not_found", None, answer.upstream_msg, answer.status, answer.rate_limit)
         self._raise_for_status(answer)
         body = self._json_body(answer)
@@ -521,7 +520,7 @@ class GearsClient:
             raise GearsError(message, permanent=True, **common) from None
         if 400 <= status < 500:
             # 400 bad input, 403, 404, 405 wrong method, 406/413 paging,
-            # 415 media type (notes §4): the same request fails again.
+            # 415 media type (docs/upstream/api-notes.md §4): the same request fails again.
             raise GearsError(message, permanent=True, **common) from None
         if status == 503:
             # Unavailable: the cloud says it did not process the request.
@@ -642,7 +641,7 @@ def _seconds_until(value: str | None, now: float | None = None) -> float | None:
     """A delay in seconds from a header, or None if garbled.
 
     Large values are taken for Unix times (the unit of X-RateLimit-Reset-Time
-    is undocumented, notes §6.6).
+    is undocumented, docs/upstream/api-notes.md §6.6).
     """
     if value is None:
         return None

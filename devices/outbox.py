@@ -30,6 +30,7 @@ from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, Valu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from devices.audit import record as record_audit
 from devices.gears import ActionResult, GearsAuthError, GearsClient, GearsError, GearsRateLimited, RemediationResult
 from devices.models import (
     EXEMPT_MODE_OF,
@@ -92,21 +93,6 @@ def upstream_client() -> GearsClient:
 
 def _state() -> UpstreamState:
     return UpstreamState.objects.get_or_create(pk=1)[0]
-
-
-def _audit(verb: str, user, *, action: Action | None = None, device: Device | None = None,
-           kind: str = "", bulk_job: BulkJob | None = None, detail: str = "") -> None:
-    AuditEntry.objects.create(
-        verb=verb,
-        user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "username", "") or "system",
-        kind=kind or (action.kind if action else ""),
-        device=device,
-        device_name=device.name if device else "",
-        action=action,
-        bulk_job=bulk_job,
-        detail=detail[:300],
-    )
 
 
 def kick_drainer() -> None:
@@ -178,7 +164,7 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
         waiting.superseded_by = action
         waiting.save(update_fields=["superseded_by"])
     if audit:
-        _audit(AuditEntry.Verb.QUEUED, user, action=action, device=device,
+        record_audit(AuditEntry.Verb.QUEUED, user, action=action, device=device,
                detail=f"superseded #{waiting.pk} ({waiting.kind})" if waiting else "")
     kick_drainer()
     return Queued(action, True, waiting)
@@ -244,7 +230,7 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
             Action.objects.filter(pk__in=other[start:start + _CHUNK]).update(superseded_by=Subquery(replacement))
     job.already_queued = len(same)
     job.save(update_fields=["already_queued"])
-    _audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
+    record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
            detail=f"{len(device_ids) - len(same)} devices queued, {len(same)} already waiting; {description}")
     kick_drainer()
     return job
@@ -258,7 +244,7 @@ def cancel(action: Action, *, user) -> bool:
         )
         if changed:
             action.refresh_from_db()
-            _audit(AuditEntry.Verb.CANCELLED, user, action=action, device=action.device)
+            record_audit(AuditEntry.Verb.CANCELLED, user, action=action, device=action.device)
     return bool(changed)
 
 
@@ -272,7 +258,7 @@ def cancel_bulk(job: BulkJob, *, user) -> int:
         BulkJob.objects.filter(pk=job.pk, cancelled_at__isnull=True).update(
             cancelled_at=now, cancelled_by=user if getattr(user, "pk", None) else None
         )
-        _audit(AuditEntry.Verb.BULK_CANCELLED, user, kind=job.kind, bulk_job=job, detail=f"{count} waiting actions cancelled")
+        record_audit(AuditEntry.Verb.BULK_CANCELLED, user, kind=job.kind, bulk_job=job, detail=f"{count} waiting actions cancelled")
     return count
 
 
@@ -282,7 +268,7 @@ def retry(action: Action, *, user) -> Queued:
         raise ValueError("only failed or cancelled actions can be retried")
     with transaction.atomic():
         queued = enqueue(action.device, action.kind, user=user, priority=Priority.CLICK)
-        _audit(AuditEntry.Verb.RETRIED, user, action=queued.action, device=action.device,
+        record_audit(AuditEntry.Verb.RETRIED, user, action=queued.action, device=action.device,
                detail=f"retry of #{action.pk}")
     return queued
 

@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from devices import outbox
+from devices import audit, outbox
 from devices.csv_io import Echo, escape_cell
 from devices.models import ActionKind, AuditEntry, Device, Priority, RemediationState
 from devices.remediation import email_body, is_trusted_link, mailto_url, qr_svg
@@ -83,11 +83,8 @@ def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         subject, body = email_body(device, device.remediation_link)
         send_mail(subject, body, None, [device.owner_email])
-        AuditEntry.objects.create(
-            user=request.user, username=request.user.get_username(), verb=AuditEntry.Verb.EMAILED,
-            kind=ActionKind.REMEDIATION, device=device, device_name=device.name,
-            detail=f"to {device.owner_email}"[:300],
-        )
+        audit.record(AuditEntry.Verb.EMAILED, request.user, kind=ActionKind.REMEDIATION, device=device,
+                     detail=f"to {device.owner_email}")
         notice = f"Emailed the remediation link to {device.owner_email}."
     if request.htmx:
         return _panel(request, device, notice)

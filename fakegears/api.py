@@ -3,7 +3,7 @@
 Authentication, rate limiting and fault injection happen before these
 handlers run (see `fakegears.app`); a handler only validates its inputs
 (400) and answers 404/200. Upstream references are to
-../shared/upstream/api-notes.md; [D] documented, [I] inferred.
+docs/upstream/api-notes.md; [D] documented, [I] inferred.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fakegears.state import SimulatorState
 
 # Device Action v2.0 types (device-action-v2.0.txt [D]).
 ACTION_TYPES = ("dhcprenew", "exempt_critical", "exempt_all", "unexempt")
-# The bulk variant documents no exempt_critical (api-notes §2.3 [D]).
+# The bulk variant documents no exempt_critical (docs/upstream/api-notes.md §2.3 [D]).
 BULK_ACTION_TYPES = ("dhcprenew", "exempt_all", "unexempt")
 EXEMPT_MODE_FOR_ACTION = {"exempt_critical": "critical", "exempt_all": "all", "unexempt": "none"}
 MAX_PAGE_SIZE = 50  # Get Devices v2.2: limit 1-50, more -> 406 [D]
@@ -101,7 +101,7 @@ def device_action(state: SimulatorState, request: Request, params: dict[str, str
         return result_msg(400, problem or "bad opt")
     lookup = state.find_device(params["id"], opt)
     if lookup.invalid:
-        # [I] api-notes §7.3: a malformed identifier is a 400, checked before 404.
+        # [I] docs/upstream/api-notes.md §7.3: a malformed identifier is a 400, checked before 404.
         return result_msg(400, "Invalid MAC address")
     if lookup.device is None:
         # [I] the vendor lists 404 without a body; §7.5 picks this one.
@@ -131,7 +131,7 @@ def apply_action(device: SimDevice, action: str) -> bool:
 def bulk_device_action(
     state: SimulatorState, request: Request, params: dict[str, str], base: str
 ) -> Response:
-    """POST /o/api/v2/devices/action with a JSON body (api-notes §2.3 [D]).
+    """POST /o/api/v2/devices/action with a JSON body (docs/upstream/api-notes.md §2.3 [D]).
 
     One result per list entry, in order: 1 applied, 0 not (unknown device,
     malformed MAC, or dhcprenew without a persistent agent).
@@ -192,7 +192,7 @@ def remediation_v22(state: SimulatorState, request: Request, params: dict[str, s
 
 def remediation_v20(state: SimulatorState, request: Request, params: dict[str, str], base: str) -> Response:
     """GET /o/api/v2/devices/:value/remediation: same as v2.2, but unknown -> 404
-    ([I] api-notes §2.2: v2.0 lists 404 where v2.2 documents a body)."""
+    ([I] docs/upstream/api-notes.md §2.2: v2.0 lists 404 where v2.2 documents a body)."""
     return _remediation(state, request, params["value"], base, 404)
 
 
@@ -219,7 +219,7 @@ def _remediation(
 
 
 def list_devices_v22(state: SimulatorState, request: Request, params: dict[str, str], base: str) -> Response:
-    """GET /o/api/v2.2/devices?limit=&page= (api-notes §2.4 [D], response envelope [I]).
+    """GET /o/api/v2.2/devices?limit=&page= (docs/upstream/api-notes.md §2.4 [D], response envelope [I]).
 
     limit 1-50, default 1 [D]; over 50 -> 406 [D]; page (1-based [I]) past
     the end -> 413 [D]. `order` sorts by last_seen (des = newest first,

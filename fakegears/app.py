@@ -1,6 +1,6 @@
 """The simulator as a WSGI application.
 
-Request pipeline for the API (`/o/api/...`), in this order, per api-notes §7.3:
+Request pipeline for the API (`/o/api/...`), in this order, per docs/upstream/api-notes.md §7.3:
 
 1. `down` fault            -> 503 (not counted)
 2. authentication          -> 401 (not counted)
@@ -129,7 +129,7 @@ class GearsApp:
         token = request.query.get("access_token") or _bearer_token(request.header("Authorization"))
         problem = state.access_token_problem(token)
         if problem is not None:
-            # [I] Spring style (api-notes §7.2); the token is never echoed back.
+            # [I] Spring style (docs/upstream/api-notes.md §7.2); the token is never echoed back.
             response = json_response(
                 401,
                 {"error": "invalid_token", "error_description": problem},

@@ -14,7 +14,7 @@ from typing import Any
 DEMO_CLIENT_ID = "gearsdash-demo"
 DEMO_CLIENT_SECRET = "gearsdash-demo-secret"
 # The only public token response shows expires_in 43199 (about 12 h,
-# Spring Security OAuth2's default minus rounding), api-notes §3 [C].
+# Spring Security OAuth2's default minus rounding), docs/upstream/api-notes.md §3 [C].
 DEFAULT_TOKEN_LIFETIME = 43199.0
 
 

@@ -9,7 +9,7 @@ Everything random comes from one `random.Random(seed)`, never from the global
 run and every process (string hashing is salted per process; this module never
 relies on it).
 
-Identifier formats follow api-notes.md §2.6: MACs are stored lowercase and
+Identifier formats follow docs/upstream/api-notes.md §2.6: MACs are stored lowercase and
 colon-separated (the only form in the vendor's examples [D]); HWIDs come in the
 two documented styles, 32 lowercase hex digits and 16 uppercase letters+digits.
 """
@@ -26,7 +26,7 @@ from typing import Any
 EXEMPT_MODES = ("none", "critical", "all")
 
 # Issue texts are invented; the vendor's API only ever reports counts
-# (`total_issue`, api-notes §2.4) and the remediation page lists them.
+# (`total_issue`, docs/upstream/api-notes.md §2.4) and the remediation page lists them.
 ISSUE_CATALOG = (
     "Antivirus real-time protection is disabled",
     "Antivirus definitions are out of date",
@@ -312,7 +312,7 @@ def normalize_mac(value: str) -> str | None:
 
     Accepts colon or dash separators (one kind per address), Cisco dotted
     `aabb.ccdd.eeff` and bare 12-hex-digit forms, in any letter case.
-    [I] The vendor only ever shows the lowercase colon form (api-notes §2.6);
+    [I] The vendor only ever shows the lowercase colon form (docs/upstream/api-notes.md §2.6);
     accepting the others is the simulator's lenient default.
     """
     candidate = value.lower()

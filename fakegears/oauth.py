@@ -1,9 +1,9 @@
 """The simulated OAuth endpoints: /o/oauth/token and /o/oauth/authorize.
 
-Shapes follow api-notes §3: the token response is the one public example
+Shapes follow docs/upstream/api-notes.md §3: the token response is the one public example
 (PacketFence guide [C]); error bodies are Spring Security OAuth2 style [I].
 The token endpoint is not rate limited unless `limit_token_endpoint` is set
-(the vendor does not say, api-notes §1).
+(the vendor does not say, docs/upstream/api-notes.md §1).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def authorize_endpoint(state: SimulatorState, request: Request) -> Response:
     """GET /o/oauth/authorize: approves at once and redirects with ?code=<6 chars>.
 
     The real service shows an OPSWAT SSO login and a consent page first
-    (api-notes §3 [D]); the simulator skips both [I].
+    (docs/upstream/api-notes.md §3 [D]); the simulator skips both [I].
     """
     if request.method != "GET":
         return oauth_error(405, "method_not_allowed", "Use GET", [("Allow", "GET")])
@@ -109,7 +109,7 @@ def authorize_endpoint(state: SimulatorState, request: Request) -> Response:
 
 
 def rate_limited_response(decision: RateDecision) -> Response:
-    """429 as specified in api-notes §7.4 [I]: JSON body, Retry-After = Reset-Time."""
+    """429 as specified in docs/upstream/api-notes.md §7.4 [I]: JSON body, Retry-After = Reset-Time."""
     return json_response(
         429,
         {"result": 0, "msg": "Rate limit exceeded"},

@@ -1,8 +1,8 @@
 """Strict sliding-window-log rate limiter, plus the measuring stick for it.
 
 The vendor documents "10 requests per minute" per API and 429 when over it,
-but not the window type or scope (api-notes §4, open question 1). The
-simulator chooses the strictest reading [I] (api-notes §7.4): at most N
+but not the window type or scope (docs/upstream/api-notes.md §4, open question 1). The
+simulator chooses the strictest reading [I] (docs/upstream/api-notes.md §7.4): at most N
 *accepted* requests in ANY W-second interval, i.e. a sliding log, not fixed
 minute buckets (which would allow 2N across a bucket boundary). A client that
 stays under this limit is safe against any of the plausible real limiters.

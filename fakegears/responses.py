@@ -88,7 +88,7 @@ def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | No
 
 
 def result_msg(status: int, msg: str, result: int = 0) -> Response:
-    """The v2 API's `{"result": 0|1, "msg": "..."}` body (api-notes §2.1 [D])."""
+    """The v2 API's `{"result": 0|1, "msg": "..."}` body (docs/upstream/api-notes.md §2.1 [D])."""
     return json_response(status, {"result": result, "msg": msg})
 
 
@@ -106,7 +106,7 @@ def parse_opt(raw: str | None) -> tuple[int | None, str | None]:
     """Parse the `opt` query parameter: (value, None) or (None, error message).
 
     Absent means 0 (the documented default). Only the integers 0 and 1 are
-    meaningful (api-notes §2.1/§2.2); anything else is a 400 [I].
+    meaningful (docs/upstream/api-notes.md §2.1/§2.2); anything else is a 400 [I].
     """
     if raw is None:
         return 0, None

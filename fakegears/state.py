@@ -116,7 +116,7 @@ class SimulatorState:
     # --- devices ----------------------------------------------------------
 
     def find_device(self, value: str, opt: int) -> DeviceLookup:
-        """Resolve a path value: opt 0 = MAC address, 1 = HWID (api-notes §2.1)."""
+        """Resolve a path value: opt 0 = MAC address, 1 = HWID (docs/upstream/api-notes.md §2.1)."""
         if opt == 1:
             # HWID lookups are exact: the vendor shows both styles in one case
             # each and never says they are case-insensitive.
@@ -163,8 +163,8 @@ class SimulatorState:
     def issue_token(self, grant_type: str, refresh_token: str | None = None) -> dict[str, Any]:
         """Create an access token; returns the token response body.
 
-        `refresh_token` is included for the code and refresh grants (api-notes
-        §3 [C]). [I] On refresh the same refresh token is returned again
+        `refresh_token` is included for the code and refresh grants (docs/upstream/
+        api-notes.md §3 [C]). [I] On refresh the same refresh token is returned again
         (Spring's default reuse), and the previous access token stays valid
         until it expires.
         """
@@ -215,7 +215,7 @@ class SimulatorState:
     def create_auth_code(self, client_id: str, redirect_uri: str) -> str:
         with self.lock:
             while True:
-                # Six letters/digits, like the `wJ2RTE` in api-notes §3.
+                # Six letters/digits, like the `wJ2RTE` in docs/upstream/api-notes.md §3.
                 code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
                 if code not in self._auth_codes:
                     break

@@ -208,7 +208,7 @@ def test_refresh_grant_returns_a_new_access_token_and_a_refresh_token(sim: Runni
     first = post_token(
         sim, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, **CLIENT
     ).json()
-    # PacketFence refreshes with a plain GET query (api-notes §3).
+    # PacketFence refreshes with a plain GET query (docs/upstream/api-notes.md §3).
     response = get_token(sim, grant_type="refresh_token", refresh_token=first["refresh_token"], **CLIENT)
     assert response.status_code == 200
     body = response.json()
