@@ -222,7 +222,7 @@ def bulk_list(request: HttpRequest) -> HttpResponse:
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
 def upstream(request: HttpRequest) -> HttpResponse:
-    state = outbox._state()
+    state = outbox.upstream_state()
     context = {
         "budget": outbox.budget_view(),
         "state": state,

@@ -91,7 +91,8 @@ def upstream_client() -> GearsClient:
     )
 
 
-def _state() -> UpstreamState:
+def upstreamupstream_state() -> UpstreamState:
+    """The single row that holds the breaker and the pause (created on first use)."""
     return UpstreamState.objects.get_or_create(pk=1)[0]
 
 
@@ -323,7 +324,7 @@ def average_latency(sample: int = 50) -> float:
 def budget_view() -> BudgetView:
     b = budget()
     now = db_now()
-    state = _state()
+    state = upstream_state()
     spans = _spans(now, b)
     blocked = state.blocked_until.timestamp() if state.blocked_until else None
     return BudgetView(
@@ -391,7 +392,7 @@ def claim_next(worker: str) -> Claim | datetime | None:
     or None when nothing waits at all.
     """
     b = budget()
-    _state()
+    upstream_state()
     with transaction.atomic():
         state = UpstreamState.objects.select_for_update().get(pk=1)
         now = db_now()
@@ -580,7 +581,7 @@ def _update_breaker(state: UpstreamState, outcome, now: datetime) -> None:
 
 def pause(reason: str, seconds: float) -> None:
     with transaction.atomic():
-        state = UpstreamState.objects.select_for_update().get(pk=_state().pk)
+        state = UpstreamState.objects.select_for_update().get(pk=upstream_state().pk)
         state.blocked_until = db_now() + timedelta(seconds=seconds)
         state.block_reason = reason[:300]
         state.save()
@@ -589,7 +590,7 @@ def pause(reason: str, seconds: float) -> None:
 def resume(*, user=None) -> None:
     """Lift a pause now (the next call is the probe)."""
     with transaction.atomic():
-        state = UpstreamState.objects.select_for_update().get(pk=_state().pk)
+        state = UpstreamState.objects.select_for_update().get(pk=upstream_state().pk)
         state.blocked_until = None
         state.block_reason = ""
         state.consecutive_failures = 0
