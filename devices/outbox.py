@@ -91,7 +91,7 @@ def upstream_client() -> GearsClient:
     )
 
 
-def upstreamupstream_state() -> UpstreamState:
+def upstream_state() -> UpstreamState:
     """The single row that holds the breaker and the pause (created on first use)."""
     return UpstreamState.objects.get_or_create(pk=1)[0]
 
