@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,7 +12,7 @@ from django.utils.html import format_html
 
 from devices.inventory import DeviceRecord, conflicting_owners
 from devices.models import Device, RemediationState
-from devices.validators import HWID_MAX_LENGTH, normalize_hwid, normalize_mac_list
+from devices.validators import normalize_mac_list
 
 
 def _belongs_to(identifier: str, device: Device) -> str:
@@ -22,14 +24,9 @@ def _belongs_to(identifier: str, device: Device) -> str:
     )
 
 
-class DeviceForm(forms.Form):
-    name = forms.CharField(max_length=253, help_text="The device's hostname.")
-    hwid = forms.CharField(
-        label="HWID",
-        required=False,
-        max_length=HWID_MAX_LENGTH + 20,  # room for stray spaces; the validator has the last word
-        help_text="As the cloud shows it: 32 hex or 16 uppercase characters.",
-    )
+class DeviceForm(forms.ModelForm):
+    """A device's editable values and its MACs; lengths and labels come from the model."""
+
     macs = forms.CharField(
         label="MAC addresses",
         required=False,
@@ -37,26 +34,22 @@ class DeviceForm(forms.Form):
         help_text="One per line (or separated by spaces). The first is the primary. "
         "Any notation: 00:0C:29:F2:7A:29, 00-0c-29-f2-7a-29, 000c.29f2.7a29.",
     )
-    owner_name = forms.CharField(label="Owner", max_length=200, required=False)
-    owner_email = forms.EmailField(
-        label="Owner email",
-        required=False,
-        help_text="The person a remediation link is shared with.",
-    )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000)
+
+    class Meta:
+        model = Device
+        fields = ["name", "hwid", "macs", "owner_name", "owner_email", "notes"]
+        help_texts = {
+            "hwid": "As the cloud shows it: 32 hex or 16 uppercase characters.",
+            "owner_email": "The person a remediation link is shared with.",
+        }
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, instance: Device | None = None, **kwargs):
-        self.instance = instance
-        if instance is not None and "initial" not in kwargs:
-            record = DeviceRecord.of(instance)
-            kwargs["initial"] = {**record.__dict__, "macs": "\n".join(record.macs), "hwid": record.hwid or ""}
-        super().__init__(*args, **kwargs)
-
-    def clean_name(self) -> str:
-        return self.cleaned_data["name"].strip()
-
-    def clean_hwid(self) -> str | None:
-        return normalize_hwid(self.cleaned_data["hwid"])
+        # Validation fills the form's instance with the typed values: keep the
+        # caller's device as stored (the page still shows its saved name).
+        super().__init__(*args, instance=copy.copy(instance), **kwargs)
+        if instance is not None and "macs" not in self.initial:
+            self.initial["macs"] = "\n".join(mac.address for mac in instance.ordered_macs)
 
     def clean_macs(self) -> list[str]:
         return normalize_mac_list(self.cleaned_data["macs"])
@@ -69,7 +62,7 @@ class DeviceForm(forms.Form):
         taken = conflicting_owners(
             hwid if "hwid" in data else None,
             macs or [],
-            self.instance.pk if self.instance else None,
+            self.instance.pk,
         )
         for identifier, device in taken.items():
             self.add_error("hwid" if identifier == hwid else "macs", _belongs_to(identifier, device))
@@ -81,10 +74,13 @@ class DeviceForm(forms.Form):
             name=data["name"],
             hwid=data["hwid"],
             macs=data["macs"],
-            owner_name=data["owner_name"].strip(),
-            owner_email=data["owner_email"].strip(),
-            notes=data["notes"].strip(),
+            owner_name=data["owner_name"],
+            owner_email=data["owner_email"],
+            notes=data["notes"],
         )
+
+    def save(self, commit: bool = True):
+        raise TypeError("Forms only validate: save with devices.inventory.save_device(device, form.record()).")
 
 
 DEFAULT_PER_PAGE = 50

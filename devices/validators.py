@@ -16,6 +16,7 @@ from netaddr import EUI, AddrFormatError, mac_unix_expanded
 MAC_CANONICAL_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 HWID_RE = r"^[A-Za-z0-9_-]{1,64}$"
 HWID_MAX_LENGTH = 64
+MAC_LENGTH = len("00:0c:29:f2:7a:29")
 
 # Only the common notations get as far as netaddr, which would otherwise also
 # read integers and shapes such as "0C:29:F2" (three 16-bit groups), turning
@@ -28,6 +29,7 @@ _MAC_SHAPES = re.compile(
 )
 _SPACE_AROUND_SEPARATOR = re.compile(r"\s*([:.\-])\s*")
 _HWID = re.compile(HWID_RE)
+_MAC_CANONICAL = re.compile(MAC_CANONICAL_RE)
 _MAC_EXAMPLE = "00:0c:29:f2:7a:29"
 
 
@@ -44,6 +46,8 @@ def normalize_mac(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError("A MAC address must be text.", code="invalid_mac")
+    if _MAC_CANONICAL.fullmatch(value):
+        return value  # already canonical: every stored MAC passes here on each write
     compact = _SPACE_AROUND_SEPARATOR.sub(r"\1", value.strip())
     if not compact:
         raise ValidationError("A MAC address is empty.", code="invalid_mac")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.forms import modelform_factory
 
+from devices.forms import DeviceForm
 from devices.inventory import DeviceRecord, save_device
 from devices.models import Device, MacAddress
 
@@ -30,11 +32,26 @@ def test_devices_without_hwid_do_not_collide(make_device):
     assert Device.objects.filter(hwid__isnull=True).count() == 2
 
 
+def insert_mac_row(device: Device, address: str) -> None:
+    """Write past the ORM, whose field would normalise the address first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO devices_macaddress (device_id, address, is_primary) VALUES (%s, %s, %s)",
+            [device.pk, address, False],
+        )
+
+
 @pytest.mark.parametrize("address", ["00:0C:29:F2:7A:29", "00-0c-29-f2-7a-29", "000c29f27a29", "nonsense"])
 def test_the_database_refuses_a_mac_that_is_not_canonical(make_device, address):
     device = make_device("a", hwid="A")
     with pytest.raises(IntegrityError), transaction.atomic():
-        MacAddress.objects.create(device=device, address=address)
+        insert_mac_row(device, address)
+
+
+def test_the_database_refuses_a_non_mac_the_orm_cannot_normalise(make_device):
+    device = make_device("a", hwid="A")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MacAddress.objects.create(device=device, address="0C:29:F2")
 
 
 def test_the_database_refuses_a_bad_hwid(db):
@@ -58,13 +75,80 @@ def test_saving_new_macs_moves_the_primary_to_the_first(make_device):
     ]
 
 
-def test_the_admin_form_normalises_a_mac_typed_in_another_notation(make_device):
-    device = make_device("a", hwid="A")
-    mac = MacAddress(device=device, address="00-0C-29-F2-7A-29")
+NOTATIONS = [
+    "00:0C:29:F2:7A:29",
+    "00-0c-29-f2-7a-29",
+    "000c.29f2.7a29",
+    "000C29F27A29",
+    " 00 : 0c : 29 : f2 : 7a : 29 ",
+]
+
+
+def stored_addresses() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT address FROM devices_macaddress")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("typed", NOTATIONS)
+def test_a_mac_saved_in_any_notation_is_stored_canonical(make_device, typed):
+    MacAddress.objects.create(device=make_device("a", hwid="A"), address=typed)
+    assert stored_addresses() == ["00:0c:29:f2:7a:29"]
+
+
+@pytest.mark.parametrize("typed", NOTATIONS)
+def test_a_mac_is_found_by_any_notation(make_device, typed):
+    device = make_device("a", macs=["00:0c:29:f2:7a:29"])
+    assert MacAddress.objects.get(address=typed).device == device
+    assert list(Device.objects.filter(macs__address__in=[typed, "nonsense"])) == [device]
+
+
+def test_a_lookup_by_something_that_is_no_mac_finds_nothing(make_device):
+    make_device("a", macs=["00:0c:29:f2:7a:29"])
+    assert not MacAddress.objects.filter(address="0C:29:F2").exists()
+
+
+@pytest.mark.parametrize("typed", NOTATIONS)
+def test_model_validation_normalises_a_mac_typed_in_any_notation(make_device, typed):
+    mac = MacAddress(device=make_device("a", hwid="A"), address=typed)
     mac.full_clean()
     assert mac.address == "00:0c:29:f2:7a:29"
-    with pytest.raises(ValidationError):
-        MacAddress(device=device, address="nope").full_clean()
+
+
+@pytest.mark.parametrize("typed", ["0C:29:F2", "00:0c:29:zz:7a:29", "12345", "00:0c:29:f2:7a"])
+def test_model_validation_names_a_bad_mac_and_shows_the_expected_shape(make_device, typed):
+    with pytest.raises(ValidationError) as caught:
+        MacAddress(device=make_device("a", hwid="A"), address=typed).full_clean()
+    (message,) = caught.value.message_dict["address"]
+    assert message == f"{typed!r} is not a MAC address: give six pairs of hex digits, for example 00:0c:29:f2:7a:29."
+
+
+def test_the_mac_admin_form_normalises_and_refuses(make_device):
+    device = make_device("a", hwid="A")
+    form_class = modelform_factory(MacAddress, fields=["device", "address", "is_primary"])
+    form = form_class({"device": device.pk, "address": "000C.29F2.7A29"})
+    assert form.is_valid(), form.errors
+    assert form.save().address == "00:0c:29:f2:7a:29"
+    form = form_class({"device": device.pk, "address": "0C:29:F2"})
+    assert form.errors["address"] == ["'0C:29:F2' is not a MAC address: give six pairs of hex digits, for example 00:0c:29:f2:7a:29."]
+
+
+def test_a_hwid_is_stored_stripped_and_found_with_stray_spaces(db):
+    device = Device.objects.create(name="a", hwid="  6WXJURV8QAM0I7KC ")
+    assert Device.objects.values_list("hwid", flat=True).get() == "6WXJURV8QAM0I7KC"
+    assert Device.objects.get(hwid=" 6WXJURV8QAM0I7KC") == device
+
+
+def test_a_blank_hwid_is_stored_as_null_so_devices_without_one_do_not_collide(db):
+    Device.objects.create(name="a", hwid="")
+    Device.objects.create(name="b", hwid="  ")
+    assert Device.objects.filter(hwid__isnull=True).count() == 2
+
+
+def test_model_validation_refuses_a_bad_hwid_with_a_clear_message(db):
+    with pytest.raises(ValidationError) as caught:
+        Device(name="a", hwid="has space").full_clean()
+    assert "'has space' is not a HWID" in caught.value.message_dict["hwid"][0]
 
 
 def test_the_cloud_is_called_with_the_hwid_when_there_is_one(make_device):
@@ -118,3 +202,49 @@ def test_search_follows_every_change_to_a_device_and_its_macs(make_device):
     assert names(Device.objects.search("00:0c:29:00:00:03")) == {"after"}
     Device.objects.filter(pk=device.pk).delete()
     assert names(Device.objects.search("after")) == set()
+
+
+# ------------------------------------------------------------------ the device form
+
+
+def test_the_device_form_normalises_every_identifier_and_keeps_the_mac_order(db):
+    form = DeviceForm({"name": " ws-1 ", "hwid": " H1 ", "macs": "000C.29F2.7A30\n00-0c-29-f2-7a-29", "notes": " n "})
+    assert form.is_valid(), form.errors
+    assert form.record() == DeviceRecord("ws-1", "H1", ["00:0c:29:f2:7a:30", "00:0c:29:f2:7a:29"], notes="n")
+
+
+def test_the_device_form_takes_its_lengths_from_the_model(db):
+    form = DeviceForm({"name": "x" * 254, "hwid": "H" * 65, "owner_name": "o" * 201, "notes": "n" * 10_001})
+    assert not form.is_valid()
+    assert form.errors["name"] == ["Ensure this value has at most 253 characters (it has 254)."]
+    assert form.errors["owner_name"] == ["Ensure this value has at most 200 characters (it has 201)."]
+    assert form.errors["notes"] == ["Ensure this value has at most 10000 characters (it has 10001)."]
+    assert form.errors["hwid"] == [f"{'H' * 40 + '…'!r} is too long for a HWID: at most 64 characters."]
+
+
+def test_a_taken_hwid_gets_one_error_naming_the_device(sample_device):
+    form = DeviceForm({"name": "dup", "hwid": f" {sample_device.hwid} "})
+    assert not form.is_valid()
+    assert form.errors["hwid"] == [
+        f'{sample_device.hwid} already belongs to <a href="{sample_device.get_absolute_url()}">ws-042</a>.'
+    ]
+
+
+def test_editing_starts_from_the_stored_macs_primary_first(sample_device):
+    form = DeviceForm(instance=sample_device)
+    assert form["macs"].value() == "00:0c:29:f2:7a:29\n00:0c:29:f2:7a:30"
+    assert form["hwid"].value() == sample_device.hwid
+
+
+def test_an_invalid_edit_leaves_the_callers_device_as_stored(sample_device):
+    form = DeviceForm({"name": "renamed", "macs": "nonsense"}, instance=sample_device)
+    assert not form.is_valid()
+    assert sample_device.name == "ws-042"
+
+
+def test_the_device_form_does_not_write(db):
+    form = DeviceForm({"name": "a", "hwid": "H1"})
+    assert form.is_valid()
+    with pytest.raises(TypeError):
+        form.save()
+    assert not Device.objects.exists()

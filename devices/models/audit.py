@@ -1,0 +1,39 @@
+"""The audit log: who queued, cancelled or retried what."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from devices.models.inventory import Device
+from devices.models.outbox import Action, ActionKind, BulkJob
+
+
+class AuditEntry(models.Model):
+    """Who queued, cancelled or retried what, and when."""
+
+    class Verb(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        BULK_QUEUED = "bulk_queued", "Queued in bulk"
+        EMAILED = "emailed", "Emailed a remediation link"
+        CANCELLED = "cancelled", "Cancelled"
+        BULK_CANCELLED = "bulk_cancelled", "Cancelled a bulk job"
+        RETRIED = "retried", "Retried"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    verb = models.CharField(max_length=20, choices=Verb.choices)
+    kind = models.CharField(max_length=20, choices=ActionKind.choices, blank=True)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    device_name = models.CharField(max_length=253, blank=True)
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    bulk_job = models.ForeignKey(BulkJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.verb} {self.kind} {self.device_name}"

@@ -1,0 +1,185 @@
+"""The device inventory: devices, their MAC addresses, and CSV imports."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from devices.fields import HwidField, MacAddressField
+from devices.models.search import DeviceQuerySet
+from devices.validators import HWID_RE, MAC_CANONICAL_RE
+
+
+class ExemptMode(models.TextChoices):
+    NONE = "none", "Not exempt"
+    CRITICAL = "critical", "Critical issues exempt"
+    ALL = "all", "All issues exempt"
+
+
+class RemediationState(models.TextChoices):
+    UNKNOWN = "unknown", "Not fetched yet"
+    LINK = "link", "Has issues: remediation link"
+    NO_ISSUES = "no_issues", "No issues"
+    NOT_FOUND = "not_found", "Not known to the cloud"
+    ERROR = "error", "Fetch failed"
+
+
+class Device(models.Model):
+    """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
+
+    name = models.CharField("name", max_length=253, help_text="The device's hostname.")
+    hwid = HwidField(
+        "HWID",
+        null=True,  # NULL, not "", so that devices without a HWID stay unique
+        blank=True,
+        unique=True,
+        help_text="Hardware ID as the cloud shows it: letters, digits, '-' and '_'.",
+    )
+    owner_name = models.CharField("owner", max_length=200, blank=True)
+    owner_email = models.EmailField("owner email", blank=True)
+    # The form and the CSV import refuse longer notes; the database does not.
+    notes = models.TextField(blank=True, max_length=10_000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The exemption mode the cloud last confirmed (None: never confirmed here).
+    exempt_mode = models.CharField(max_length=10, choices=ExemptMode.choices, null=True, blank=True)
+    exempt_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The remediation page the cloud gave for this device, as last fetched.
+    remediation_state = models.CharField(
+        max_length=10, choices=RemediationState.choices, default=RemediationState.UNKNOWN
+    )
+    remediation_link = models.CharField(max_length=2000, blank=True)
+    remediation_fetched_at = models.DateTimeField(null=True, blank=True)
+    remediation_error = models.CharField(max_length=300, blank=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        permissions = [
+            ("import_devices", "Can import devices from CSV"),
+            ("trigger_actions", "Can trigger device actions"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hwid__isnull=True) | Q(hwid__regex=HWID_RE),
+                name="device_hwid_format",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="device_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(exempt_mode__isnull=True) | Q(exempt_mode__in=ExemptMode.values),
+                name="device_exempt_mode_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(remediation_state__in=RemediationState.values),
+                name="device_remediation_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(remediation_state=RemediationState.LINK.value, remediation_link__gt="")
+                | ~Q(remediation_state=RemediationState.LINK.value),
+                name="device_remediation_link_present",
+            ),
+        ]
+        indexes = [
+            # The list's default order, so page 1 needs no sort of every row.
+            models.Index(fields=["name", "id"], name="device_name_idx"),
+            models.Index(fields=["updated_at"], name="device_updated_idx"),
+            models.Index(fields=["owner_name"], name="device_owner_idx"),
+            models.Index(fields=["remediation_state"], name="device_remediation_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:device-detail", args=[self.pk])
+
+    @property
+    def ordered_macs(self) -> list[MacAddress]:
+        """MACs with the primary first; uses prefetched rows when there are some."""
+        return sorted(self.macs.all(), key=lambda mac: (not mac.is_primary, mac.id))
+
+    @property
+    def primary_mac(self) -> str | None:
+        macs = self.ordered_macs
+        return macs[0].address if macs else None
+
+    @property
+    def upstream_identifier(self) -> tuple[str, int] | None:
+        """What the cloud is called with: the HWID (opt=1) when there is one, else the primary MAC (opt=0)."""
+        if self.hwid:
+            return self.hwid, 1
+        mac = self.primary_mac
+        return (mac, 0) if mac else None
+
+
+class MacAddress(models.Model):
+    """One MAC address of a device, stored as the cloud writes it."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="macs")
+    address = MacAddressField("MAC address", unique=True)
+    is_primary = models.BooleanField("primary", default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        verbose_name = "MAC address"
+        verbose_name_plural = "MAC addresses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(address__regex=MAC_CANONICAL_RE), name="mac_address_canonical"
+            ),
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=Q(is_primary=True),
+                name="one_primary_mac_per_device",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+# Outside DeviceImport so that its Meta's constraints can name the values.
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", "Awaiting confirmation"
+    APPLIED = "applied", "Applied"
+    DISCARDED = "discarded", "Discarded"
+
+
+class DeviceImport(models.Model):
+    """An uploaded CSV file, kept from preview until the user confirms it.
+
+    The row stays afterwards as a record of who imported what.
+    """
+
+    Status = ImportStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ImportStatus.APPLIED.value, applied_at__isnull=False)
+                | ~Q(status=ImportStatus.APPLIED.value),
+                name="device_import_applied_has_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"

@@ -1,0 +1,216 @@
+"""The outbox: upstream calls queued as rows, their attempts, and the shared upstream state."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from devices.models.inventory import Device, ExemptMode
+
+
+class ActionKind(models.TextChoices):
+    DHCPRENEW = "dhcprenew", "Renew DHCP"
+    EXEMPT_CRITICAL = "exempt_critical", "Exempt critical issues"
+    EXEMPT_ALL = "exempt_all", "Exempt all issues"
+    UNEXEMPT = "unexempt", "Remove exemption"
+    REMEDIATION = "remediation", "Fetch remediation link"
+
+
+# The four Device Action v2.0 types; a remediation fetch is a GET of its own.
+DEVICE_ACTIONS = [(k.value, k.label) for k in ActionKind if k != ActionKind.REMEDIATION]
+
+
+# What each exemption action asks the cloud for: a desired state, not a
+# toggle, so that sending it twice (an ambiguous resend) is harmless.
+EXEMPT_MODE_OF = {
+    ActionKind.EXEMPT_CRITICAL: ExemptMode.CRITICAL,
+    ActionKind.EXEMPT_ALL: ExemptMode.ALL,
+    ActionKind.UNEXEMPT: ExemptMode.NONE,
+}
+
+
+class Priority(models.IntegerChoices):
+    CLICK = 0, "Interactive"
+    BULK = 9, "Bulk"
+
+
+class BulkJob(models.Model):
+    """One action fanned out over many devices; its progress is its actions' states."""
+
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    description = models.CharField(max_length=300, blank=True, help_text="Which devices: the selection or filter.")
+    requested = models.PositiveIntegerField(default=0, help_text="Devices selected.")
+    already_queued = models.PositiveIntegerField(default=0, help_text="Devices skipped: the same action was already waiting.")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="bulk_job_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.requested} devices"
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:bulk-detail", args=[self.pk])
+
+
+# Outside Action so that its Meta's index and constraints can name the values.
+class ActionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PENDING_STATUSES = (ActionStatus.QUEUED, ActionStatus.RETRYING)
+
+
+class Action(models.Model):
+    """An upstream call waiting, under way or done: the outbox row is the truth.
+
+    django-q2 only hosts the drainer (devices.outbox) that sends these rows
+    within the budget; nothing about a queued action lives in memory.
+    """
+
+    Status = ActionStatus
+    PENDING = PENDING_STATUSES
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.CANCELLED)
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.CLICK)
+    bulk_job = models.ForeignKey(BulkJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    # One pending action per key: a device's exemption changes coalesce, and
+    # a dhcprenew is never queued twice.
+    coalesce_key = models.CharField(max_length=60)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    not_before = models.DateTimeField(help_text="Not sent before this time (retries wait here).")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A sending row whose lease passed belongs to a dead worker.")
+    claimed_by = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="HTTP attempts, of any outcome.")
+    transient_failures = models.PositiveIntegerField(default=0, help_text="Attempts that count toward the retry cap.")
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    upstream_msg = models.CharField(max_length=300, blank=True, help_text="The cloud's msg.")
+    last_error = models.CharField(max_length=300, blank=True)
+    ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
+    opt = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["priority", "not_before", "id"],
+                condition=Q(status__in=[status.value for status in PENDING_STATUSES]),
+                name="action_pending_order_idx",
+            ),
+            models.Index(fields=["status"], name="action_status_idx"),
+            models.Index(fields=["device", "-created_at"], name="action_device_recent_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coalesce_key"],
+                condition=Q(status__in=[status.value for status in PENDING_STATUSES]),
+                name="one_pending_action_per_key",
+            ),
+            models.CheckConstraint(condition=Q(status__in=ActionStatus.values), name="action_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="action_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.device_id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
+    @staticmethod
+    def coalesce_key_for(device_id: int, kind: str) -> str:
+        family = "exemption" if kind in EXEMPT_MODE_OF else kind
+        return f"{family}:{device_id}"
+
+
+class UpstreamAttempt(models.Model):
+    """One HTTP attempt against the cloud: the sliding-window log of the budget."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        OK = "ok", "Answered"
+        REFUSED = "refused", "Refused by the cloud"
+        AUTH = "auth", "Unauthorized"
+        RATE_LIMITED = "rate_limited", "Rate limited (429)"
+        TRANSIENT = "transient", "Transient failure"
+        LOST = "lost", "Worker lost"
+
+    action = models.ForeignKey(Action, null=True, on_delete=models.SET_NULL, related_name="upstream_attempts")
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=100)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class UpstreamState(models.Model):
+    """The single row every drainer locks before it claims: it serialises the
+    budget across workers and machines, and holds the circuit breaker."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    block_reason = models.CharField(max_length=300, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_auth_failures = models.PositiveIntegerField(default=0)
+    rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
+    last_alarm_at = models.DateTimeField(null=True, blank=True)
+    last_alarm = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row")]
+
+
+class UpstreamToken(models.Model):
+    """The access token shared by every worker. Only this row holds it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    access_token = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0, help_text="Bumped at each refresh: a 401 names the version it used.")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="upstream_token_single_row")]
+
+    def __repr__(self) -> str:
+        return f"<UpstreamToken version={self.version} expires_at={self.expires_at}>"
+
+    __str__ = __repr__
+
+
+class DrainerSlot(models.Model):
+    """A few drainers may run at once; a slot whose lease passed is free again."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
