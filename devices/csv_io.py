@@ -20,18 +20,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from devices.inventory import DeviceRecord
+from devices.inventory import DeviceRecord, in_chunks, save_devices
 from devices.models import Device, MacAddress
 from devices.validators import normalize_hwid, normalize_mac_list
 
 COLUMNS = ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
-MAX_LENGTHS = {"name": 253, "owner_name": 200, "owner_email": 254, "notes": 10_000}
+MAX_LENGTHS = {name: Device._meta.get_field(name).max_length for name in ("name", "owner_name", "owner_email", "notes")}
 # Cells starting with these are formulas to a spreadsheet: the export prefixes
 # them with an apostrophe, and the import takes it off again.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_LOOKUP_CHUNK = 5000
 
 
 class CsvFormatError(ValueError):
@@ -212,11 +210,6 @@ class ImportPlan:
         }
 
 
-def _chunks(items: list, size: int = _LOOKUP_CHUNK) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
@@ -280,10 +273,10 @@ def plan_import(text: str) -> ImportPlan:
     all_hwids = [p[0] for p in parsed.values() if p[0]]
     all_macs = [m for p in parsed.values() for m in p[1]]
     hwid_owner: dict[str, int] = {}
-    for chunk in _chunks(all_hwids):
+    for chunk in in_chunks(all_hwids):
         hwid_owner.update(Device.objects.filter(hwid__in=chunk).values_list("hwid", "id"))
     mac_owner: dict[str, int] = {}
-    for chunk in _chunks(all_macs):
+    for chunk in in_chunks(all_macs):
         mac_owner.update(MacAddress.objects.filter(address__in=chunk).values_list("address", "device_id"))
     targets: dict[int, int] = {}
     for index, (hwid, macs) in parsed.items():
@@ -300,7 +293,7 @@ def plan_import(text: str) -> ImportPlan:
 
     existing = {
         device.pk: device
-        for chunk in _chunks(sorted(set(targets.values())))
+        for chunk in in_chunks(sorted(set(targets.values())))
         for device in Device.objects.filter(pk__in=chunk).prefetch_related("macs")
     }
     target_lines: dict[int, int] = {}
@@ -374,55 +367,9 @@ def apply_import(text: str, *, valid_rows_only: bool = False) -> ImportResult:
     if plan.error_rows and not valid_rows_only:
         raise ImportRejected(plan)
     valid = [row for row in plan.rows if row.ok]
-    now = timezone.now()
-
-    creates = [row for row in valid if row.action == "create"]
-    new_devices = Device.objects.bulk_create(
-        [
-            Device(
-                name=r.record.name,
-                hwid=r.record.hwid,
-                owner_name=r.record.owner_name,
-                owner_email=r.record.owner_email,
-                notes=r.record.notes,
-                created_at=now,
-                updated_at=now,
-            )
-            for r in creates
-        ],
-        batch_size=1000,
-    )
-    new_macs = [
-        MacAddress(device_id=device.pk, address=mac, is_primary=(i == 0))
-        for row, device in zip(creates, new_devices)
-        for i, mac in enumerate(row.record.macs)
-    ]
-
-    updates = [row for row in valid if row.action == "update"]
-    if updates:
-        devices = Device.objects.in_bulk([row.device_id for row in updates])
-        changed = []
-        for row in updates:
-            device = devices[row.device_id]
-            device.name = row.record.name
-            device.hwid = row.record.hwid
-            device.owner_name = row.record.owner_name
-            device.owner_email = row.record.owner_email
-            device.notes = row.record.notes
-            device.updated_at = now
-            changed.append(device)
-        Device.objects.bulk_update(
-            changed, ["name", "hwid", "owner_name", "owner_email", "notes", "updated_at"], batch_size=1000
-        )
-        if "macs" in plan.columns:
-            for chunk in _chunks([row.device_id for row in updates]):
-                MacAddress.objects.filter(device_id__in=chunk).delete()
-            new_macs += [
-                MacAddress(device_id=row.device_id, address=mac, is_primary=(i == 0))
-                for row in updates
-                for i, mac in enumerate(row.record.macs)
-            ]
-    MacAddress.objects.bulk_create(new_macs, batch_size=1000)
+    creates = [row.record for row in valid if row.action == "create"]
+    updates = {row.device_id: row.record for row in valid if row.action == "update"}
+    save_devices(creates, updates)
     return ImportResult(
         created=len(creates),
         updated=len(updates),

@@ -1,12 +1,25 @@
-"""Writing devices: the one place that turns validated values into rows."""
+"""Writing devices: the one place that turns validated values into rows.
+
+`save_device` writes one device (the form), `save_devices` many at once (the
+CSV import); both leave each device with exactly its record's MACs, the first
+being the primary.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from devices.models import Device, MacAddress
+
+# The Device columns a DeviceRecord holds (its MACs are rows of their own).
+RECORD_FIELDS = ("name", "hwid", "owner_name", "owner_email", "notes")
+# Ids per `IN (...)` list: well under SQLite's and PostgreSQL's parameter limits.
+LOOKUP_CHUNK = 5000
+_WRITE_BATCH = 1000
 
 
 @dataclass
@@ -59,15 +72,68 @@ def save_device(device: Device | None, record: DeviceRecord) -> Device:
     Uniqueness is the database's job: a concurrent save of the same identifier
     raises IntegrityError, which the caller reports.
     """
-    device = device or Device()
-    device.name = record.name
-    device.hwid = record.hwid
-    device.owner_name = record.owner_name
-    device.owner_email = record.owner_email
-    device.notes = record.notes
+    device = _filled(device or Device(), record)
     device.save()
     set_macs(device, record.macs)
     return device
+
+
+def _filled(device: Device, record: DeviceRecord) -> Device:
+    for name in RECORD_FIELDS:
+        setattr(device, name, getattr(record, name))
+    return device
+
+
+def in_chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    """`items` in slices of `size`, for lookups by long lists of values."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@transaction.atomic
+def save_devices(new: list[DeviceRecord], changed: dict[int, DeviceRecord]) -> list[Device]:
+    """Create a device for each of `new` and update the devices `changed` names by id.
+
+    A few queries per thousand devices, for imports of tens of thousands: the
+    rows are written in bulk, and a changed device's MAC rows are rewritten
+    only when its list differs. No MAC may move between devices here (the
+    import refuses a row whose identifiers belong to another device). Returns
+    the created devices, in the order of `new`.
+    """
+    now = timezone.now()
+    created = Device.objects.bulk_create(
+        [_filled(Device(), record) for record in new], batch_size=_WRITE_BATCH
+    )
+    mac_rows = [row for device, record in zip(created, new) for row in _mac_rows(device.pk, record.macs)]
+    if changed:
+        devices = Device.objects.in_bulk(list(changed))
+        for pk, record in changed.items():
+            _filled(devices[pk], record).updated_at = now
+        Device.objects.bulk_update(devices.values(), [*RECORD_FIELDS, "updated_at"], batch_size=_WRITE_BATCH)
+        stale = [pk for pk, macs in _current_macs(list(changed)).items() if macs != changed[pk].macs]
+        for chunk in in_chunks(stale):
+            MacAddress.objects.filter(device_id__in=chunk).delete()
+        mac_rows += [row for pk in stale for row in _mac_rows(pk, changed[pk].macs)]
+    MacAddress.objects.bulk_create(mac_rows, batch_size=_WRITE_BATCH)
+    return created
+
+
+def _mac_rows(device_id: int, macs: list[str]) -> list[MacAddress]:
+    return [MacAddress(device_id=device_id, address=mac, is_primary=(i == 0)) for i, mac in enumerate(macs)]
+
+
+def _current_macs(device_ids: list[int]) -> dict[int, list[str]]:
+    """Each device's stored MACs, primary first (as DeviceRecord.of lists them)."""
+    macs: dict[int, list[str]] = {pk: [] for pk in device_ids}
+    for chunk in in_chunks(device_ids):
+        found = (
+            MacAddress.objects.filter(device_id__in=chunk)
+            .order_by("device_id", "-is_primary", "id")
+            .values_list("device_id", "address")
+        )
+        for device_id, address in found:
+            macs[device_id].append(address)
+    return macs
 
 
 def set_macs(device: Device, macs: list[str]) -> None:

@@ -66,6 +66,37 @@ def test_columns_left_out_keep_their_values(make_device):
         "Ada", "ada@example.com", "keep me", "00:0c:29:00:00:01")
 
 
+def test_an_update_reorders_macs_so_the_first_in_the_cell_is_the_primary(make_device):
+    device = make_device("ws", hwid="H1", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"])
+    apply_import(HEADER + "ws,H1,00:0c:29:00:00:02 00:0c:29:00:00:03,,,\n")
+    assert [(m.address, m.is_primary) for m in device.macs.all()] == [
+        ("00:0c:29:00:00:02", True),
+        ("00:0c:29:00:00:03", False),
+    ]
+
+
+def test_an_update_that_keeps_the_macs_leaves_their_rows_alone(make_device):
+    device = make_device("ws", hwid="H1", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"])
+    before = list(device.macs.values_list("id", "address", "is_primary"))
+    updated_at = device.updated_at
+    result = apply_import(HEADER + "ws,H1,00-0C-29-00-00-01 00-0C-29-00-00-02,New owner,,\n")
+    device.refresh_from_db()
+    assert (result.updated, device.owner_name) == (1, "New owner")
+    assert device.updated_at > updated_at
+    assert list(device.macs.values_list("id", "address", "is_primary")) == before
+
+
+def test_cells_longer_than_the_model_allows_are_row_errors(db):
+    notes = "n" * 10_001
+    plan = plan_import(HEADER + f"{'x' * 254},H1,,{'o' * 201},,{notes}\n" + f"{'x' * 253},H2,,{'o' * 200},,ok\n")
+    assert plan.rows[0].errors == [
+        "name is longer than 253 characters.",
+        "owner_name is longer than 200 characters.",
+        "notes is longer than 10000 characters.",
+    ]
+    assert plan.rows[1].ok
+
+
 def test_duplicates_inside_the_file_are_errors_that_name_the_first_line(db):
     plan = plan_import(HEADER + "a,H1,00:0c:29:00:00:01,,,\nb,H1,,,,\nc,,00-0C-29-00-00-01,,,\n")
     errors = {row.line: row.errors for row in plan.error_rows}
