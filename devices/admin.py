@@ -1,3 +1,5 @@
+"""The Django admin for every model of the app; the cloud's values and the token are read-only."""
+
 from django.contrib import admin
 
 from devices.models import (
@@ -23,7 +25,17 @@ class MacAddressInline(admin.TabularInline):
 class DeviceAdmin(admin.ModelAdmin):
     list_display = ("name", "hwid", "owner_name", "owner_email", "updated_at")
     search_fields = ("name", "hwid", "macs__address", "owner_name", "owner_email")
-    readonly_fields = ("created_at", "updated_at")
+    # What the cloud confirmed or sent is shown, never edited here: only the outbox writes it.
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "exempt_mode",
+        "exempt_confirmed_at",
+        "remediation_state",
+        "remediation_link",
+        "remediation_fetched_at",
+        "remediation_error",
+    )
     inlines = [MacAddressInline]
 
 

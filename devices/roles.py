@@ -1,10 +1,14 @@
 """The three roles, as Django groups: viewer reads, operator acts, admin edits.
 
-Kept in step with the permissions on every `migrate` (see apps.py), so a new
-permission reaches the groups without a hand-written data migration.
+Set exactly on every `migrate` (see apps.py): a permission added to a role
+reaches its group, and one taken out of a role is taken from the group,
+without a hand-written data migration.
 """
 
 from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ImproperlyConfigured
 
 VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
 
@@ -31,14 +35,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def ensure_roles(**kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
+    """Give each role's group exactly the permissions ROLE_PERMISSIONS lists.
 
+    A name that matches no permission (a typo, a model gone) raises before
+    any group changes: a role silently short of a permission is worse.
+    """
+    wanted = {name for names in ROLE_PERMISSIONS.values() for name in names}
+    found = {
+        f"{perm.content_type.app_label}.{perm.codename}": perm
+        for perm in Permission.objects.filter(
+            content_type__app_label__in={name.split(".")[0] for name in wanted}
+        ).select_related("content_type")
+    }
+    unknown = sorted(wanted - found.keys())
+    if unknown:
+        raise ImproperlyConfigured("Roles name permissions that do not exist: " + ", ".join(unknown))
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = []
-        for name in names:
-            app_label, codename = name.split(".")
-            perms += list(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.add(*perms)
+        group.permissions.set([found[name] for name in names])

@@ -8,7 +8,7 @@ from django.urls import reverse
 import pytest
 from django.contrib.auth import get_user_model
 
-from devices.models import UpstreamToken
+from devices.models import Device, ExemptMode, RemediationState, UpstreamToken
 
 
 @pytest.fixture
@@ -25,7 +25,54 @@ def test_every_model_of_the_app_has_a_working_admin(superuser_client, sample_dev
 
 def test_the_token_admin_shows_its_version_not_the_token(superuser_client):
     token = UpstreamToken.objects.create(access_token="ab3aec71-fa6a-4752-8804-00c37f934059", version=3)
-    for url in (reverse("admin:devices_upstreamtoken_changelist"), reverse("admin:devices_upstreamtoken_change", args=[token.pk])):
-        body = superuser_client.get(url).content.decode()
-        assert "ab3aec71" not in body
-    assert "3" in body
+    changelist = superuser_client.get(reverse("admin:devices_upstreamtoken_changelist")).content.decode()
+    change = superuser_client.get(reverse("admin:devices_upstreamtoken_change", args=[token.pk])).content.decode()
+    assert "ab3aec71" not in changelist and "ab3aec71" not in change
+    assert '<td class="field-version">3</td>' in changelist
+    assert '<div class="readonly">3</div>' in change
+
+
+def device_change_data(device, **values) -> dict:
+    """The admin change form of `device` as a browser posts it, MACs included."""
+    macs = list(device.macs.order_by("id"))
+    data = {
+        "name": device.name,
+        "hwid": device.hwid or "",
+        "owner_name": device.owner_name,
+        "owner_email": device.owner_email,
+        "notes": device.notes,
+        "macs-TOTAL_FORMS": str(len(macs)),
+        "macs-INITIAL_FORMS": str(len(macs)),
+        "macs-MIN_NUM_FORMS": "0",
+        "macs-MAX_NUM_FORMS": "1000",
+    }
+    for i, mac in enumerate(macs):
+        data |= {f"macs-{i}-id": str(mac.pk), f"macs-{i}-device": str(device.pk), f"macs-{i}-address": mac.address}
+        if mac.is_primary:
+            data[f"macs-{i}-is_primary"] = "on"
+    return data | values
+
+
+def test_the_device_admin_stores_identifiers_typed_in_any_notation_canonical(superuser_client, sample_device):
+    url = reverse("admin:devices_device_change", args=[sample_device.pk])
+    data = device_change_data(sample_device, hwid=" 6WXJURV8QAM0I7KC ", **{"macs-1-address": "00-0C-29-F2-7A-31"})
+    assert superuser_client.post(url, data).status_code == 302
+    sample_device.refresh_from_db()
+    assert sample_device.hwid == "6WXJURV8QAM0I7KC"
+    assert [m.address for m in sample_device.ordered_macs] == ["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:31"]
+
+
+def test_the_device_admin_refuses_a_bad_mac_with_a_clear_message(superuser_client, sample_device):
+    url = reverse("admin:devices_device_change", args=[sample_device.pk])
+    body = superuser_client.post(url, device_change_data(sample_device, **{"macs-1-address": "0C:29:F2"})).content.decode()
+    assert "&#x27;0C:29:F2&#x27; is not a MAC address" in body
+    assert sample_device.macs.filter(address="00:0c:29:f2:7a:30").exists()
+
+
+def test_the_device_admin_shows_the_clouds_values_but_does_not_change_them(superuser_client, sample_device):
+    Device.objects.filter(pk=sample_device.pk).update(exempt_mode=ExemptMode.ALL)
+    url = reverse("admin:devices_device_change", args=[sample_device.pk])
+    assert '<div class="readonly">All issues exempt</div>' in superuser_client.get(url).content.decode()
+    superuser_client.post(url, device_change_data(sample_device, exempt_mode="none", remediation_state="error"))
+    sample_device.refresh_from_db()
+    assert (sample_device.exempt_mode, sample_device.remediation_state) == (ExemptMode.ALL, RemediationState.UNKNOWN)

@@ -6,9 +6,10 @@ import hashlib
 import random
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection
 
-from devices.models import Device, MacAddress
+from devices.inventory import DeviceRecord, save_devices
+from devices.models import Device
 
 
 class Command(BaseCommand):
@@ -25,27 +26,20 @@ class Command(BaseCommand):
         start = Device.objects.filter(name__startswith="bench-").count()
         batch = 5000
         for offset in range(0, count, batch):
-            with transaction.atomic():
-                devices = []
-                for n in range(start + offset, start + min(offset + batch, count)):
-                    # Derived from n, so a second run never repeats a HWID.
-                    digest = hashlib.md5(f"{seed}-{n}".encode()).hexdigest()
-                    hwid = None if n % 5 == 0 else (digest if n % 2 else "B%015d" % n)
-                    devices.append(
-                        Device(
-                            name=f"bench-{n:06d}",
-                            hwid=hwid,
-                            owner_name=rng.choice(["", "Ada Lovelace", "Alan Turing", "Grace Hopper"]),
-                            notes="",
-                        )
+            records = []
+            for n in range(start + offset, start + min(offset + batch, count)):
+                # Derived from n, so a second run never repeats a HWID or a MAC.
+                digest = hashlib.md5(f"{seed}-{n}".encode()).hexdigest()
+                macs = [(0x020000000000 + n * 4 + i).to_bytes(6, "big").hex(":") for i in range(1 + n % 3)]
+                records.append(
+                    DeviceRecord(
+                        name=f"bench-{n:06d}",
+                        hwid=None if n % 5 == 0 else (digest if n % 2 else "B%015d" % n),
+                        macs=macs,
+                        owner_name=rng.choice(["", "Ada Lovelace", "Alan Turing", "Grace Hopper"]),
                     )
-                devices = Device.objects.bulk_create(devices)
-                macs = []
-                for device in devices:
-                    for i in range(1 + device.pk % 3):
-                        value = (0x020000000000 + device.pk * 4 + i).to_bytes(6, "big").hex(":")
-                        macs.append(MacAddress(device=device, address=value, is_primary=(i == 0)))
-                MacAddress.objects.bulk_create(macs)
+                )
+            save_devices(records, {})
         # Fresh planner statistics: right after a bulk load they describe an
         # almost empty table, and PostgreSQL would skip the search indexes.
         with connection.cursor() as cursor:
