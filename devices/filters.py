@@ -99,6 +99,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         choices=RemediationState.choices,
     )
     sort = SortFilter(
+        label="Sort",
         default=DEFAULT_SORT,
         fields=(("name", "name"), ("hwid", "hwid"), ("owner_name", "owner"), ("updated_at", "updated")),
     )
@@ -148,15 +149,17 @@ class DeviceFilterSet(ForgivingFilterSet):
 class AuditFilterSet(ForgivingFilterSet):
     """The audit log's filters: who, what, which device, between which days."""
 
-    user = django_filters.CharFilter(field_name="username", lookup_expr="icontains", max_length=150)
-    verb = django_filters.ChoiceFilter(choices=AuditEntry.Verb.choices, empty_label="Any")
+    user = django_filters.CharFilter(label="User", field_name="username", lookup_expr="icontains", max_length=150)
+    verb = django_filters.ChoiceFilter(label="Verb", choices=AuditEntry.Verb.choices, empty_label="Any")
     since = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
+        label="Since", field_name="at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
     )
     until = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
+        label="Until", field_name="at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
     )
-    device = django_filters.CharFilter(field_name="device_name", lookup_expr="icontains", max_length=253)
+    device = django_filters.CharFilter(
+        label="Device", field_name="device_name", lookup_expr="icontains", max_length=253
+    )
 
     class Meta:
         model = AuditEntry

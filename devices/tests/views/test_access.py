@@ -56,3 +56,8 @@ def test_the_login_redirect_never_points_at_another_site(client):
 
 def test_the_login_page_needs_no_login(client):
     assert client.get(reverse("login")).status_code == 200
+
+
+def test_logging_out_after_the_session_expired_goes_straight_to_the_login(client):
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")

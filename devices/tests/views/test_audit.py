@@ -23,3 +23,10 @@ def test_the_audit_log_filters_and_exports(operator_client, make_device, operato
     assert rows[0][:3] == ["time", "user", "verb"]
     assert [(r[1], r[2], r[4]) for r in rows[1:]] == [("otto", "cancelled", "beta"), ("otto", "queued", "alpha")]
     assert AuditEntry.objects.count() == 3
+
+
+def test_the_audit_filters_are_labelled_and_a_bad_date_is_named(operator_client):
+    body = operator_client.get(reverse("devices:audit-log"), {"since": "yesterday"}).content.decode()
+    for label in ("User", "Verb", "Since", "Until", "Device"):
+        assert f">{label}</label>" in body
+    assert "Ignored since=&#x27;yesterday&#x27;: Enter a valid date." in body
