@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from devices.inventory import DeviceRecord, conflicting_owners
-from devices.models import Device, RemediationState
+from devices.models import Device
 from devices.validators import normalize_mac_list
 
 
@@ -81,67 +81,6 @@ class DeviceForm(forms.ModelForm):
 
     def save(self, commit: bool = True):
         raise TypeError("Forms only validate: save with devices.inventory.save_device(device, form.record()).")
-
-
-DEFAULT_PER_PAGE = 50
-
-
-class DeviceFilterForm(forms.Form):
-    """The device list's search, filters, sort and page size, read from the query string."""
-
-    SORTS = {
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "hwid": ("hwid", "id"),
-        "-hwid": ("-hwid", "-id"),
-        "owner": ("owner_name", "id"),
-        "-owner": ("-owner_name", "-id"),
-        "updated": ("updated_at", "id"),
-        "-updated": ("-updated_at", "-id"),
-    }
-    IDENTIFIER_CHOICES = [
-        ("", "Any identifier"),
-        ("hwid", "Has a HWID"),
-        ("mac_only", "MAC only, no HWID"),
-        ("multi_mac", "Several MACs"),
-    ]
-    OWNER_CHOICES = [("", "Any owner"), ("assigned", "Owner set"), ("unassigned", "No owner")]
-
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    identifier = forms.ChoiceField(label="Identifier", choices=IDENTIFIER_CHOICES, required=False)
-    owner = forms.ChoiceField(label="Owner", choices=OWNER_CHOICES, required=False)
-    remediation = forms.ChoiceField(
-        label="Remediation", required=False,
-        choices=[("", "Any remediation state")] + [(s.value, s.label) for s in RemediationState],
-    )
-    sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
-    per_page = forms.TypedChoiceField(
-        label="Per page",
-        choices=[(n, n) for n in settings.DEVICE_LIST_PAGE_SIZES],
-        coerce=int,
-        required=False,
-        empty_value=DEFAULT_PER_PAGE,
-    )
-
-    def __init__(self, data=None, *args, **kwargs):
-        # Show the page size in use, not the select's first option.
-        if data is not None and not data.get("per_page"):
-            data = data.copy()
-            data["per_page"] = str(DEFAULT_PER_PAGE)
-        super().__init__(data, *args, **kwargs)
-
-    def problems(self) -> list[str]:
-        """Readable messages for parameters that were ignored."""
-        out = []
-        for name, errors in self.errors.items():
-            shown = self.data.get(name, "")
-            out.append(f"Ignored {name}={shown[:40]!r}: {' '.join(errors)}")
-        return out
-
-    def value(self, name: str, default=""):
-        if self.is_bound and name in self.errors:
-            return default
-        return self.cleaned_data.get(name) or default
 
 
 class CsvUploadForm(forms.Form):

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every view needs a login unless marked @login_not_required.
+    "gearsdash.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -196,7 +198,7 @@ GEARS_REMEDIATION_TTL = env_int("GEARS_REMEDIATION_TTL", 15 * 60, minimum=0)
 # How many drainers may send at once (across every worker and machine).
 GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
 # A drainer gives its django-q2 worker back after this long, and queues
-# itself again if work remains (the cluster's timeout is 60 s).
+# itself again if work remains (well inside Q_CLUSTER's 90 s timeout below).
 GEARS_DRAIN_RUNTIME = env_float("GEARS_DRAIN_RUNTIME", 45.0, minimum=1.0)
 # Kick a drainer when an enqueue commits. Tests that drive drainers by hand
 # turn it off.

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 
+from devices import outbox
 from devices.models import Device
+from devices.roles import VIEWER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -181,3 +186,31 @@ def test_a_remediation_link_appears_and_can_be_copied_and_scanned(page: Page, co
     panel.get_by_role("button", name="Copy link").click()
     expect(panel.locator(".copy-status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == href
+
+
+def test_an_expired_session_sends_a_polling_page_to_the_login(page: Page, live_server, operator, sample_device):
+    action = outbox.enqueue(sample_device, "dhcprenew", user=operator).action
+    page.goto(live_server.url + sample_device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    row = page.locator(f"#action-{action.pk}")
+    expect(row).to_contain_text("Queued")  # and it polls every 2 s
+    Session.objects.all().delete()  # the session expires while the page is open
+    # The next poll takes the whole page to the login, which leads back here.
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=" + re.escape(quote(sample_device.get_absolute_url()))))
+    expect(page.locator("#device-actions")).to_have_count(0)
+    log_in(page, "otto", "pw-otto")
+    expect(page.get_by_role("heading", name="ws-042")).to_be_visible()
+
+
+def test_a_refused_click_says_so_instead_of_nothing(page: Page, live_server, operator, sample_device):
+    page.goto(live_server.url + sample_device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    panel = page.locator("#device-actions")
+    expect(panel.get_by_role("button", name="Renew DHCP")).to_be_visible()
+    # An administrator makes otto a viewer while his page is open.
+    operator.groups.set([Group.objects.get(name=VIEWER)])
+    panel.get_by_role("button", name="Renew DHCP").click()
+    expect(page.locator("#request-error")).to_contain_text("Refused (403)")
+    assert not sample_device.actions.filter(kind="dhcprenew").exists()
+    page.locator("#request-error").get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#request-error")).to_be_empty()

@@ -55,3 +55,37 @@ document.addEventListener("click", function (event) {
   }
   if (event.target.closest("[data-print]")) window.print();
 });
+
+// htmx swaps nothing when an answer is an error or never comes: without this
+// a refused click or a failing poll would look like nothing happened.
+(function () {
+  function say(text) {
+    var region = document.getElementById("request-error");
+    if (!region) return;
+    region.className = "request-error message error";
+    region.textContent = "";
+    var message = document.createElement("span");
+    message.textContent = text;
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", function () { region.textContent = ""; });
+    region.append(message, dismiss);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 403) {
+      say("Refused (403): you may not do this, or the page is out of date. Nothing changed; reload the page and try again.");
+    } else if (status === 404) {
+      say("Not found (404): it may have been deleted. Reload the page.");
+    } else if (status >= 500) {
+      say("The server failed (" + status + "). Nothing may have changed; try again, and tell an administrator if it goes on.");
+    } else {
+      say("The request was refused (" + status + "). Reload the page and try again.");
+    }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    say("The server could not be reached. Check the connection; the page is not up to date.");
+  });
+})();

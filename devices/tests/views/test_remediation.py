@@ -27,12 +27,6 @@ def add(sim_device: dict, **extra) -> Device:
     return Device.objects.create(name=sim_device["hostname"], hwid=sim_device["hwid"], **extra)
 
 
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def open_page_and_drain(client, device) -> str:
     """A page view queues the fetch; a drainer sends it; the panel shows the answer."""
     first = client.get(device.get_absolute_url()).content.decode()

@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
-import csv
-
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import permission_required
 from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import audit, outbox
-from devices.csv_io import Echo, escape_cell
+from devices.filters import DeviceFilterSet
 from devices.models import ActionKind, AuditEntry, Device, Priority, RemediationState
-from devices.remediation import email_body, is_trusted_link, mailto_url, qr_svg
-from devices.views import filtered_devices
+from devices.remediation import email_body, is_trusted_link
+from devices.views.csv_response import csv_response
+from devices.views.panels import remediation_context
 
-
-def remediation_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
-    fetch = outbox.open_remediation_fetch(device)
-    trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
-    return {
-        "device": device,
-        "fetch": fetch,
-        "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
-        "trusted": trusted,
-        "qr": mark_safe(qr_svg(device.remediation_link)) if trusted else "",  # segno's own SVG
-        "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
-        "upstream_host": settings.GEARS_BASE_URL,
-    }
+EXPORT_COLUMNS = ("name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "fetched_at")
 
 
 def _panel(request: HttpRequest, device: Device, notice: str = "") -> HttpResponse:
     context = remediation_context(device)
     context["notice"] = notice
-    response = render(request, "devices/partials/remediation_panel.html", context)
+    response = render(request, "devices/remediation/partials/remediation_panel.html", context)
     if context["fetch"] is None:
         return HttpResponseStopPolling(response.content)
     return response
 
 
 @require_GET
-@login_required
 @permission_required("devices.view_device", raise_exception=True)
 def remediation_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The panel alone; it polls while a fetch is on its way, then stops."""
@@ -54,7 +38,6 @@ def remediation_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 @permission_required("devices.trigger_actions", raise_exception=True)
 def remediation_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
@@ -74,7 +57,6 @@ def _trusted_device(pk: int) -> Device:
 
 
 @require_POST
-@login_required
 @permission_required("devices.trigger_actions", raise_exception=True)
 def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
     device = _trusted_device(pk)
@@ -93,30 +75,21 @@ def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 @permission_required("devices.view_device", raise_exception=True)
 def remediation_card(request: HttpRequest, pk: int) -> HttpResponse:
     """A page to print and hand to the device's user."""
     device = _trusted_device(pk)
-    return render(request, "devices/remediation_card.html", {**remediation_context(device), "printed": timezone.now()})
+    return render(request, "devices/remediation/card.html", {**remediation_context(device), "printed": timezone.now()})
 
 
 @require_GET
-@login_required
 @permission_required("devices.view_device", raise_exception=True)
 def remediation_export(request: HttpRequest) -> StreamingHttpResponse:
     """Device, owner, link and fetch time for what the list's filter shows."""
-    _, devices = filtered_devices(request.GET)
-    writer = csv.writer(Echo(), lineterminator="\r\n")
-    rows = devices.values_list("name", "hwid", "owner_name", "owner_email", "remediation_state",
-                               "remediation_link", "remediation_fetched_at")
-
-    def lines():
-        yield writer.writerow(["name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "fetched_at"])
-        for name, hwid, owner, email, state, link, fetched in rows.iterator(chunk_size=2000):
-            values = [name, hwid or "", owner, email, state, link, fetched.isoformat() if fetched else ""]
-            yield writer.writerow([escape_cell(v) for v in values])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="remediation-links-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-    return response
+    rows = DeviceFilterSet(request.GET).qs.values_list(
+        "name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "remediation_fetched_at"
+    )
+    return csv_response("remediation-links", EXPORT_COLUMNS, (
+        (name, hwid or "", owner, email, state, link, fetched.isoformat() if fetched else "")
+        for name, hwid, owner, email, state, link, fetched in rows.iterator(chunk_size=2000)
+    ))

@@ -1,4 +1,4 @@
-"""The inventory pages, as each role sees them."""
+"""The inventory pages, as each role sees them: list, search, sort, create, edit, delete, bulk delete, export."""
 
 from __future__ import annotations
 
@@ -12,20 +12,6 @@ from devices.models import Device
 
 LIST = reverse("devices:device-list")
 HTMX = {"HX-Request": "true"}
-
-
-def test_every_page_needs_a_login(client, sample_device):
-    for url in [LIST, reverse("devices:device-detail", args=[sample_device.pk]), reverse("devices:device-export"),
-                reverse("devices:device-create"), reverse("devices:import-upload")]:
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-
-
-def test_a_user_without_a_role_gets_403(client, nobody, sample_device):
-    client.force_login(nobody)
-    assert client.get(LIST).status_code == 403
-    assert client.get(reverse("devices:device-detail", args=[sample_device.pk])).status_code == 403
 
 
 def test_a_viewer_reads_but_may_not_change_anything(viewer_client, sample_device):
@@ -46,19 +32,6 @@ def test_a_viewer_reads_but_may_not_change_anything(viewer_client, sample_device
 def test_an_admin_sees_the_controls(admin_client_, sample_device):
     listing = admin_client_.get(LIST).content.decode()
     assert "Add device" in listing and "Import CSV" in listing and 'name="device"' in listing
-
-
-def test_htmx_gets_the_table_fragment_and_others_the_full_page(viewer_client, sample_device):
-    full = viewer_client.get(LIST)
-    fragment = viewer_client.get(LIST, headers=HTMX)
-    boosted = viewer_client.get(LIST, headers={**HTMX, "HX-Boosted": "true"})
-    restore = viewer_client.get(LIST, headers={**HTMX, "HX-History-Restore-Request": "true"})
-    assert "<html" in full.content.decode()
-    assert "<html" not in fragment.content.decode() and "ws-042" in fragment.content.decode()
-    assert "<html" in boosted.content.decode()
-    assert "<html" in restore.content.decode()
-    for response in (full, fragment, boosted):
-        assert "HX-Request" in response["Vary"]
 
 
 @pytest.mark.parametrize("typed", ["00-0C-29-F2-7A-29", "000c.29f2.7a30", "0C:29:F2", "0c29f27a", "WS-04", "292ce801"])
@@ -198,20 +171,6 @@ def test_export_is_exactly_what_the_filter_shows(viewer_client, make_device):
         ["name", "hwid", "macs", "owner_name", "owner_email", "notes"],
         ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline'],
     ]
-
-
-def test_post_without_csrf_token_is_refused(client, admin_user, sample_device):
-    client.handler.enforce_csrf_checks = True
-    client.force_login(admin_user)
-    assert client.post(reverse("devices:device-delete", args=[sample_device.pk])).status_code == 403
-    assert Device.objects.exists()
-
-
-def test_pages_send_the_csrf_token_header_for_htmx(viewer_client):
-    body = viewer_client.get(LIST).content.decode()
-    assert 'hx-headers=\'{"X-CSRFToken": "' in body
-    assert "django_htmx/htmx-2" in body or "htmx" in body
-    assert "unpkg" not in body and "cdn" not in body.lower()
 
 
 def test_the_list_costs_the_same_queries_for_10_or_50_rows(viewer_client, make_device, django_assert_max_num_queries):

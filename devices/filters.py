@@ -1,0 +1,169 @@
+"""What the device list and the audit log show, read from the query string.
+
+A parameter that does not validate is ignored (with a message from
+`problems()`), never an error page: a stale bookmark still opens.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+
+from devices.models import AuditEntry, Device, MacAddress, RemediationState
+
+DEFAULT_PER_PAGE = 50
+DEFAULT_SORT = "name"
+
+
+class ForgivingFilterSet(django_filters.FilterSet):
+    """A FilterSet that applies its valid parameters and reports the others."""
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Every filter runs, with None for a missing or invalid value, so a
+        # filter can apply its default (the sort does).
+        cleaned = self.form.cleaned_data
+        for name, filter_ in self.filters.items():
+            queryset = filter_.filter(queryset, cleaned.get(name))
+        return queryset
+
+    def problems(self) -> list[str]:
+        """Readable messages for the parameters that were ignored."""
+        return [
+            f"Ignored {name}={str(self.data.get(name, ''))[:40]!r}: {' '.join(errors)}"
+            for name, errors in self.errors.items()
+        ]
+
+    def value(self, name: str, default=""):
+        """The valid value of parameter `name` (a sort as its query-string text), else `default`."""
+        self.form.is_valid()
+        value = getattr(self.form, "cleaned_data", {}).get(name)
+        if isinstance(value, list):
+            value = ",".join(value)
+        return value or default
+
+    def query_pairs(self, names) -> dict[str, str]:
+        """The valid, non-empty values of `names`, as the query string carries them."""
+        return {name: str(self.value(name)) for name in names if self.value(name)}
+
+
+class SortFilter(django_filters.OrderingFilter):
+    """Sorts by the chosen keys, `default` when none is given, with the id as tie-breaker."""
+
+    def __init__(self, *args, default: str, **kwargs):
+        self.default = default
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        ordering = [self.get_ordering_value(param) for param in (value or [self.default]) if param]
+        # A stable order: pages do not share or skip rows between equal names.
+        return qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
+
+
+class DeviceListOptions(forms.Form):
+    """The list's page size: a view option, not a filter."""
+
+    per_page = forms.TypedChoiceField(
+        label="Per page",
+        choices=[(n, n) for n in settings.DEVICE_LIST_PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_PER_PAGE,
+    )
+
+
+class DeviceFilterSet(ForgivingFilterSet):
+    """The device list's search, filters, sort and page size."""
+
+    # The parameters that select devices: what a bulk "all matching" and the exports repeat.
+    SELECTING = ("q", "identifier", "owner", "remediation", "sort")
+
+    q = django_filters.CharFilter(label="Search", method="search", max_length=200)
+    identifier = django_filters.ChoiceFilter(
+        label="Identifier",
+        method="filter_identifier",
+        empty_label="Any identifier",
+        choices=[("hwid", "Has a HWID"), ("mac_only", "MAC only, no HWID"), ("multi_mac", "Several MACs")],
+    )
+    owner = django_filters.ChoiceFilter(
+        label="Owner",
+        method="filter_owner",
+        empty_label="Any owner",
+        choices=[("assigned", "Owner set"), ("unassigned", "No owner")],
+    )
+    remediation = django_filters.ChoiceFilter(
+        label="Remediation",
+        field_name="remediation_state",
+        empty_label="Any remediation state",
+        choices=RemediationState.choices,
+    )
+    sort = SortFilter(
+        label="Sort",
+        default=DEFAULT_SORT,
+        fields=(("name", "name"), ("hwid", "hwid"), ("owner_name", "owner"), ("updated_at", "updated")),
+    )
+
+    class Meta:
+        model = Device
+        fields: list[str] = []
+        form = DeviceListOptions
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        # Show the page size in use, not the select's first option.
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = str(DEFAULT_PER_PAGE)
+        super().__init__(data, queryset=Device.objects.all() if queryset is None else queryset, **kwargs)
+
+    def search(self, queryset: QuerySet[Device], name: str, text: str) -> QuerySet[Device]:
+        return queryset.search(text)
+
+    def filter_identifier(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        if value == "hwid":
+            return queryset.filter(hwid__isnull=False)
+        if value == "mac_only":
+            return queryset.filter(hwid__isnull=True)
+        # Several MACs means one that is not the primary: an indexed lookup,
+        # where counting MACs per device would group every row.
+        return queryset.filter(pk__in=MacAddress.objects.filter(is_primary=False).values("device_id"))
+
+    def filter_owner(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        if value == "assigned":
+            return queryset.exclude(owner_name="", owner_email="")
+        return queryset.filter(owner_name="", owner_email="")
+
+    @property
+    def sort_key(self) -> str:
+        return self.value("sort", DEFAULT_SORT)
+
+    @property
+    def page_size(self) -> int:
+        return self.value("per_page", DEFAULT_PER_PAGE)
+
+    def selecting_pairs(self) -> dict[str, str]:
+        """The valid, non-default parameters that select the devices shown."""
+        return self.query_pairs(self.SELECTING)
+
+
+class AuditFilterSet(ForgivingFilterSet):
+    """The audit log's filters: who, what, which device, between which days."""
+
+    user = django_filters.CharFilter(label="User", field_name="username", lookup_expr="icontains", max_length=150)
+    verb = django_filters.ChoiceFilter(label="Verb", choices=AuditEntry.Verb.choices, empty_label="Any")
+    since = django_filters.DateFilter(
+        label="Since", field_name="at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = django_filters.DateFilter(
+        label="Until", field_name="at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    device = django_filters.CharFilter(
+        label="Device", field_name="device_name", lookup_expr="icontains", max_length=253
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        super().__init__(data, queryset=AuditEntry.objects.all() if queryset is None else queryset, **kwargs)

@@ -1,0 +1,141 @@
+"""The FilterSets on their own: query parameters and a queryset in, the rows they select out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from django.http import QueryDict
+
+from devices import audit
+from devices.filters import AuditFilterSet, DeviceFilterSet
+from devices.models import AuditEntry, Device
+
+
+def params(**values) -> QueryDict:
+    query = QueryDict(mutable=True)
+    query.update(values)
+    return query
+
+
+def names(**values) -> list[str]:
+    return [device.name for device in DeviceFilterSet(params(**values)).qs]
+
+
+@pytest.fixture
+def inventory(make_device):
+    make_device("beta", hwid="HB", macs=["00:0c:29:00:00:01"], owner_name="Ada")
+    make_device("alpha", macs=["00:0c:29:00:00:02", "00:0c:29:00:00:03"], owner_email="x@example.com")
+    make_device("gamma", hwid="HG")
+    Device.objects.filter(name="gamma").update(remediation_state="no_issues")
+
+
+def test_no_parameters_select_every_device_sorted_by_name(inventory):
+    assert names() == ["alpha", "beta", "gamma"]
+
+
+def test_search_uses_the_inventory_search_so_a_mac_matches_in_any_notation(inventory):
+    assert names(q="000C.2900.0003") == ["alpha"]
+    assert names(q="HG") == ["gamma"]
+    assert names(q="   ") == ["alpha", "beta", "gamma"]
+
+
+def test_identifier_selects_by_hwid_mac_only_or_several_macs(inventory):
+    assert names(identifier="hwid") == ["beta", "gamma"]
+    assert names(identifier="mac_only") == ["alpha"]
+    assert names(identifier="multi_mac") == ["alpha"]
+
+
+def test_owner_set_means_a_name_or_an_email(inventory):
+    assert names(owner="assigned") == ["alpha", "beta"]
+    assert names(owner="unassigned") == ["gamma"]
+
+
+def test_remediation_selects_by_state(inventory):
+    assert names(remediation="no_issues") == ["gamma"]
+    assert names(remediation="unknown") == ["alpha", "beta"]
+
+
+def test_filters_combine(inventory):
+    assert names(identifier="hwid", owner="unassigned", q="g") == ["gamma"]
+
+
+def test_every_sort_key_and_its_reverse(make_device):
+    make_device("b", hwid="H1", owner_name="Zed")
+    make_device("a", hwid="H2", owner_name="Amy")
+    assert names(sort="-name") == ["b", "a"]
+    assert names(sort="hwid") == ["b", "a"]
+    assert names(sort="-hwid") == ["a", "b"]
+    assert names(sort="owner") == ["a", "b"]
+    assert names(sort="-owner") == ["b", "a"]
+    Device.objects.filter(name="a").update(updated_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert names(sort="updated") == ["a", "b"]
+    assert names(sort="-updated") == ["b", "a"]
+
+
+def test_equal_sort_values_keep_a_stable_order_by_id(make_device):
+    first, second = make_device("same", hwid="S1"), make_device("same", hwid="S2")
+    assert [d.pk for d in DeviceFilterSet(params(sort="name")).qs] == [first.pk, second.pk]
+    assert [d.pk for d in DeviceFilterSet(params(sort="-name")).qs] == [second.pk, first.pk]
+
+
+def test_invalid_parameters_are_ignored_with_a_message_and_the_rest_apply(inventory):
+    filterset = DeviceFilterSet(params(sort="drop table", identifier="x", per_page="9999", owner="assigned"))
+    assert [d.name for d in filterset.qs] == ["alpha", "beta"]
+    problems = filterset.problems()
+    assert len(problems) == 3
+    assert any(p.startswith("Ignored sort='drop table':") for p in problems)
+    assert any(p.startswith("Ignored identifier='x':") for p in problems)
+    assert any(p.startswith("Ignored per_page='9999':") for p in problems)
+    assert filterset.sort_key == "name" and filterset.page_size == 50
+
+
+def test_page_size_is_one_of_the_offered_sizes_and_shown_even_when_absent(db):
+    assert DeviceFilterSet(params(per_page="25")).page_size == 25
+    unset = DeviceFilterSet(params())
+    assert unset.page_size == 50
+    assert unset.form["per_page"].value() == "50"  # the select shows the size in use
+
+
+def test_the_selecting_parameters_are_the_valid_ones_that_choose_devices(db):
+    filterset = DeviceFilterSet(params(q="lab", sort="-name", per_page="25", identifier="bogus", owner=""))
+    assert filterset.selecting_pairs() == {"q": "lab", "sort": "-name"}
+
+
+def test_a_given_queryset_is_narrowed_not_replaced(inventory):
+    only_beta_and_gamma = Device.objects.exclude(name="alpha")
+    filtered = DeviceFilterSet(params(identifier="hwid", sort="-name"), queryset=only_beta_and_gamma).qs
+    assert [d.name for d in filtered] == ["gamma", "beta"]
+
+
+@pytest.fixture
+def entries(operator, viewer, make_device):
+    alpha, beta = make_device("alpha", hwid="A1"), make_device("beta", hwid="B1")
+    old = audit.record(AuditEntry.Verb.QUEUED, operator, device=alpha, kind="dhcprenew")
+    audit.record(AuditEntry.Verb.CANCELLED, viewer, device=beta, kind="dhcprenew")
+    AuditEntry.objects.filter(pk=old.pk).update(at=datetime(2024, 3, 1, 12, tzinfo=timezone.utc))
+
+
+def audited(**values) -> list[tuple[str, str]]:
+    return [(e.username, e.device_name) for e in AuditFilterSet(params(**values)).qs]
+
+
+def test_audit_filters_by_user_verb_and_device_in_part_and_any_case(entries):
+    assert audited(user="OT") == [("otto", "alpha")]
+    assert audited(verb="cancelled") == [("vera", "beta")]
+    assert audited(device="ET") == [("vera", "beta")]
+    assert audited() == [("vera", "beta"), ("otto", "alpha")]  # newest first
+
+
+def test_audit_filters_by_days_inclusive(entries):
+    assert audited(since="2024-03-01", until="2024-03-01") == [("otto", "alpha")]
+    assert audited(since="2024-03-02") == [("vera", "beta")]
+    assert audited(until="2024-02-29") == []
+
+
+def test_an_invalid_audit_parameter_is_ignored_with_a_message(entries):
+    filterset = AuditFilterSet(params(since="yesterday", verb="exploded", user="vera"))
+    assert [e.username for e in filterset.qs] == ["vera"]
+    problems = filterset.problems()
+    assert any(p.startswith("Ignored since='yesterday':") for p in problems)
+    assert any(p.startswith("Ignored verb='exploded':") for p in problems)

@@ -1,0 +1,39 @@
+"""The devices app's pages and fragments; urls.py routes to these names.
+
+Layers, top to bottom (a module imports only from those below it):
+devices, imports, actions, bulk, remediation, upstream, audit (the views);
+panels, selection, csv_response, htmx (what the views share).
+"""
+
+from devices.views.actions import action_cancel, action_create, action_retry, action_row
+from devices.views.audit import audit_export, audit_log
+from devices.views.bulk import bulk_action, bulk_cancel, bulk_detail, bulk_list
+from devices.views.devices import (
+    device_bulk_delete,
+    device_create,
+    device_delete,
+    device_detail,
+    device_edit,
+    device_export,
+    device_list,
+)
+from devices.views.imports import import_preview, import_upload
+from devices.views.remediation import (
+    remediation_card,
+    remediation_email,
+    remediation_export,
+    remediation_panel,
+    remediation_refresh,
+)
+from devices.views.upstream import upstream_page, upstream_resume
+
+__all__ = [
+    "action_cancel", "action_create", "action_retry", "action_row",
+    "audit_export", "audit_log",
+    "bulk_action", "bulk_cancel", "bulk_detail", "bulk_list",
+    "device_bulk_delete", "device_create", "device_delete", "device_detail", "device_edit", "device_export",
+    "device_list",
+    "import_preview", "import_upload",
+    "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
+    "upstream_page", "upstream_resume",
+]

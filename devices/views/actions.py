@@ -1,0 +1,93 @@
+"""A device's action buttons and its history rows: queue, cancel, retry, and watch an action go out.
+
+Viewers see all of it; only operators (devices.trigger_actions) can press it.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from devices import outbox
+from devices.models import Action, ActionKind, Device
+from devices.views.panels import CONFIRM_KINDS, device_actions_context
+
+
+@require_POST
+@permission_required("devices.trigger_actions", raise_exception=True)
+def action_create(request: HttpRequest, pk: int) -> HttpResponse:
+    device = get_object_or_404(Device, pk=pk)
+    kind = request.POST.get("kind", "")
+    if kind not in ActionKind.values:
+        messages.error(request, f"Unknown action {kind[:40]!r}; nothing was queued.")
+        return redirect(device)
+    if kind in CONFIRM_KINDS and not request.htmx and request.POST.get("confirm") != "yes":
+        # Without JavaScript there is no hx-confirm dialog: ask on a page.
+        return render(request, "devices/actions/confirm.html", {"device": device, "kind": kind, "label": ActionKind(kind).label})
+    queued = outbox.enqueue(device, kind, user=request.user)
+    label = ActionKind(kind).label
+    if queued.created:
+        text = f"{label} queued for {device.name}."
+        if queued.superseded:
+            text += f" It replaces the waiting “{ActionKind(queued.superseded.kind).label}”."
+    else:
+        text = f"{label} was already waiting for {device.name}; it is queued once."
+    if request.htmx and request.htmx.target == "device-actions":
+        context = device_actions_context(device)
+        context["notice"] = text
+        return render(request, "devices/actions/partials/actions_panel.html", context)
+    if request.htmx:
+        return render(request, "devices/partials/notice.html", {"notice": text})
+    messages.success(request, text)
+    return redirect(device)
+
+
+def _action_for_row(pk: int) -> Action:
+    return get_object_or_404(Action.objects.select_related("device", "requested_by"), pk=pk)
+
+
+@require_GET
+@permission_required("devices.view_device", raise_exception=True)
+def action_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One history row; polling stops once the action is final."""
+    action = _action_for_row(pk)
+    action.eta = outbox.estimated_send_time(action)
+    response = render(request, "devices/actions/partials/history_row.html", {"action": action})
+    return HttpResponseStopPolling(response.content) if action.is_terminal else response
+
+
+@require_POST
+@permission_required("devices.trigger_actions", raise_exception=True)
+def action_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    action = _action_for_row(pk)
+    if outbox.cancel(action, user=request.user):
+        text = f"Cancelled {action.get_kind_display()} for {action.device.name}."
+    else:
+        text = f"{action.get_kind_display()} for {action.device.name} is no longer waiting ({action.get_status_display().lower()}); nothing changed."
+    return _after_change(request, action, text)
+
+
+@require_POST
+@permission_required("devices.trigger_actions", raise_exception=True)
+def action_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    action = _action_for_row(pk)
+    try:
+        queued = outbox.retry(action, user=request.user)
+    except ValueError:
+        text = f"Only a failed or cancelled action can be retried; this one is {action.get_status_display().lower()}."
+    else:
+        text = f"{action.get_kind_display()} queued again for {action.device.name} (#{queued.action.pk})."
+    return _after_change(request, action, text)
+
+
+def _after_change(request: HttpRequest, action: Action, text: str) -> HttpResponse:
+    if request.htmx:
+        context = device_actions_context(action.device)
+        context["notice"] = text
+        return render(request, "devices/actions/partials/actions_panel.html", context)
+    messages.info(request, text)
+    return redirect(action.device)

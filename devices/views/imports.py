@@ -1,0 +1,92 @@
+"""CSV import: upload a file, preview what it would change, then apply or discard it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, plan_import, read_rows
+from devices.forms import CsvUploadForm
+from devices.models import DeviceImport
+
+PREVIEW_VALID_ROWS = 200
+PREVIEW_ERROR_ROWS = 500
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = decode_upload(upload.read())
+            read_rows(text)
+        except CsvFormatError as exc:
+            form.add_error("file", str(exc))
+        else:
+            pending = DeviceImport.objects.create(
+                uploaded_by=request.user, filename=upload.name[:255], content=text
+            )
+            return redirect("devices:import-preview", pk=pending.pk)
+    return render(request, "devices/imports/upload.html", {"form": form, "columns": COLUMNS})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
+def import_preview(request: HttpRequest, pk) -> HttpResponse:
+    pending = get_object_or_404(
+        DeviceImport, pk=pk, uploaded_by=request.user, status=DeviceImport.Status.PREVIEW
+    )
+    if request.method == "POST":
+        mode = request.POST.get("mode")
+        if mode == "discard":
+            pending.status = DeviceImport.Status.DISCARDED
+            pending.content = ""
+            pending.save(update_fields=["status", "content"])
+            messages.info(request, f"Discarded {pending.filename}; nothing was imported.")
+            return redirect("devices:import-upload")
+        if mode in ("all", "valid"):
+            try:
+                with transaction.atomic():
+                    result = apply_import(pending.content, valid_rows_only=(mode == "valid"))
+                    pending.status = DeviceImport.Status.APPLIED
+                    pending.applied_at = timezone.now()
+                    pending.created_count = result.created
+                    pending.updated_count = result.updated
+                    pending.skipped_count = result.skipped
+                    pending.save()
+            except ImportRejected as exc:
+                messages.error(request, str(exc))
+            except IntegrityError:
+                messages.error(request, "The inventory changed during the import; nothing was written. Try again.")
+            else:
+                messages.success(
+                    request,
+                    f"Imported {pending.filename}: {result.created} created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged, {result.skipped} skipped.",
+                )
+                return redirect("devices:device-list")
+        else:
+            messages.error(request, "Choose to import all rows, only the valid rows, or discard.")
+    plan = plan_import(pending.content)
+    valid_rows = [row for row in plan.rows if row.ok]
+    error_rows = plan.error_rows
+    return render(
+        request,
+        "devices/imports/preview.html",
+        {
+            "pending": pending,
+            "plan": plan,
+            "summary": plan.summary,
+            "error_rows": error_rows[:PREVIEW_ERROR_ROWS],
+            "more_error_rows": max(0, len(error_rows) - PREVIEW_ERROR_ROWS),
+            "valid_rows": valid_rows[:PREVIEW_VALID_ROWS],
+            "more_valid_rows": max(0, len(valid_rows) - PREVIEW_VALID_ROWS),
+        },
+    )

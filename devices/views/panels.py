@@ -1,0 +1,53 @@
+"""The device page's panels (actions, remediation), shared by the page and the fragments that redraw them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.safestring import mark_safe
+
+from devices import outbox
+from devices.models import DEVICE_ACTIONS, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
+from devices.remediation import is_trusted_link, mailto_url, qr_svg
+
+HISTORY_ROWS = 20
+# Actions that change what the cloud enforces ask first.
+CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
+
+
+def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
+    """The device page's actions panel: exemption mode, history with ETAs."""
+    view = view or outbox.budget_view()
+    history = list(
+        device.actions.exclude(kind=ActionKind.REMEDIATION)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")[:HISTORY_ROWS]
+    )
+    for action in history:
+        action.eta = outbox.estimated_send_time(action, view)
+    pending_exemption = next(
+        (a for a in history if a.is_pending or a.status == Action.Status.SENDING if a.kind in EXEMPT_MODE_OF), None
+    )
+    return {
+        "device": device,
+        "history": history,
+        "pending_mode": EXEMPT_MODE_OF[pending_exemption.kind] if pending_exemption else None,
+        "pending_exemption": pending_exemption,
+        "budget": view,
+        "kinds": DEVICE_ACTIONS,
+        "confirm_kinds": CONFIRM_KINDS,
+    }
+
+
+def remediation_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
+    """The device page's remediation panel: the link, ways to share it, a fetch on its way."""
+    fetch = outbox.open_remediation_fetch(device)
+    trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
+    return {
+        "device": device,
+        "fetch": fetch,
+        "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
+        "trusted": trusted,
+        "qr": mark_safe(qr_svg(device.remediation_link)) if trusted else "",  # segno's own SVG
+        "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
+        "upstream_host": settings.GEARS_BASE_URL,
+    }
