@@ -124,7 +124,8 @@ class RunningSimulator:
         server.set_app(self.app)
         thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            # stop() waits up to one poll for serve_forever to notice; tests stop hundreds of servers.
+            kwargs={"poll_interval": 0.01},
             name=f"fakegears-{server.server_address[1]}",
             daemon=True,
         )
