@@ -19,8 +19,6 @@ from types import FrameType
 from typing import Any
 
 from fakegears.config import (
-    DEFAULT_TOKEN_LIFETIME,
-    DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEVICE_COUNT,
     LIMIT,
@@ -69,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulator of the MetaDefender IT Access (OPSWAT Gears) cloud API.",
     )
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    server.add_argument("--host", default=defaults.host, help="address to bind (default: %(default)s)")
     server.add_argument(
         "--port",
         type=_flag_type(PORT),
@@ -135,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     oauth = parser.add_argument_group("OAuth")
     oauth.add_argument(
-        "--client-id", type=_flag_type(NON_EMPTY), default=DEMO_CLIENT_ID, help="OAuth client id (default: %(default)s)"
+        "--client-id",
+        type=_flag_type(NON_EMPTY),
+        default=defaults.client_id,
+        help="OAuth client id (default: %(default)s)",
     )
     oauth.add_argument(
         "--client-secret",
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     oauth.add_argument(
         "--token-lifetime",
         type=_flag_type(POSITIVE_SECONDS),
-        default=DEFAULT_TOKEN_LIFETIME,
+        default=defaults.token_lifetime,
         help="access token lifetime in seconds (default: %(default)s)",
     )
     oauth.add_argument(
