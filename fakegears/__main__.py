@@ -9,7 +9,6 @@ flags of the same name, to keep secrets out of the process list.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -17,47 +16,48 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from types import FrameType
+from typing import Any
 
-from fakegears.config import DEFAULT_TOKEN_LIFETIME, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SimulatorConfig
+from fakegears.config import (
+    DEMO_CLIENT_SECRET,
+    DEVICE_COUNT,
+    LIMIT,
+    NON_EMPTY,
+    PORT,
+    POSITIVE_SECONDS,
+    SimulatorConfig,
+)
+from fakegears.faults import FAULT_SPECS
+from fakegears.kinds import Number, Switch, Text
 from fakegears.server import start_simulator
 
 
-def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
+def _flag_type(kind: Number | Text) -> Callable[[str], Any]:
+    """argparse `type=` for a kind: its message becomes "argument --flag: must be ..."."""
+
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            limits = f"{low}..{high}" if high is not None else f">= {low}"
-            raise argparse.ArgumentTypeError(f"{value} is out of range ({limits})")
-        return value
+            return kind.parse(text)
+        except ValueError as problem:
+            raise argparse.ArgumentTypeError(str(problem)) from None
 
     return parse
 
 
-def _bounded_float(
-    low: float, high: float | None = None, *, exclusive_low: bool = False
-) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        too_low = value <= low if exclusive_low else value < low
-        if not math.isfinite(value) or too_low or (high is not None and value > high):
-            bound = f"> {low}" if exclusive_low else f">= {low}"
-            limits = f"{bound} and <= {high}" if high is not None else bound
-            raise argparse.ArgumentTypeError(f"{text} is out of range ({limits})")
-        return value
-
-    return parse
-
-
-def _non_empty(text: str) -> str:
-    if not text:
-        raise argparse.ArgumentTypeError("must not be empty")
-    return text
+def add_fault_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per declared fault (fakegears.faults), named after it with dashes."""
+    group = parser.add_argument_group("faults (also settable at run time via POST /_sim/faults)")
+    for spec in FAULT_SPECS:
+        if isinstance(spec.kind, Switch):
+            group.add_argument(spec.flag, action="store_true", help=f"start with: {spec.help}")
+        else:
+            default = "none" if spec.default is None else "%(default)s"
+            group.add_argument(
+                spec.flag,
+                type=_flag_type(spec.kind),
+                default=spec.default,
+                help=f"{spec.help} (default: {default})",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,10 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulator of the MetaDefender IT Access (OPSWAT Gears) cloud API.",
     )
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    server.add_argument("--host", default=defaults.host, help="address to bind (default: %(default)s)")
     server.add_argument(
         "--port",
-        type=_bounded_int(0, 65535),
+        type=_flag_type(PORT),
         default=8001,
         help="port; 0 = any free port (default: %(default)s)",
     )
@@ -90,13 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--devices",
-        type=_bounded_int(0),
+        type=_flag_type(DEVICE_COUNT),
         default=defaults.devices,
         help="number of devices (default: %(default)s)",
     )
     data.add_argument(
         "--account-id",
-        type=_non_empty,
+        type=_flag_type(NON_EMPTY),
         default=None,
         help="account segment of remediation links (default: derived from the seed)",
     )
@@ -112,13 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     limits = parser.add_argument_group("rate limit")
     limits.add_argument(
         "--limit",
-        type=_bounded_int(1),
+        type=_flag_type(LIMIT),
         default=defaults.limit,
         help="accepted requests per window (default: %(default)s)",
     )
     limits.add_argument(
         "--window",
-        type=_bounded_float(0, exclusive_low=True),
+        type=_flag_type(POSITIVE_SECONDS),
         default=defaults.window,
         help="window in seconds, may be fractional (default: %(default)s)",
     )
@@ -133,76 +133,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     oauth = parser.add_argument_group("OAuth")
     oauth.add_argument(
-        "--client-id", type=_non_empty, default=DEMO_CLIENT_ID, help="OAuth client id (default: %(default)s)"
+        "--client-id",
+        type=_flag_type(NON_EMPTY),
+        default=defaults.client_id,
+        help="OAuth client id (default: %(default)s)",
     )
     oauth.add_argument(
         "--client-secret",
-        type=_non_empty,
+        type=_flag_type(NON_EMPTY),
         default=os.environ.get("FAKEGEARS_CLIENT_SECRET") or DEMO_CLIENT_SECRET,
         help=f"OAuth client secret (default: $FAKEGEARS_CLIENT_SECRET or {DEMO_CLIENT_SECRET})",
     )
     oauth.add_argument(
         "--token-lifetime",
-        type=_bounded_float(0, exclusive_low=True),
-        default=DEFAULT_TOKEN_LIFETIME,
+        type=_flag_type(POSITIVE_SECONDS),
+        default=defaults.token_lifetime,
         help="access token lifetime in seconds (default: %(default)s)",
     )
     oauth.add_argument(
         "--static-token",
-        type=_non_empty,
+        type=_flag_type(NON_EMPTY),
         default=os.environ.get("FAKEGEARS_STATIC_TOKEN") or None,
         help="an extra access token, valid until POST /_sim/expire-tokens (default: $FAKEGEARS_STATIC_TOKEN or none)",
     )
 
-    faults = parser.add_argument_group("faults (also settable at run time via POST /_sim/faults)")
-    faults.add_argument(
-        "--error-rate",
-        type=_bounded_float(0, 1),
-        default=0.0,
-        help="probability of a 500 per accepted API request (default: 0)",
-    )
-    faults.add_argument(
-        "--fail-next",
-        type=_bounded_int(0),
-        default=0,
-        help="the next K accepted API requests answer 500 (default: 0)",
-    )
-    faults.add_argument(
-        "--latency",
-        type=_bounded_float(0),
-        default=0.0,
-        help="seconds added to each accepted API request (default: 0)",
-    )
-    faults.add_argument(
-        "--hang-rate",
-        type=_bounded_float(0, 1),
-        default=0.0,
-        help="probability an accepted API request hangs (default: 0)",
-    )
-    faults.add_argument(
-        "--hang-next",
-        type=_bounded_int(0),
-        default=0,
-        help="the next K accepted API requests hang (default: 0)",
-    )
-    faults.add_argument(
-        "--malformed-next",
-        type=_bounded_int(0),
-        default=0,
-        help="the next K accepted API requests answer 200 with an HTML body, not JSON (default: 0)",
-    )
-    faults.add_argument(
-        "--hang-seconds",
-        type=_bounded_float(0),
-        default=defaults.hang_seconds,
-        help="how long a hung request sleeps before a 504 (default: %(default)s)",
-    )
-    faults.add_argument("--down", action="store_true", help="start down: API and OAuth answer 503")
-    faults.add_argument(
-        "--remediation-link-override",
-        default=None,
-        help="force the remediation_link value returned (for testing hostile links)",
-    )
+    add_fault_flags(parser)
     return parser
 
 

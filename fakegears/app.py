@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fakegears.api import allowed_methods, match_route
+from fakegears.clock import Clock
 from fakegears.config import SimulatorConfig
 from fakegears.control import CONTROL_PREFIX, control_endpoint
 from fakegears.oauth import (
@@ -217,10 +218,12 @@ class GearsApp:
         sys.stderr.write(f'{remote} "{request.method} {target}" {status}\n')
 
 
-def create_app(config: SimulatorConfig | None = None, *, state: SimulatorState | None = None) -> GearsApp:
-    """Build the WSGI app from a config (or around an existing state)."""
+def create_app(
+    config: SimulatorConfig | None = None, *, state: SimulatorState | None = None, clock: Clock | None = None
+) -> GearsApp:
+    """Build the WSGI app from a config (or around an existing state); `clock` defaults to real time."""
     if state is None:
-        state = SimulatorState(config or SimulatorConfig())
+        state = SimulatorState(config or SimulatorConfig(), clock)
     return GearsApp(state)
 
 

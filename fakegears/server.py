@@ -22,6 +22,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from fakegears.app import GearsApp
+from fakegears.clock import Clock
 from fakegears.config import SimulatorConfig
 from fakegears.state import SimulatorState
 
@@ -63,9 +64,9 @@ class ThreadingWSGIServerV6(ThreadingWSGIServer):
 class RunningSimulator:
     """A simulator serving on a background thread. Use as a context manager."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(self, config: SimulatorConfig, clock: Clock | None = None) -> None:
         self.config = config
-        self.state = SimulatorState(config)
+        self.state = SimulatorState(config, clock)
         self.app = GearsApp(self.state)
         self._lock = threading.Lock()
         self._server: ThreadingWSGIServer | None = None
@@ -123,7 +124,8 @@ class RunningSimulator:
         server.set_app(self.app)
         thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            # stop() waits up to one poll for serve_forever to notice; tests stop hundreds of servers.
+            kwargs={"poll_interval": 0.01},
             name=f"fakegears-{server.server_address[1]}",
             daemon=True,
         )
@@ -140,9 +142,13 @@ class RunningSimulator:
             thread.join(timeout=5)
 
 
-def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
-    """Start a simulator on a daemon thread; returns once it is listening."""
-    return RunningSimulator(config or SimulatorConfig())
+def start_simulator(config: SimulatorConfig | None = None, clock: Clock | None = None) -> RunningSimulator:
+    """Start a simulator on a daemon thread; returns once it is listening.
+
+    `clock` (default: real time) lets tests step the rate window, token expiry
+    and injected latency instead of sleeping.
+    """
+    return RunningSimulator(config or SimulatorConfig(), clock)
 
 
 def _url_host(host: str) -> str:

@@ -20,9 +20,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from fakegears.config import FaultSettings, SimulatorConfig
+from fakegears.clock import Clock, SystemClock
+from fakegears.config import SimulatorConfig
 from fakegears.data import SimDevice, generate_devices, is_canonical_mac, normalize_mac
-from fakegears.ratelimit import SlidingWindowLimiter, max_in_any_window
+from fakegears.faults import FaultSettings
+from fakegears.ratelimit import SlidingWindowLimiter
 
 # Query parameters whose values are secrets and are replaced in the log.
 REDACTED_PARAMS = frozenset({"access_token", "client_secret", "refresh_token", "code", "password"})
@@ -67,9 +69,10 @@ def derive_account_id(seed: int) -> str:
 class SimulatorState:
     """All state of one simulated Gears account."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(self, config: SimulatorConfig, clock: Clock | None = None) -> None:
         config.validate()
         self.config = config
+        self.clock: Clock = clock or SystemClock()
         self.lock = threading.RLock()
         # Set when the server stops, to release hung and sleeping requests.
         self.stopping = threading.Event()
@@ -86,10 +89,10 @@ class SimulatorState:
             self._by_hwid[device.hwid] = device
             self._by_remediation_token[device.remediation_token] = device
 
-        self.limiter = SlidingWindowLimiter(config.limit, config.window)
+        self.limiter = SlidingWindowLimiter(config.limit, config.window, clock=self.clock.now)
         # Log times are monotonic arrivals shifted to the epoch, so that they
         # are ordered exactly like the limiter's decisions.
-        self._epoch_offset = time.time() - time.monotonic()
+        self._epoch_offset = time.time() - self.clock.now()
 
         self._access_tokens: dict[str, AccessToken] = {}
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> client_id
@@ -100,9 +103,8 @@ class SimulatorState:
 
     # --- clock ------------------------------------------------------------
 
-    @staticmethod
-    def now() -> float:
-        return time.monotonic()
+    def now(self) -> float:
+        return self.clock.now()
 
     def to_epoch(self, monotonic_time: float) -> float:
         return self._epoch_offset + monotonic_time
@@ -278,9 +280,7 @@ class SimulatorState:
 
     def sleep(self, seconds: float) -> bool:
         """Sleep, but wake at once when the server stops. True if stopped."""
-        if seconds <= 0:
-            return self.stopping.is_set()
-        return self.stopping.wait(seconds)
+        return self.clock.sleep(seconds, self.stopping)
 
     # --- stats and log ------------------------------------------------------
 
@@ -315,9 +315,7 @@ class SimulatorState:
     def stats(self) -> dict[str, Any]:
         """The body of GET /_sim/stats."""
         window = self.config.window
-        per_key = {
-            key: max_in_any_window(times, window) for key, times in self.limiter.accepted_arrivals().items()
-        }
+        per_key = self.limiter.max_accepted_in_window()
         with self.lock:
             log = list(self.request_log)
             return {

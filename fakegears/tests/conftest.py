@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fakegears.clock import Clock
 from fakegears.data import SimDevice
 from fakegears.server import RunningSimulator, SimulatorConfig, start_simulator
 from fakegears.tests.support import GearsClient, fetch_token
@@ -19,13 +20,13 @@ from fakegears.tests.support import GearsClient, fetch_token
 
 @pytest.fixture
 def start_sim() -> Iterator[Callable[..., RunningSimulator]]:
-    """Factory: start_sim(limit=10, window=1, ...) -> a running simulator, stopped after the test."""
+    """Factory: start_sim(limit=10, window=1, ..., clock=None) -> a running simulator, stopped after the test."""
     started: list[RunningSimulator] = []
 
-    def factory(**overrides: Any) -> RunningSimulator:
+    def factory(clock: Clock | None = None, **overrides: Any) -> RunningSimulator:
         settings: dict[str, Any] = {"limit": 1000, "window": 1.0}
         settings.update(overrides)
-        simulator = start_simulator(SimulatorConfig(**settings))
+        simulator = start_simulator(SimulatorConfig(**settings), clock)
         started.append(simulator)
         return simulator
 

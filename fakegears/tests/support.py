@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -68,3 +69,27 @@ def fetch_token(sim: RunningSimulator, **extra: str) -> str:
     )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
+
+
+class ManualClock:
+    """A clock for the simulator (fakegears.clock.Clock) that moves only when told.
+
+    Its sleeps return at once after moving the clock, so injected latency and
+    hangs take no real time.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.time = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self.time
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.time += seconds
+
+    def sleep(self, seconds: float, wake: threading.Event) -> bool:
+        self.advance(max(0.0, seconds))
+        return wake.is_set()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +13,7 @@ import requests
 from fakegears.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from fakegears.server import RunningSimulator
 
-from fakegears.tests.support import HTTP_TIMEOUT, GearsClient
+from fakegears.tests.support import HTTP_TIMEOUT, GearsClient, ManualClock
 
 REDIRECT_URI = "http://127.0.0.1:9999/oauth/callback"
 CLIENT = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
@@ -126,10 +125,13 @@ def test_token_lifetime_is_configurable(start_sim: Callable[..., RunningSimulato
 
 
 def test_token_stops_working_after_its_lifetime(start_sim: Callable[..., RunningSimulator]) -> None:
-    sim = start_sim(token_lifetime=0.4)
+    clock = ManualClock()
+    sim = start_sim(token_lifetime=600, clock=clock)
     token = post_token(sim, grant_type="client_credentials", **CLIENT).json()["access_token"]
     assert api_status(sim, token) == 200
-    time.sleep(0.5)
+    clock.advance(599.9)
+    assert api_status(sim, token) == 200
+    clock.advance(0.1)
     response = requests.get(
         sim.base_url + "/o/api/v2.2/devices", params={"access_token": token}, timeout=HTTP_TIMEOUT
     )

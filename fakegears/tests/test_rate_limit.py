@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 import requests
 
 from fakegears.ratelimit import max_in_any_window
 from fakegears.server import RunningSimulator
-from fakegears.tests.support import HTTP_TIMEOUT, GearsClient
+from fakegears.tests.support import HTTP_TIMEOUT, GearsClient, ManualClock
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset-Time")
 
@@ -54,23 +55,29 @@ def test_reset_time_rounds_up_for_fractional_windows(
 
 
 def test_waiting_reset_time_frees_a_slot(start_sim: SimFactory, client_for: ClientFactory) -> None:
-    client = limited(start_sim, client_for, limit=2, window=0.5)
+    clock = ManualClock()
+    client = limited(start_sim, client_for, limit=2, window=30, clock=clock)
     client.list_devices()
+    clock.advance(10)
     client.list_devices()
     rejected = client.list_devices()
     assert rejected.status_code == 429
-    assert rejected.headers["Retry-After"] == "1"
-    time.sleep(int(rejected.headers["Retry-After"]))
+    # Counted from the oldest request in the window, not the newest.
+    assert rejected.headers["Retry-After"] == "20"
+    clock.advance(19.9)
+    assert client.list_devices().status_code == 429
+    clock.advance(0.1)
     assert client.list_devices().status_code == 200
 
 
 def test_rejected_requests_do_not_use_quota(start_sim: SimFactory, client_for: ClientFactory) -> None:
-    client = limited(start_sim, client_for, limit=2, window=0.6)
+    clock = ManualClock()
+    client = limited(start_sim, client_for, limit=2, window=10, clock=clock)
     assert [client.list_devices().status_code for _ in range(2)] == [200, 200]
-    both_arrived_by = time.monotonic()
-    while time.monotonic() - both_arrived_by < 0.45:
+    for _ in range(50):
+        clock.advance(0.19)
         assert client.list_devices().status_code == 429
-    time.sleep(max(0.0, both_arrived_by + 0.62 - time.monotonic()))
+    clock.advance(10 - 50 * 0.19)
     # Had the 429s been counted, the window would still be full now.
     assert client.list_devices().status_code == 200
 
@@ -181,25 +188,17 @@ def test_injected_failures_are_counted(start_sim: SimFactory, client_for: Client
 def test_arrival_time_is_taken_before_injected_latency(
     start_sim: SimFactory, client_for: ClientFactory
 ) -> None:
-    client = limited(start_sim, client_for, limit=2, window=1.0, latency=0.8)
-    statuses: list[int] = []
-    sent_at = time.monotonic()
-    threads = [
-        threading.Thread(target=lambda: statuses.append(client.list_devices().status_code)) for _ in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    finished_at = time.monotonic()
-    assert statuses == [200, 200]
-    assert finished_at - sent_at >= 0.8
-    # Both arrived at ~sent_at, so both leave the window at ~sent_at + 1.0,
-    # not at finished_at + 1.0 (= ~sent_at + 1.8).
-    time.sleep(max(0.0, sent_at + 1.25 - time.monotonic()))
+    clock = ManualClock()
+    client = limited(start_sim, client_for, limit=1, window=1.0, latency=0.8, clock=clock)
+    sent_at = clock.now()
+    assert client.list_devices().status_code == 200
+    assert clock.now() == pytest.approx(sent_at + 0.8)  # the latency was served
+    # It arrived at sent_at, so it leaves the window at sent_at + 1.0,
+    # not at sent_at + 1.8 as it would had it been counted after the latency.
+    clock.advance(0.2)
     assert client.list_devices().status_code == 200
     arrivals = [e["time"] for e in client.stats()["request_log"] if e["counted"]]
-    assert arrivals[1] - arrivals[0] < 0.3
+    assert arrivals[1] - arrivals[0] == pytest.approx(1.0)
 
 
 def test_fifty_simultaneous_requests_get_exactly_limit_accepted(
@@ -242,8 +241,8 @@ def test_fifty_simultaneous_requests_get_exactly_limit_accepted(
 def test_saturating_clients_get_limit_per_window_and_never_more(
     start_sim: SimFactory, client_for: ClientFactory
 ) -> None:
-    """Randomized soak: 4 threads hammer for 3 s against 5 per 0.5 s."""
-    limit, window, duration = 5, 0.5, 3.0
+    """Randomized soak: 4 threads hammer for 1.2 s against 5 per 0.2 s (six windows)."""
+    limit, window, duration = 5, 0.2, 1.2
     client = limited(start_sim, client_for, limit=limit, window=window)
     mac = any_mac(client)
     rng = random.Random(1234)
@@ -288,7 +287,7 @@ def test_saturating_clients_get_limit_per_window_and_never_more(
     # (1 µs less than W: the log's epoch floats carry sub-µs rounding.)
     assert max_in_any_window(accepted_times, window - 1e-6) <= limit
     # ...while a saturating client still gets N per W: the whole run is covered.
-    windows = int(duration / window)
+    windows = round(duration / window)
     assert counts["accepted"] >= limit * (windows - 1)
     assert counts["accepted"] <= limit * (windows + 1)
     assert counts["rejected"] > counts["accepted"]

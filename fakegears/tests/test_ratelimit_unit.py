@@ -9,19 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fakegears.ratelimit import SlidingWindowLimiter, max_in_any_window
+from fakegears.tests.support import ManualClock
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make(limit: int = 3, window: float = 60.0) -> tuple[SlidingWindowLimiter, FakeClock]:
-    clock = FakeClock()
-    return SlidingWindowLimiter(limit, window, clock=clock), clock
+def make(limit: int = 3, window: float = 60.0) -> tuple[SlidingWindowLimiter, ManualClock]:
+    clock = ManualClock(1000.0)
+    return SlidingWindowLimiter(limit, window, clock=clock.now), clock
 
 
 def test_accepts_limit_requests_then_rejects() -> None:
@@ -35,18 +28,18 @@ def test_accepts_limit_requests_then_rejects() -> None:
 def test_a_request_stops_counting_exactly_one_window_after_it_arrived() -> None:
     limiter, clock = make(limit=1, window=60)
     assert limiter.acquire("k").allowed
-    clock.now += 59.999
+    clock.time += 59.999
     assert not limiter.acquire("k").allowed
-    clock.now = 1000.0 + 60
+    clock.time = 1000.0 + 60
     assert limiter.acquire("k").allowed
 
 
 def test_window_slides_rather_than_resetting_in_fixed_buckets() -> None:
     limiter, clock = make(limit=2, window=60)
     limiter.acquire("k")  # t = 0
-    clock.now += 50
+    clock.time += 50
     limiter.acquire("k")  # t = 50
-    clock.now += 15  # t = 65: the first left, the second still counts
+    clock.time += 15  # t = 65: the first left, the second still counts
     assert limiter.acquire("k").allowed
     assert not limiter.acquire("k").allowed
 
@@ -55,18 +48,18 @@ def test_rejected_requests_use_no_quota() -> None:
     limiter, clock = make(limit=1, window=10)
     limiter.acquire("k")
     for _ in range(100):
-        clock.now += 0.05
+        clock.time += 0.05
         assert not limiter.acquire("k").allowed
-    clock.now = 1000.0 + 10
+    clock.time = 1000.0 + 10
     assert limiter.acquire("k").allowed
 
 
 def test_reset_time_is_whole_seconds_rounded_up_until_the_oldest_leaves() -> None:
     limiter, clock = make(limit=2, window=60)
     assert limiter.acquire("k").reset_seconds == 60
-    clock.now += 0.5
+    clock.time += 0.5
     assert limiter.acquire("k").reset_seconds == 60  # ceil(59.5)
-    clock.now += 58.7
+    clock.time += 58.7
     rejected = limiter.acquire("k")
     assert not rejected.allowed
     assert rejected.reset_seconds == 1  # ceil(0.8)
@@ -171,16 +164,16 @@ def test_limiter_matches_a_naive_model_and_never_exceeds_the_limit(
     limiter, clock = make(limit=limit, window=window)
     accepted: dict[str, list[float]] = {"a": [], "b": []}
     for gap, key in steps:
-        clock.now += gap
-        in_window = [t for t in accepted[key] if clock.now - t < window]
+        clock.time += gap
+        in_window = [t for t in accepted[key] if clock.time - t < window]
         decision = limiter.acquire(key)
         assert decision.allowed == (len(in_window) < limit)
         if decision.allowed:
-            accepted[key].append(clock.now)
+            accepted[key].append(clock.time)
             assert decision.remaining == limit - len(in_window) - 1
         else:
             # Waiting Reset-Time seconds is always enough for a slot to free up.
-            assert min(in_window) + window <= clock.now + decision.reset_seconds
+            assert min(in_window) + window <= clock.time + decision.reset_seconds
             assert decision.remaining == 0
     measured = limiter.max_accepted_in_window()
     for key, times in accepted.items():
