@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from devices.audit import record as record_audit
-from devices.gears import ActionResult, GearsAuthError, GearsClient, GearsError, GearsRateLimited, RemediationResult
+from devices.upstream import ActionResult, GearsAuthError, GearsClient, GearsError, GearsRateLimited, RemediationResult
 from devices.models import (
     EXEMPT_MODE_OF,
     Action,
