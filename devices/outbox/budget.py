@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -36,7 +37,8 @@ def attempt_spans(now: datetime, b: Budget) -> list[Span]:
 
 
 def from_epoch(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=dt_timezone.utc)
+    """The UTC datetime of `epoch`, rounded up to the microsecond: never before it."""
+    return datetime.fromtimestamp(math.ceil(epoch * 1_000_000) / 1_000_000, tz=dt_timezone.utc)
 
 
 @dataclass(frozen=True)

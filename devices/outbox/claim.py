@@ -96,9 +96,9 @@ def claim_next(worker: str) -> Step:
                 return Wait(later)
             return Wait(now + BEHIND_IN_FLIGHT) if waiting.exists() else IDLE
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
-        start = next_start(attempt_spans(now, b), now.timestamp(), b, blocked)
-        if start > now.timestamp():
-            return Wait(from_epoch(start))
+        start = from_epoch(next_start(attempt_spans(now, b), now.timestamp(), b, blocked))
+        if start > now:
+            return Wait(start)
         action = (
             due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True).select_related("device").first()
         )

@@ -101,7 +101,9 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
             except TokenUnavailable as exc:
                 pause(str(exc), AUTH_PAUSE.total_seconds(), kind=PauseKind.CREDENTIALS)
                 logger.error("upstream paused: %s", exc)
-                continue
+                # Asking again at once would only be refused again: the
+                # pause holds every call, and the schedule tries later.
+                break
             match claim_next(worker):
                 case Idle():
                     break
