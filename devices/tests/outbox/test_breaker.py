@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from devices import outbox
 from devices.models import UpstreamState
-from devices.tests.outbox.conftest import transient
+from devices.tests.outbox.fakes import transient
 from devices.upstream import ActionResult, GearsAuthError, GearsNotFound, GearsRateLimited
 
 OK = ActionResult(True, "OK", 200, None)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from devices import outbox
 from devices.models import Action, AuditEntry, DrainerSlot, UpstreamAttempt, UpstreamState, UpstreamToken
-from devices.tests.outbox.conftest import FakeUpstream, transient
+from devices.tests.outbox.fakes import FakeUpstream, transient
 from devices.upstream import GearsAuthError, GearsClient, GearsRateLimited
 from gearsdash.env import RateLimit
 

@@ -8,7 +8,7 @@ import pytest
 
 from devices import outbox
 from devices.models import Action, Device, RemediationState, UpstreamAttempt
-from devices.tests.outbox.conftest import transient
+from devices.tests.outbox.fakes import transient
 from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsNotFound, GearsRateLimited, RemediationResult
 
 
