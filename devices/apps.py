@@ -8,7 +8,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         from devices.roles import ensure_roles
-        from devices.tasks import ensure_drain_schedule
+        from devices.outbox.tasks import ensure_drain_schedule
 
         # Runs after auth has created this app's permissions.
         post_migrate.connect(ensure_roles, sender=self)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0005_remediation'),
+        ('devices', '0006_upstreamstate_pause_kind'),
     ]
 
     operations = [

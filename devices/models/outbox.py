@@ -173,13 +173,26 @@ class UpstreamAttempt(models.Model):
         ordering = ["-started_at"]
 
 
+class PauseKind(models.TextChoices):
+    """Why sending to the cloud is paused (UpstreamState.pause_kind): each kind ends its own way."""
+
+    NONE = "", "not paused"
+    FAILURES = "failures", "failures in a row"  # an answered call lifts it
+    AUTH = "auth", "credentials refused"  # a second 401 in a row
+    CREDENTIALS = "credentials", "no access token"  # the token could not be had
+    RATE_LIMITED = "rate_limited", "rate limited"  # a 429: only its reset time lifts it
+
+
 class UpstreamState(models.Model):
     """The single row every drainer locks before it claims: it serialises the
     budget across workers and machines, and holds the circuit breaker."""
 
+    PauseKind = PauseKind
+
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     blocked_until = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=300, blank=True)
+    pause_kind = models.CharField(max_length=12, choices=PauseKind.choices, default=PauseKind.NONE, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     consecutive_auth_failures = models.PositiveIntegerField(default=0)
     rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
@@ -187,7 +200,10 @@ class UpstreamState(models.Model):
     last_alarm = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row"),
+            models.CheckConstraint(condition=Q(pause_kind__in=PauseKind.values), name="upstream_state_pause_kind_valid"),
+        ]
 
 
 class UpstreamToken(models.Model):

@@ -1,4 +1,4 @@
-"""Client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
+"""The client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
 
 gearsdash makes three kinds of upstream call, one method each on `GearsClient`:
 
@@ -19,7 +19,7 @@ URL can leak it. Messages here never contain a URL with its query, requests'
 own exception texts (which do) are never passed on, and urllib3's loggers get
 the project's redacting filter.
 
-This module imports no Django models and reads no settings: the caller passes
+This package imports nothing from Django and reads no settings: the caller passes
 the base URL, timeouts and credentials. One `GearsClient` per thread; a
 `requests.Session` is not meant to be shared between threads.
 """
@@ -30,16 +30,24 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ClosedPoolError, MaxRetryError, NameResolutionError, NewConnectionError
 
-from gearsdash.redact import RedactingFilter, redact
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.redaction import clean_text
+from devices.upstream.results import (
+    ActionResult,
+    RateLimitInfo,
+    RemediationResult,
+    Token,
+    expires_in_seconds,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,200 +58,6 @@ ACTION_KINDS = ("dhcprenew", "exempt_critical", "exempt_all", "unexempt")
 OPT_MAC, OPT_HWID = 0, 1
 
 TOKEN_PATH = "/o/oauth/token"
-# The only public token answer has expires_in 43199 (about 12 h, docs/upstream/api-notes.md §3 [C]).
-DEFAULT_EXPIRES_IN = 43199
-# 429 without a usable X-RateLimit-Reset-Time or Retry-After: the documented
-# limit is "10/min", so a full window frees at least one slot.
-DEFAULT_RETRY_AFTER = 60.0
-# A reset of 0 s would send the caller straight back into the same window.
-MIN_RETRY_AFTER = 1.0
-# Above this a "seconds" header is taken for a Unix time: the unit of
-# X-RateLimit-Reset-Time (seconds until reset, or the epoch) is not
-# documented (docs/upstream/api-notes.md §6.6); the simulator sends seconds until reset.
-_EPOCH_THRESHOLD = 1_000_000_000
-MSG_LIMIT = 200  # characters of the cloud's msg kept in errors and results
-# Secrets shorter than this are not searched for in the cloud's messages:
-# replacing a 1-character test token would mangle every message, and real
-# tokens are UUIDs (36 characters, docs/upstream/api-notes.md §3).
-_MIN_SCRUB_LENGTH = 8
-_REDACTED = "[redacted]"
-
-RemediationState = Literal["link", "no_issues", "not_found"]
-
-
-# --------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class RateLimitInfo:
-    """The X-RateLimit-* headers of one answer (docs/upstream/api-notes.md §4); None when absent or garbled."""
-
-    limit: int | None
-    remaining: int | None
-    reset_seconds: float | None  # seconds from now until the window frees a slot
-
-    @classmethod
-    def from_headers(cls, headers: Any, now: float | None = None) -> RateLimitInfo | None:
-        """Parse the headers; None if the answer carries none of them."""
-        names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset-Time")
-        if not any(name in headers for name in names):
-            return None
-        return cls(
-            limit=_non_negative_int(headers.get(names[0])),
-            remaining=_non_negative_int(headers.get(names[1])),
-            reset_seconds=_seconds_until(headers.get(names[2]), now),
-        )
-
-
-@dataclass(frozen=True)
-class Token:
-    """An access token from `/o/oauth/token`. Never shown by repr() or str()."""
-
-    access_token: str = field(repr=False)
-    expires_in: int  # seconds, as answered (DEFAULT_EXPIRES_IN if missing)
-    # The client credentials grant has none (docs/upstream/api-notes.md §3 [I]); kept if sent.
-    refresh_token: str | None = field(default=None, repr=False)
-
-    def __str__(self) -> str:
-        refresh = f", refresh_token={_REDACTED}" if self.refresh_token else ""
-        return f"Token(access_token={_REDACTED}, expires_in={self.expires_in}{refresh})"
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    """The cloud's answer to a Device Action v2.0 call that it processed."""
-
-    ok: bool  # result == 1; a 200 with result 0 is an action the cloud refused
-    msg: str  # the cloud's msg ("OK", "Device has no persistent agent", ...)
-    http_status: int
-    rate_limit: RateLimitInfo | None
-
-
-@dataclass(frozen=True)
-class RemediationResult:
-    """The cloud's answer to Get Remediation Link v2.2."""
-
-    state: RemediationState
-    # Only for "link", returned exactly as given: whether it is safe to render
-    # (scheme, host) is the caller's decision.
-    link: str | None
-    msg: str
-    http_status: int
-    rate_limit: RateLimitInfo | None
-
-
-# ---------------------------------------------------------------------- errors
-
-
-class GearsError(Exception):
-    """An upstream call failed. `permanent`: retrying the same call cannot help.
-    `ambiguous`: the request may have reached the cloud and taken effect (read timeout, 5xx, unreadable 2xx).
-
-    `status` is the HTTP status (None when no answer arrived), `upstream_msg`
-    the cloud's own message (scrubbed of secrets, at most 200 characters),
-    `rate_limit` the answer's X-RateLimit-* headers if any.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        status: int | None = None,
-        ambiguous: bool = False,
-        upstream_msg: str = "",
-        rate_limit: RateLimitInfo | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.status = status
-        self.ambiguous = ambiguous
-        self.upstream_msg = upstream_msg
-        self.rate_limit = rate_limit
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.message!r}, permanent={self.permanent}, "
-            f"status={self.status}, ambiguous={self.ambiguous})"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The keyword-only arguments break the default Exception pickling,
-        # and task queues pickle exceptions.
-        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
-
-
-class GearsAuthError(GearsError):
-    """401: the access token is invalid or expired; the caller refreshes it once and retries.
-
-    Also raised by `fetch_token` for refused client credentials, where it is
-    permanent (the same credentials will be refused again).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        status: int | None = 401,
-        upstream_msg: str = "",
-        rate_limit: RateLimitInfo | None = None,
-    ) -> None:
-        super().__init__(
-            message, permanent=permanent, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
-        )
-
-
-class GearsRateLimited(GearsError):
-    """429: over the rate limit. The request was refused, so it is never ambiguous.
-
-    `retry_after`: seconds to wait, from X-RateLimit-Reset-Time, else
-    Retry-After, else 60.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float = DEFAULT_RETRY_AFTER,
-        status: int | None = 429,
-        upstream_msg: str = "",
-        rate_limit: RateLimitInfo | None = None,
-    ) -> None:
-        super().__init__(
-            message, permanent=False, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
-        )
-        self.retry_after = retry_after
-
-
-class GearsNotFound(GearsError):
-    """The device is unknown to the cloud (Device Action answered 404). Permanent."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = 404,
-        upstream_msg: str = "",
-        rate_limit: RateLimitInfo | None = None,
-    ) -> None:
-        super().__init__(
-            message, permanent=True, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
-        )
-
-
-def _rebuild_error(cls: type[GearsError], message: str, state: dict[str, Any]) -> GearsError:
-    error = cls.__new__(cls, message)
-    error.args = (message,)
-    error.__dict__.update(state)
-    return error
-
-
-# ---------------------------------------------------------------------- client
 
 
 @dataclass(frozen=True)
@@ -315,8 +129,8 @@ class GearsClient:
         )
         if answer.status in (400, 401):
             # OAuth errors name their cause in `error` (Spring style, docs/upstream/api-notes.md §3 [I]).
-            code = _clean(_str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
-            description = _clean(_str_field(answer.body, "error_description"), (client_secret,))
+            code = clean_text(_str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
+            description = clean_text(_str_field(answer.body, "error_description"), (client_secret,))
             message = f"token request refused: {code}" + (f" ({description})" if description else "")
             error_class = GearsAuthError if answer.status == 401 else GearsError
             raise error_class(
@@ -339,7 +153,7 @@ class GearsClient:
         refresh_token = answer.body.get("refresh_token")
         return Token(
             access_token=access_token,
-            expires_in=_expires_in(answer.body.get("expires_in")),
+            expires_in=expires_in_seconds(answer.body.get("expires_in")),
             refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
         )
 
@@ -374,7 +188,7 @@ class GearsClient:
             raise _unexpected(answer, "no integer result with a msg") from None
         return ActionResult(
             ok=result == 1,
-            msg=_clean(msg, (access_token,)),
+            msg=clean_text(msg, (access_token,)),
             http_status=answer.status,
             rate_limit=answer.rate_limit,
         )
@@ -401,7 +215,7 @@ class GearsClient:
         msg = body.get("msg", "")
         if not isinstance(msg, str):
             raise _unexpected(answer, "msg is not a string") from None
-        msg = _clean(msg, (access_token,))
+        msg = clean_text(msg, (access_token,))
         if isinstance(link, str) and link.strip():
             return RemediationResult("link", link, msg, answer.status, answer.rate_limit)
         # Every key is optional (v2.2 page [D]); v3 sends "" for no link, so
@@ -512,7 +326,7 @@ class GearsClient:
         if status == 401:
             raise GearsAuthError(message, **common) from None
         if status == 429:
-            raise GearsRateLimited(message, retry_after=_retry_after(answer), **common) from None
+            raise GearsRateLimited(message, retry_after=retry_after_seconds(answer.rate_limit, answer.headers), **common) from None
         if 300 <= status < 400:
             location = answer.headers.get("Location")
             target = f" to {_origin(urljoin(self.base_url + '/', location))}" if location else ""
@@ -536,9 +350,6 @@ class GearsClient:
         return answer.body
 
 
-# --------------------------------------------------------------------- helpers
-
-
 def _read_answer(response: requests.Response, secrets: tuple[str, ...]) -> _Answer:
     body: dict[str, Any] | None = None
     not_object = ""
@@ -555,7 +366,7 @@ def _read_answer(response: requests.Response, secrets: tuple[str, ...]) -> _Answ
         status=response.status_code,
         body=body,
         not_object=not_object,
-        upstream_msg=_clean(_upstream_msg(body), secrets),
+        upstream_msg=clean_text(_upstream_msg(body), secrets),
         rate_limit=RateLimitInfo.from_headers(response.headers),
         headers=response.headers,
     )
@@ -577,24 +388,6 @@ def _str_field(body: dict[str, Any] | None, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _clean(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Make the cloud's text safe for a message, a log line or a result row.
-
-    Spring-style servers echo the token in 401 descriptions ("Invalid access
-    token: <token>"), so the secrets of this call are removed, then anything
-    that looks like a secret query value or bearer token, then control
-    characters; the result is at most MSG_LIMIT characters.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SCRUB_LENGTH:
-            text = text.replace(secret, _REDACTED)
-    text = redact(text)
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(text) > MSG_LIMIT:
-        text = text[: MSG_LIMIT - 1] + "…"
-    return text
-
-
 def _http_message(status: int, upstream_msg: str) -> str:
     return f"HTTP {status} from the cloud" + (f": {upstream_msg}" if upstream_msg else "")
 
@@ -609,75 +402,6 @@ def _unexpected(answer: _Answer, why: str) -> GearsError:
         upstream_msg=answer.upstream_msg,
         rate_limit=answer.rate_limit,
     )
-
-
-def _retry_after(answer: _Answer) -> float:
-    """Seconds to wait after a 429: X-RateLimit-Reset-Time, else Retry-After, else 60."""
-    seconds = answer.rate_limit.reset_seconds if answer.rate_limit else None
-    if seconds is None:
-        seconds = _retry_after_header(answer.headers.get("Retry-After"))
-    if seconds is None:
-        seconds = DEFAULT_RETRY_AFTER
-    return max(seconds, MIN_RETRY_AFTER)
-
-
-def _retry_after_header(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if value is None:
-        return None
-    seconds = _seconds_until(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def _seconds_until(value: str | None, now: float | None = None) -> float | None:
-    """A delay in seconds from a header, or None if garbled.
-
-    Large values are taken for Unix times (the unit of X-RateLimit-Reset-Time
-    is undocumented, docs/upstream/api-notes.md §6.6).
-    """
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number < 0:
-        return None
-    if number >= _EPOCH_THRESHOLD:
-        number = max(number - (time.time() if now is None else now), 0.0)
-    return number
-
-
-def _non_negative_int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = int(value.strip())
-    except ValueError:
-        return None
-    return number if number >= 0 else None
-
-
-def _expires_in(value: Any) -> int:
-    """Token lifetime in seconds; the default when missing or not a positive number."""
-    if isinstance(value, bool):
-        return DEFAULT_EXPIRES_IN
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return DEFAULT_EXPIRES_IN
-    if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
-        return int(value)
-    return DEFAULT_EXPIRES_IN
 
 
 def _is_int(value: Any) -> bool:
@@ -734,30 +458,3 @@ def _connect_failure_reason(exc: requests.exceptions.ConnectionError) -> str | N
     if isinstance(reason, ClosedPoolError):
         return "client closed"
     return None
-
-
-def _guard_urllib3_logs() -> None:
-    """Give urllib3's loggers the project's redacting filter.
-
-    urllib3 logs every request line at DEBUG, query string (and so the access
-    token) included, and the URL again in retry and header warnings. A logger
-    filter runs before any handler, whatever handlers the process has
-    configured (settings only raise urllib3's level, which a DEBUG session
-    may lower).
-    """
-    names = {
-        "urllib3",
-        "urllib3.connection",
-        "urllib3.connectionpool",
-        "urllib3.poolmanager",
-        "urllib3.response",
-        "urllib3.util.retry",
-    }
-    names.update(name for name in logging.root.manager.loggerDict if name.startswith("urllib3."))
-    for name in sorted(names):
-        urllib3_logger = logging.getLogger(name)
-        if not any(isinstance(existing, RedactingFilter) for existing in urllib3_logger.filters):
-            urllib3_logger.addFilter(RedactingFilter())
-
-
-_guard_urllib3_logs()

@@ -8,13 +8,22 @@ log line, with every logger, urllib3's included, at DEBUG.
 from __future__ import annotations
 
 import logging
-import pickle
-import traceback
 
 import pytest
 import requests
 
-from devices.gears import (
+from devices.tests.upstream.support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    STATIC_TOKEN,
+    api_log,
+    assert_no_leak,
+    control,
+    pick,
+    request_lines,
+    sim_device,
+)
+from devices.upstream import (
     ACTION_KINDS,
     OPT_HWID,
     OPT_MAC,
@@ -27,81 +36,6 @@ from devices.gears import (
     RemediationResult,
     Token,
 )
-from gearsdash.redact import RedactingFilter
-
-CLIENT_ID = "gearsdash-demo"
-CLIENT_SECRET = "gearsdash-demo-secret"
-STATIC_TOKEN = "static-9f1c2b7e-5d4a-4c3b-8a2e-1f0d9c8b7a6e"
-
-
-# ------------------------------------------------------------------ helpers
-
-
-@pytest.fixture
-def logs(caplog, monkeypatch):
-    """Capture every log record at DEBUG, urllib3's request lines included.
-
-    The project's settings raise urllib3 to WARNING; a debugging session may
-    not, so the tests lower it again. The settings' console handler redacts
-    records in place before caplog sees them; its filters are removed here so
-    that the tests check what the client guarantees on its own.
-    """
-    for handler in logging.getLogger().handlers:
-        kept = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
-        monkeypatch.setattr(handler, "filters", kept)
-    caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="urllib3")
-    caplog.set_level(logging.DEBUG, logger="devices.gears")
-    return caplog
-
-
-@pytest.fixture
-def client(simulator):
-    with GearsClient(simulator.base_url, timeout=5, connect_timeout=2) as gears:
-        yield gears
-
-
-@pytest.fixture
-def token(client):
-    return client.fetch_token(CLIENT_ID, CLIENT_SECRET).access_token
-
-
-def control(sim, method, name, body=None):
-    response = requests.request(method, f"{sim.base_url}/_sim/{name}", json=body, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def api_log(sim):
-    """What the simulator received on /o/api/ (query values of secrets redacted)."""
-    entries = control(sim, "GET", "stats")["request_log"]
-    return [entry for entry in entries if entry["path"].startswith("/o/api/")]
-
-
-def sim_device(sim, hwid):
-    return next(device for device in control(sim, "GET", "devices")["devices"] if device["hwid"] == hwid)
-
-
-def pick(sim, condition):
-    return next(device for device in sim.state.devices if condition(device))
-
-
-def request_lines(caplog):
-    """urllib3's DEBUG request lines: the request target exactly as sent."""
-    return [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
-
-
-def assert_no_leak(error, caplog, *secrets):
-    texts = [str(error), repr(error), "".join(traceback.format_exception(error)), caplog.text]
-    texts += [record.getMessage() for record in caplog.records]
-    for secret in secrets:
-        assert len(secret) > 8
-        for text in texts:
-            assert secret not in text
-    assert error.__cause__ is None and error.__suppress_context__
-
-
-# --------------------------------------------------------------------- token
 
 
 def test_fetch_token_returns_a_token_the_api_accepts(client, simulator):
@@ -111,14 +45,6 @@ def test_fetch_token_returns_a_token_the_api_accepts(client, simulator):
     assert token.refresh_token is None
     device = pick(simulator, lambda d: d.persistent_agent)
     assert client.device_action(token.access_token, device.hwid, OPT_HWID, "dhcprenew").ok
-
-
-def test_a_token_never_shows_in_its_repr_or_str():
-    token = Token(access_token=STATIC_TOKEN, expires_in=60, refresh_token="refresh-0123456789abcdef")
-    for text in (repr(token), str(token), f"{token}"):
-        assert STATIC_TOKEN not in text
-        assert "refresh-0123456789abcdef" not in text
-    assert "expires_in=60" in str(token)
 
 
 def test_a_bad_client_secret_is_a_permanent_auth_error_naming_invalid_client(client, logs):
@@ -137,9 +63,6 @@ def test_a_token_request_during_an_outage_is_transient(start_upstream, logs):
         gears.fetch_token(CLIENT_ID, CLIENT_SECRET)
     assert (caught.value.status, caught.value.permanent, caught.value.ambiguous) == (503, False, False)
     assert_no_leak(caught.value, logs, CLIENT_SECRET)
-
-
-# ------------------------------------------------------------ device action
 
 
 @pytest.mark.parametrize(
@@ -266,9 +189,6 @@ def test_a_bad_remediation_opt_or_identifier_raises_value_error_and_sends_nothin
     assert api_log(simulator) == []
 
 
-# --------------------------------------------------------------- remediation
-
-
 def test_a_device_with_issues_gets_its_remediation_link(client, token, simulator):
     device = pick(simulator, lambda d: d.issues)
     result = client.remediation_link(token, device.hwid, OPT_HWID)
@@ -307,9 +227,6 @@ def test_a_hostile_remediation_link_is_returned_as_given(start_upstream):
     with GearsClient(sim.base_url) as gears:
         result = gears.remediation_link(STATIC_TOKEN, device.hwid, OPT_HWID)
     assert (result.state, result.link) == ("link", "javascript:alert(1)")
-
-
-# ------------------------------------------------------------- error paths
 
 
 def test_an_expired_token_raises_a_transient_auth_error(client, token, simulator, logs):
@@ -404,15 +321,12 @@ def test_a_malformed_200_is_a_transient_ambiguous_unexpected_answer(client, toke
         assert_no_leak(error, logs, token)
 
 
-# ------------------------------------------------------------ logs, errors
-
-
 def test_each_call_logs_one_info_line_with_path_status_and_duration(client, simulator, logs):
     token = client.fetch_token(CLIENT_ID, CLIENT_SECRET).access_token
     device = pick(simulator, lambda d: d.persistent_agent)
     client.device_action(token, device.hwid, OPT_HWID, "unexempt")
     client.remediation_link(token, device.hwid, OPT_HWID)
-    lines = [r for r in logs.records if r.name == "devices.gears"]
+    lines = [r for r in logs.records if r.name == "devices.upstream.client"]
     assert [r.levelno for r in lines] == [logging.INFO] * 3
     messages = [r.getMessage() for r in lines]
     assert messages[0].startswith("POST /o/oauth/token 200 ")
@@ -422,39 +336,8 @@ def test_each_call_logs_one_info_line_with_path_status_and_duration(client, simu
     assert token not in logs.text and CLIENT_SECRET not in logs.text
 
 
-def test_errors_keep_their_attributes_through_pickling():
-    error = GearsRateLimited("HTTP 429 from the cloud", retry_after=12.0, upstream_msg="x")
-    copy = pickle.loads(pickle.dumps(error))
-    assert type(copy) is GearsRateLimited
-    assert (str(copy), copy.retry_after, copy.permanent, copy.status, copy.upstream_msg) == (
-        str(error), 12.0, False, 429, "x"
-    )
-    not_found = pickle.loads(pickle.dumps(GearsNotFound("HTTP 404 from the cloud: Device not found")))
-    assert (not_found.permanent, not_found.status) == (True, 404)
-
-
 def test_a_base_url_that_is_not_http_is_refused():
     with pytest.raises(ValueError):
         GearsClient("localhost:8001")
     with pytest.raises(ValueError):
         GearsClient("https://gears.opswat.com", timeout=0)
-
-
-def test_a_cloud_message_echoing_the_token_is_scrubbed_and_truncated():
-    # Spring-style servers answer 401 with "Invalid access token: <token>";
-    # the simulator never echoes it, so the scrubber is checked directly.
-    from devices.gears import _clean
-
-    cleaned = _clean(f"Invalid access token: {STATIC_TOKEN}\n\tretry?access_token=abc123", (STATIC_TOKEN,))
-    assert cleaned == "Invalid access token: [redacted] retry?access_token=[redacted]"
-    assert len(_clean("x" * 500)) == 200
-
-
-def test_rate_limit_headers_that_are_garbled_or_an_epoch_are_read_safely():
-    from devices.gears import RateLimitInfo
-
-    assert RateLimitInfo.from_headers({}) is None
-    garbled = RateLimitInfo.from_headers({"X-RateLimit-Limit": "ten", "X-RateLimit-Reset-Time": "-3"})
-    assert garbled == RateLimitInfo(limit=None, remaining=None, reset_seconds=None)
-    epoch = RateLimitInfo.from_headers({"X-RateLimit-Reset-Time": "1700000042"}, now=1_700_000_000.0)
-    assert epoch.reset_seconds == 42.0

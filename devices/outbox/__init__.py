@@ -1,0 +1,93 @@
+"""The rate-limited outbox: enqueue, claim within the budget, send, record.
+
+Every upstream call is an `Action` row (the truth); a drainer hosted by
+django-q2 claims due rows one at a time under the lock of the single
+`UpstreamState` row, which serialises the budget across any number of
+workers and machines. The sliding-window log is `UpstreamAttempt`, on the
+database clock. The HTTP call happens outside any transaction; its outcome is
+written back with a compare-and-set on (status, claimed_by), so a worker
+that lost its lease cannot overwrite what another decided.
+
+Lock order, everywhere: UpstreamState, then Action rows.
+
+Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
+the read-model, ETAs), claim, outcome (recording a call), breaker (pauses),
+token, slots (how many drainers), drain (the loop), tasks (django-q2), kick,
+clock, limits. Import from here.
+"""
+
+from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, resume, upstream_state
+from devices.outbox.budget import (
+    BudgetView,
+    average_latency,
+    budget,
+    budget_view,
+    estimated_send_time,
+    queue_rank,
+)
+from devices.outbox.claim import IDLE, LEASE_EXTRA, Claim, Idle, Wait, claim_next, reap_lost
+from devices.outbox.clock import db_now
+from devices.outbox.drain import DrainReport, drain, send, upstream_client, worker_name
+from devices.outbox.kick import DRAIN_TASK, kick_drainer
+from devices.outbox.outcome import backoff, finish, log_outcome
+from devices.outbox.queue import (
+    Queued,
+    cancel,
+    cancel_bulk,
+    enqueue,
+    enqueue_bulk,
+    ensure_fresh_remediation,
+    open_remediation_fetch,
+    remediation_is_stale,
+    retry,
+)
+from devices.outbox.slots import release_slot, renew_slot, take_slot
+from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_token
+
+__all__ = [
+    "AUTH_PAUSE",
+    "DRAIN_TASK",
+    "IDLE",
+    "LEASE_EXTRA",
+    "TOKEN_EARLY",
+    "BudgetView",
+    "Claim",
+    "DrainReport",
+    "Idle",
+    "PauseKind",
+    "Queued",
+    "TokenUnavailable",
+    "Wait",
+    "average_latency",
+    "backoff",
+    "budget",
+    "budget_view",
+    "cancel",
+    "cancel_bulk",
+    "claim_next",
+    "current_token",
+    "db_now",
+    "drain",
+    "enqueue",
+    "enqueue_bulk",
+    "ensure_fresh_remediation",
+    "estimated_send_time",
+    "finish",
+    "kick_drainer",
+    "log_outcome",
+    "open_remediation_fetch",
+    "pause",
+    "queue_rank",
+    "reap_lost",
+    "refresh_token",
+    "release_slot",
+    "remediation_is_stale",
+    "renew_slot",
+    "resume",
+    "retry",
+    "send",
+    "take_slot",
+    "upstream_client",
+    "upstream_state",
+    "worker_name",
+]

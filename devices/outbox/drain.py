@@ -1,0 +1,124 @@
+"""The drain loop: claim within the budget, send, record, until nothing is due or time is up.
+
+The loop takes its clock and its sleep from outside (real ones by default),
+so tests run it on a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+
+from devices.models import Action, ActionKind
+from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause
+from devices.outbox.budget import budget
+from devices.outbox.claim import Claim, Idle, Wait, claim_next
+from devices.outbox.clock import db_now
+from devices.outbox.outcome import finish
+from devices.outbox.slots import release_slot, renew_slot, take_slot
+from devices.outbox.token import TokenUnavailable, current_token, refresh_token
+from devices.upstream import GearsAuthError, GearsClient, GearsError
+
+logger = logging.getLogger(__name__)
+
+# A drainer re-checks at least this often while it waits: a click may come.
+MAX_NAP = 1.0
+# A drainer's slot outlives one call by this much.
+SLOT_EXTRA = timedelta(seconds=30)
+
+
+def upstream_client() -> GearsClient:
+    return GearsClient(
+        settings.GEARS_BASE_URL,
+        timeout=settings.GEARS_TIMEOUT,
+        connect_timeout=settings.GEARS_CONNECT_TIMEOUT,
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    work_left: bool = False
+    skipped: bool = False  # every drainer slot was taken
+
+
+def send(client: GearsClient, claim: Claim, token: str, version: int) -> Action | None:
+    """Make one claimed call and record its outcome."""
+    try:
+        if claim.kind == ActionKind.REMEDIATION:
+            outcome = client.remediation_link(token, claim.identifier, claim.opt)
+        else:
+            outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
+    except GearsError as exc:
+        outcome = exc
+    except Exception as exc:  # a bug of ours must not leave the row claimed
+        logger.exception("unexpected error sending action %s", claim.action_id)
+        outcome = GearsError(f"internal error ({type(exc).__name__})", permanent=False, ambiguous=True)
+    action = finish(claim, outcome)
+    if isinstance(outcome, GearsAuthError):
+        try:
+            refresh_token(client, version)
+        except TokenUnavailable as exc:
+            pause(str(exc), AUTH_PAUSE.total_seconds(), kind=PauseKind.CREDENTIALS)
+    return action
+
+
+def drain(*, max_runtime: float | None = None, worker: str | None = None, use_slot: bool = True,
+          client: GearsClient | None = None, sleep: Callable[[float], None] = time.sleep,
+          monotonic: Callable[[], float] = time.monotonic) -> DrainReport:
+    """Send due actions within the budget until none is due or time is up."""
+    worker = worker or worker_name()
+    runtime = settings.GEARS_DRAIN_RUNTIME if max_runtime is None else max_runtime
+    deadline = monotonic() + runtime
+    lease = timedelta(seconds=budget().call_timeout) + SLOT_EXTRA
+    report = DrainReport()
+    if use_slot and not take_slot(worker, lease):
+        report.skipped = True
+        return report
+    client = client or upstream_client()
+    try:
+        while True:
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                report.work_left = Action.objects.filter(status__in=Action.PENDING).exists()
+                break
+            if use_slot:
+                renew_slot(worker, lease)
+            try:
+                token, version = current_token(client)
+            except TokenUnavailable as exc:
+                pause(str(exc), AUTH_PAUSE.total_seconds(), kind=PauseKind.CREDENTIALS)
+                logger.error("upstream paused: %s", exc)
+                # Asking again at once would only be refused again: the
+                # pause holds every call, and the schedule tries later.
+                break
+            match claim_next(worker):
+                case Idle():
+                    break
+                case Wait(until=until):
+                    wait = (until - db_now()).total_seconds()
+                    if wait > remaining:
+                        # Due later than this run lasts: hand over to the next
+                        # kick or the one-minute schedule.
+                        report.work_left = wait < runtime
+                        break
+                    sleep(min(max(wait, 0.0), MAX_NAP))
+                case Claim() as claim:
+                    send(client, claim, token, version)
+                    report.sent += 1
+    finally:
+        if use_slot:
+            release_slot(worker)
+    return report

@@ -1,0 +1,180 @@
+"""Recording a call's outcome: its log row, its action, its device and the breaker.
+
+One handler per outcome type (HANDLERS); the write is a compare-and-set on
+(status, claimed_by), so a worker that lost its lease cannot overwrite what
+another decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, Value, When
+
+from devices.models import EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState, UpstreamAttempt, UpstreamState
+from devices.outbox.breaker import locked_state, record_outcome
+from devices.outbox.claim import Claim
+from devices.outbox.clock import db_now
+from devices.outbox.limits import fit
+from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsRateLimited, RemediationResult
+
+logger = logging.getLogger(__name__)
+
+Outcome = ActionResult | RemediationResult | GearsError
+# Retry delays vary by this factor either way, so a herd of retries spreads out.
+JITTER = 0.2
+
+
+def backoff(failures: int) -> timedelta:
+    """The delay before retry number `failures`: doubling from GEARS_RETRY_BASE, capped, with ±20 % jitter."""
+    base, cap = settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP
+    delay = min(cap, base * 2 ** max(failures - 1, 0))
+    return timedelta(seconds=delay * random.uniform(1 - JITTER, 1 + JITTER))
+
+
+def log_outcome(outcome: Outcome) -> str:
+    """How the attempt log (and the breaker) classes an outcome: an UpstreamAttempt.Outcome."""
+    if isinstance(outcome, (ActionResult, RemediationResult)):
+        return UpstreamAttempt.Outcome.OK
+    if isinstance(outcome, GearsAuthError):
+        return UpstreamAttempt.Outcome.AUTH
+    if isinstance(outcome, GearsRateLimited):
+        return UpstreamAttempt.Outcome.RATE_LIMITED
+    return UpstreamAttempt.Outcome.REFUSED if outcome.permanent else UpstreamAttempt.Outcome.TRANSIENT
+
+
+def _error(text: str) -> str:
+    return fit(Action, "last_error", text)
+
+
+def _msg(text: str) -> str:
+    return fit(Action, "upstream_msg", text)
+
+
+def _end(action: Action, status: str, now: datetime) -> None:
+    action.status = status
+    action.finished_at = now
+
+
+def _fetched(action: Action, result: RemediationResult, state: UpstreamState, now: datetime) -> None:
+    _end(action, Action.Status.SUCCEEDED, now)
+    action.upstream_msg = _msg(result.msg or RemediationState(result.state).label)
+    Device.objects.filter(pk=action.device_id).update(
+        remediation_state=result.state,
+        remediation_link=(result.link or "") if result.state == RemediationState.LINK else "",
+        remediation_fetched_at=now,
+        remediation_error="",
+    )
+
+
+def _answered(action: Action, result: ActionResult, state: UpstreamState, now: datetime) -> None:
+    _end(action, Action.Status.SUCCEEDED if result.ok else Action.Status.FAILED, now)
+    action.upstream_msg = _msg(result.msg)
+    action.last_error = "" if result.ok else _error(f"The cloud refused it: {result.msg}")
+    if result.ok and action.kind in EXEMPT_MODE_OF:
+        Device.objects.filter(pk=action.device_id).update(exempt_mode=EXEMPT_MODE_OF[action.kind], exempt_confirmed_at=now)
+
+
+def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, now: datetime) -> None:
+    # One refresh, then the same call again, without penalty; a second 401 in
+    # a row means the credentials themselves are refused.
+    action.last_error = _error(str(error))
+    if state.consecutive_auth_failures >= 1:
+        _end(action, Action.Status.FAILED, now)
+    else:
+        action.status = Action.Status.QUEUED
+        action.not_before = now
+
+
+def _rate_limited(action: Action, error: GearsRateLimited, state: UpstreamState, now: datetime) -> None:
+    # No penalty: the breaker's pause holds it back until the reset time.
+    action.status = Action.Status.QUEUED
+    action.not_before = now
+    action.last_error = "The cloud answered 429 (rate limited); sent again after its reset time."
+
+
+def _refused(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    _end(action, Action.Status.FAILED, now)
+    action.upstream_msg = _msg(error.upstream_msg)
+    action.last_error = _error(str(error))
+
+
+def _transient(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    action.transient_failures += 1
+    action.ambiguous = action.ambiguous or error.ambiguous
+    action.last_error = _error(str(error))
+    if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
+        _end(action, Action.Status.FAILED, now)
+        action.last_error = _error(f"Gave up after {action.attempts} attempts: {error}")
+    else:
+        action.status = Action.Status.RETRYING
+        action.not_before = now + backoff(action.transient_failures)
+
+
+Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
+# One handler per outcome type, keyed as log_outcome classes it (results by their type).
+HANDLERS: dict[object, Handler] = {
+    RemediationResult: _fetched,
+    ActionResult: _answered,
+    UpstreamAttempt.Outcome.AUTH: _auth_refused,
+    UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
+    UpstreamAttempt.Outcome.REFUSED: _refused,
+    UpstreamAttempt.Outcome.TRANSIENT: _transient,
+}
+
+
+def _keep_last_good_link(action: Action, now: datetime) -> None:
+    """A failed fetch keeps the last good link and says the fetch failed, and why."""
+    Device.objects.filter(pk=action.device_id).update(
+        remediation_state=Case(
+            When(remediation_state=RemediationState.LINK, then=Value(RemediationState.LINK)),
+            default=Value(RemediationState.ERROR),
+        ),
+        remediation_fetched_at=now,
+        remediation_error=fit(Device, "remediation_error", action.last_error),
+    )
+
+
+def finish(claim: Claim, outcome: Outcome) -> Action | None:
+    """Write a call's outcome to its log row, its action and the breaker.
+
+    None when the action was taken from this worker before the answer came
+    (the answer is kept in the log only).
+    """
+    # The call ended now: read the clock before queueing for the lock, or the
+    # slot would stay occupied for as long as other drainers hold it.
+    now = db_now()
+    kind = log_outcome(outcome)
+    answered = kind == UpstreamAttempt.Outcome.OK
+    with transaction.atomic():
+        state = locked_state()
+        status = outcome.http_status if answered else outcome.status
+        UpstreamAttempt.objects.filter(pk=claim.attempt_id).update(
+            finished_at=now, outcome=kind, http_status=status,
+            error="" if answered else fit(UpstreamAttempt, "error", str(outcome)),
+        )
+        action = (
+            Action.objects.select_for_update()
+            .filter(pk=claim.action_id, status=Action.Status.SENDING, claimed_by=claim.worker)
+            .select_related("device")
+            .first()
+        )
+        if action is None:
+            logger.warning("action %s was taken from %s before its answer came; answer kept in the log only",
+                           claim.action_id, claim.worker)
+            record_outcome(state, kind, outcome, now)
+            return None
+        action.http_status = status
+        action.claimed_by = ""
+        action.lease_until = None
+        HANDLERS[type(outcome) if answered else kind](action, outcome, state, now)
+        if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
+            _keep_last_good_link(action, now)
+        action.save()
+        record_outcome(state, kind, outcome, now)
+        return action

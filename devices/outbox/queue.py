@@ -1,0 +1,187 @@
+"""Queueing actions: enqueue (coalescing), bulk fan-out, cancel, retry, remediation freshness."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
+
+from devices.audit import record as record_audit
+from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
+from devices.outbox.clock import db_now
+from devices.outbox.kick import kick_drainer
+from devices.outbox.limits import fit
+
+# Rows per query when a bulk job reads or updates actions by key or id
+# (SQLite allows a few thousand variables in one statement).
+CHUNK = 2000
+# Attempts at an enqueue that lost a race for the one-pending-action-per-key constraint.
+ENQUEUE_ATTEMPTS = 3
+
+
+class Queued(NamedTuple):
+    action: Action
+    created: bool  # False: the same action was already waiting (a double click)
+    superseded: Action | None  # the waiting exemption change this one replaced
+
+
+def _requester(user):
+    return user if getattr(user, "pk", None) else None
+
+
+def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK, audit: bool = True) -> Queued:
+    """Queue `kind` for `device`, coalescing with what already waits for it.
+
+    A second identical request returns the waiting action (a double click
+    makes one action); a newer exemption change supersedes a waiting one.
+    """
+    if kind not in ActionKind.values:
+        raise ValueError(f"unknown action {kind!r}")
+    for attempt in range(1, ENQUEUE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _enqueue(device, kind, user, priority, audit)
+        except IntegrityError:
+            # Another request queued the same key between our read and our
+            # insert (one pending action per key is a database constraint).
+            if attempt == ENQUEUE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Queued:
+    Device.objects.select_for_update().filter(pk=device.pk).exists()
+    key = Action.coalesce_key_for(device.pk, kind)
+    now = db_now()
+    # A fetch is a read: one already on its way answers a new request too.
+    open_statuses = (*Action.PENDING, Action.Status.SENDING) if kind == ActionKind.REMEDIATION else Action.PENDING
+    waiting = Action.objects.select_for_update().filter(coalesce_key=key, status__in=open_statuses).first()
+    if waiting is not None and waiting.kind == kind:
+        if priority < waiting.priority and waiting.is_pending:
+            waiting.priority = priority
+            waiting.save(update_fields=["priority"])
+        return Queued(waiting, False, None)
+    if waiting is not None:
+        waiting.status = Action.Status.SUPERSEDED
+        waiting.finished_at = now
+        waiting.save(update_fields=["status", "finished_at"])
+    action = Action.objects.create(
+        device=device, kind=kind, priority=priority, coalesce_key=key,
+        requested_by=_requester(user), not_before=now,
+    )
+    if waiting is not None:
+        waiting.superseded_by = action
+        waiting.save(update_fields=["superseded_by"])
+    if audit:
+        record_audit(AuditEntry.Verb.QUEUED, user, action=action, device=device,
+                     detail=f"superseded #{waiting.pk} ({waiting.kind})" if waiting else "")
+    kick_drainer()
+    return Queued(action, True, waiting)
+
+
+def remediation_is_stale(device: Device, now: datetime | None = None) -> bool:
+    if device.remediation_fetched_at is None:
+        return True
+    age = (now or db_now()) - device.remediation_fetched_at
+    return age > timedelta(seconds=settings.GEARS_REMEDIATION_TTL)
+
+
+def open_remediation_fetch(device: Device) -> Action | None:
+    return (
+        device.actions.filter(kind=ActionKind.REMEDIATION, status__in=(*Action.PENDING, Action.Status.SENDING))
+        .order_by("-id")
+        .first()
+    )
+
+
+def ensure_fresh_remediation(device: Device, *, user) -> Action | None:
+    """Queue a fetch (interactive priority) when the stored link is missing or
+    older than the TTL. However many people look, one fetch per TTL: a fetch
+    already on its way answers them all."""
+    waiting = open_remediation_fetch(device)
+    if waiting is not None or not remediation_is_stale(device):
+        return waiting
+    return enqueue(device, ActionKind.REMEDIATION, user=user, priority=Priority.CLICK, audit=False).action
+
+
+@transaction.atomic
+def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "") -> BulkJob:
+    """Fan `kind` out over devices at bulk priority, one action per device.
+
+    Devices where the same action already waits are skipped; a waiting,
+    different exemption change is superseded, as a click would do.
+    """
+    if kind not in ActionKind.values:
+        raise ValueError(f"unknown action {kind!r}")
+    now = db_now()
+    job = BulkJob.objects.create(kind=kind, created_by=_requester(user),
+                                 description=fit(BulkJob, "description", description), requested=len(device_ids))
+    key_of = {pk: Action.coalesce_key_for(pk, kind) for pk in device_ids}
+    same, other = set(), []
+    for start in range(0, len(device_ids), CHUNK):
+        keys = [key_of[pk] for pk in device_ids[start:start + CHUNK]]
+        waiting = Action.objects.filter(coalesce_key__in=keys, status__in=Action.PENDING)
+        for pk, key, waiting_kind in waiting.values_list("pk", "coalesce_key", "kind"):
+            (same.add(key) if waiting_kind == kind else other.append(pk))
+    for start in range(0, len(other), CHUNK):
+        Action.objects.filter(pk__in=other[start:start + CHUNK]).update(status=Action.Status.SUPERSEDED, finished_at=now)
+    Action.objects.bulk_create(
+        [
+            Action(device_id=pk, kind=kind, priority=Priority.BULK, bulk_job=job, coalesce_key=key_of[pk],
+                   requested_by=job.created_by, not_before=now)
+            for pk in device_ids
+            if key_of[pk] not in same
+        ],
+        batch_size=1000,
+    )
+    if other:
+        replacement = Action.objects.filter(bulk_job=job, coalesce_key=OuterRef("coalesce_key")).values("pk")[:1]
+        for start in range(0, len(other), CHUNK):
+            Action.objects.filter(pk__in=other[start:start + CHUNK]).update(superseded_by=Subquery(replacement))
+    job.already_queued = len(same)
+    job.save(update_fields=["already_queued"])
+    record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
+                 detail=f"{len(device_ids) - len(same)} devices queued, {len(same)} already waiting; {description}")
+    kick_drainer()
+    return job
+
+
+def cancel(action: Action, *, user) -> bool:
+    """Cancel a waiting action. False when it is no longer waiting."""
+    with transaction.atomic():
+        changed = Action.objects.filter(pk=action.pk, status__in=Action.PENDING).update(
+            status=Action.Status.CANCELLED, finished_at=db_now()
+        )
+        if changed:
+            action.refresh_from_db()
+            record_audit(AuditEntry.Verb.CANCELLED, user, action=action, device=action.device)
+    return bool(changed)
+
+
+def cancel_bulk(job: BulkJob, *, user) -> int:
+    """Cancel every action of a bulk job still waiting; returns how many."""
+    with transaction.atomic():
+        now = db_now()
+        count = Action.objects.filter(bulk_job=job, status__in=Action.PENDING).update(
+            status=Action.Status.CANCELLED, finished_at=now
+        )
+        BulkJob.objects.filter(pk=job.pk, cancelled_at__isnull=True).update(
+            cancelled_at=now, cancelled_by=_requester(user)
+        )
+        record_audit(AuditEntry.Verb.BULK_CANCELLED, user, kind=job.kind, bulk_job=job,
+                     detail=f"{count} waiting actions cancelled")
+    return count
+
+
+def retry(action: Action, *, user) -> Queued:
+    """Queue a failed (or cancelled) action again, as a new action."""
+    if action.status not in (Action.Status.FAILED, Action.Status.CANCELLED):
+        raise ValueError("only failed or cancelled actions can be retried")
+    with transaction.atomic():
+        queued = enqueue(action.device, action.kind, user=user, priority=Priority.CLICK)
+        record_audit(AuditEntry.Verb.RETRIED, user, action=queued.action, device=action.device,
+                     detail=f"retry of #{action.pk}")
+    return queued

@@ -1,0 +1,89 @@
+"""Test doubles for the outbox: a clock moved only on purpose, and an upstream client with scripted answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from devices import outbox
+from devices.upstream import ActionResult, GearsError, RemediationResult, Token
+
+
+class FakeClock:
+    """Wall clock and monotonic clock in one, moved only on purpose."""
+
+    def __init__(self, traveller) -> None:
+        self.traveller = traveller
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return outbox.db_now()
+
+    def monotonic(self) -> float:
+        return outbox.db_now().timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.traveller.shift(seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+
+@dataclass
+class Call:
+    endpoint: str  # "token", "action" or "remediation"
+    token: str = ""
+    identifier: str = ""
+    opt: int | None = None
+    kind: str = ""
+
+
+@dataclass
+class FakeUpstream:
+    """The GearsClient interface with scripted answers; every call is recorded.
+
+    `script` holds what the next calls answer, in order (a result, or an
+    exception to raise); when it is empty every action succeeds. `tokens`
+    does the same for fetch_token. `latency` moves the fake clock per call.
+    """
+
+    clock: FakeClock | None = None
+    latency: float = 0.0
+    script: list = field(default_factory=list)
+    tokens: list = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    granted: int = 0
+
+    def fetch_token(self, client_id: str, client_secret: str) -> Token:
+        self.calls.append(Call("token"))
+        if self.tokens:
+            answer = self.tokens.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        self.granted += 1
+        return Token(access_token=f"token-{self.granted:02d}-0123456789abcdef", expires_in=3600)
+
+    def device_action(self, access_token: str, identifier: str, opt: int, kind: str) -> ActionResult:
+        self.calls.append(Call("action", access_token, identifier, opt, kind))
+        return self._answer(ActionResult(ok=True, msg="OK", http_status=200, rate_limit=None))
+
+    def remediation_link(self, access_token: str, identifier: str, opt: int) -> RemediationResult:
+        self.calls.append(Call("remediation", access_token, identifier, opt))
+        return self._answer(RemediationResult("no_issues", None, "Device has no issues", 200, None))
+
+    def _answer(self, default):
+        if self.clock is not None and self.latency:
+            self.clock.advance(self.latency)
+        answer = self.script.pop(0) if self.script else default
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sent(self) -> list[Call]:
+        return [call for call in self.calls if call.endpoint != "token"]
+
+
+def transient(message: str = "HTTP 500 from the cloud", ambiguous: bool = True) -> GearsError:
+    return GearsError(message, permanent=False, status=500, ambiguous=ambiguous)

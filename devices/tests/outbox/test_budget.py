@@ -1,0 +1,94 @@
+"""The budget read-model: window usage, the next slot, queue rank and estimated send times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from devices import outbox
+from devices.models import Action, UpstreamAttempt
+
+
+def test_queue_rank_counts_priority_then_not_before_then_id(fake_clock, outbox_settings, devices, operator):
+    a, b, c, d = devices(4)
+    bulk = outbox.enqueue_bulk([a.pk, b.pk], "dhcprenew", user=operator).actions.order_by("id")
+    first_bulk, second_bulk = list(bulk)
+    click = outbox.enqueue(c, "dhcprenew", user=operator).action
+    fake_clock.advance(1)
+    later_click = outbox.enqueue(d, "dhcprenew", user=operator).action
+    # A retry delay moves a click behind the later one.
+    Action.objects.filter(pk=click.pk).update(not_before=fake_clock.now() + timedelta(seconds=5))
+    click.refresh_from_db()
+    assert [outbox.queue_rank(x) for x in (later_click, click, first_bulk, second_bulk)] == [0, 1, 2, 3]
+
+
+def test_actions_that_no_longer_wait_are_not_counted_ahead(fake_clock, outbox_settings, devices, operator):
+    a, b = devices(2)
+    first = outbox.enqueue(a, "dhcprenew", user=operator).action
+    second = outbox.enqueue(b, "dhcprenew", user=operator).action
+    outbox.cancel(first, user=operator)
+    assert outbox.queue_rank(second) == 0
+
+
+def test_a_click_is_estimated_at_the_next_slot_and_bulk_work_after_the_backlog_before_it(
+        fake_clock, outbox_settings, devices, operator):
+    *bulk_devices, clicked = devices(6)
+    job = outbox.enqueue_bulk([d.pk for d in bulk_devices], "dhcprenew", user=operator)
+    click = outbox.enqueue(clicked, "exempt_all", user=operator).action
+    view = outbox.budget_view()
+    assert view.backlog == 6 and view.next_slot == fake_clock.now()
+    assert outbox.estimated_send_time(click, view) == view.next_slot
+    last_bulk = job.actions.order_by("-id").first()
+    assert outbox.estimated_send_time(last_bulk, view) == view.next_slot + timedelta(seconds=5 * view.seconds_per_call)
+    assert view.drained_at == outbox.estimated_send_time(last_bulk, view)
+
+
+def test_an_action_waiting_for_its_retry_time_is_not_estimated_before_it(fake_clock, outbox_settings, devices,
+                                                                        operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    retry_at = fake_clock.now() + timedelta(seconds=30)
+    Action.objects.filter(pk=action.pk).update(not_before=retry_at)
+    action.refresh_from_db()
+    assert outbox.estimated_send_time(action) == retry_at
+
+
+def test_an_action_that_no_longer_waits_has_no_estimate(fake_clock, outbox_settings, devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    outbox.cancel(action, user=operator)
+    action.refresh_from_db()
+    assert outbox.estimated_send_time(action) is None
+
+
+def test_the_view_counts_attempts_in_the_window_and_waits_for_a_slot_when_full(
+        fake_clock, outbox_settings, devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    now = fake_clock.now()
+    for i in range(10):  # the whole budget, finished a moment ago
+        UpstreamAttempt.objects.create(action=action, started_at=now - timedelta(seconds=0.5 - i * 0.01),
+                                       finished_at=now - timedelta(seconds=0.4 - i * 0.01), worker="w")
+    view = outbox.budget_view()
+    assert (view.used, view.limit, view.window) == (10, 10, 1.0)
+    # The oldest attempt frees its slot at its finish + W + margin.
+    assert view.next_slot == now - timedelta(seconds=0.4) + timedelta(seconds=1.02)
+    fake_clock.advance(2)
+    assert outbox.budget_view().used == 0
+
+
+def test_a_pause_shows_in_the_view_and_holds_the_next_slot(fake_clock, outbox_settings):
+    outbox.pause("The cloud failed 3 times in a row", 300)
+    view = outbox.budget_view()
+    assert view.paused and view.block_reason == "The cloud failed 3 times in a row"
+    assert view.next_slot == fake_clock.now() + timedelta(seconds=300)
+    assert view.pause_kind == "failures"
+
+
+def test_seconds_per_call_follows_the_recent_latency(fake_clock, outbox_settings, devices, operator):
+    assert outbox.average_latency() == pytest.approx(0.2)  # nothing measured yet
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    now = fake_clock.now()
+    for latency in (0.1, 0.3):
+        UpstreamAttempt.objects.create(action=action, started_at=now, finished_at=now + timedelta(seconds=latency),
+                                       worker="w")
+    assert outbox.average_latency() == pytest.approx(0.2)
+    assert outbox.budget_view().seconds_per_call == pytest.approx((1.0 + 0.2 + 0.02) / 10)

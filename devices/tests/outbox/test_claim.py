@@ -1,0 +1,98 @@
+"""Claiming: the next due action in priority order, only within the budget, and lost claims put back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from devices import outbox
+from devices.models import Action, Device, UpstreamAttempt
+from devices.upstream import ActionResult
+from gearsdash.env import RateLimit
+
+
+def test_nothing_waiting_is_idle(fake_clock, outbox_settings):
+    assert outbox.claim_next("w1") == outbox.IDLE
+
+
+def test_a_due_action_is_claimed_and_its_attempt_logged(fake_clock, outbox_settings, devices, operator):
+    device = devices(1)[0]
+    action = outbox.enqueue(device, "exempt_all", user=operator).action
+    claim = outbox.claim_next("w1")
+    assert claim == outbox.Claim(action.pk, UpstreamAttempt.objects.get().pk, "w1", "exempt_all", device.hwid, 1)
+    action.refresh_from_db()
+    assert (action.status, action.claimed_by, action.attempts, action.first_sent_at) == (
+        "sending", "w1", 1, fake_clock.now())
+    assert action.lease_until == fake_clock.now() + timedelta(seconds=1.5) + outbox.LEASE_EXTRA
+
+
+def test_a_device_without_hwid_is_claimed_by_its_primary_mac(fake_clock, outbox_settings, make_device, operator):
+    device = make_device("by-mac", macs=["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:30"])
+    outbox.enqueue(device, "dhcprenew", user=operator)
+    claim = outbox.claim_next("w1")
+    assert (claim.identifier, claim.opt) == ("00:0c:29:f2:7a:29", 0)
+
+
+def test_a_device_with_neither_hwid_nor_mac_fails_without_a_call(fake_clock, outbox_settings, operator):
+    device = Device.objects.create(name="bare")
+    action = outbox.enqueue(device, "dhcprenew", user=operator).action
+    assert outbox.claim_next("w1") == outbox.Wait(fake_clock.now())
+    action.refresh_from_db()
+    assert action.status == "failed" and "neither a HWID nor a MAC" in action.last_error
+    assert not UpstreamAttempt.objects.exists()
+
+
+def test_a_full_window_makes_the_claim_wait_for_the_slot_to_free(fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(1, 60.0)
+    a, b = devices(2)
+    outbox.enqueue(a, "dhcprenew", user=operator)
+    outbox.enqueue(b, "dhcprenew", user=operator)
+    first = outbox.claim_next("w1")
+    fake_clock.advance(0.3)
+    outbox.finish(first, ActionResult(True, "OK", 200, None))
+    step = outbox.claim_next("w1")
+    assert step == outbox.Wait(fake_clock.now() + timedelta(seconds=60.02))
+    fake_clock.advance(60.02)
+    assert isinstance(outbox.claim_next("w1"), outbox.Claim)
+
+
+def test_an_action_waiting_for_its_retry_time_makes_the_claim_wait_until_then(fake_clock, outbox_settings,
+                                                                             devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    retry_at = fake_clock.now() + timedelta(seconds=7)
+    Action.objects.filter(pk=action.pk).update(not_before=retry_at, status="retrying")
+    assert outbox.claim_next("w1") == outbox.Wait(retry_at)
+
+
+def test_a_device_gets_one_call_at_a_time_for_the_same_change(fake_clock, outbox_settings, devices, operator):
+    device = devices(1)[0]
+    outbox.enqueue(device, "exempt_all", user=operator)
+    assert isinstance(outbox.claim_next("w1"), outbox.Claim)
+    outbox.enqueue(device, "unexempt", user=operator)  # waits: exempt_all is on its way
+    assert outbox.claim_next("w2") == outbox.Wait(fake_clock.now() + timedelta(seconds=0.5))
+
+
+def test_clicks_are_claimed_before_bulk_work(fake_clock, outbox_settings, devices, operator):
+    *bulk, clicked = devices(3)
+    outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
+    outbox.enqueue(clicked, "exempt_critical", user=operator)
+    assert outbox.claim_next("w1").kind == "exempt_critical"
+
+
+def test_a_claim_whose_worker_vanished_goes_back_to_the_queue_marked_ambiguous(fake_clock, outbox_settings,
+                                                                              devices, operator):
+    outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
+    lost = outbox.claim_next("worker-that-dies")
+    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 0.1)  # past its lease
+    again = outbox.claim_next("w2")
+    assert again.action_id == lost.action_id and again.worker == "w2"
+    action = Action.objects.get()
+    assert (action.attempts, action.ambiguous, action.claimed_by) == (2, True, "w2")
+    assert UpstreamAttempt.objects.get(pk=lost.attempt_id).outcome == "lost"
+
+
+def test_a_claim_within_its_lease_is_left_alone(fake_clock, outbox_settings, devices, operator):
+    outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
+    outbox.claim_next("w1")
+    fake_clock.advance(1.0)
+    assert outbox.reap_lost(fake_clock.now()) == 0
+    assert Action.objects.get().claimed_by == "w1"

@@ -1,0 +1,235 @@
+"""The drain loop on a fake clock and a scripted client: what is sent, in which order, when, and how it ends."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+
+from devices import outbox
+from devices.models import Action, AuditEntry, DrainerSlot, UpstreamAttempt, UpstreamState, UpstreamToken
+from devices.tests.outbox.fakes import FakeUpstream, transient
+from devices.upstream import GearsAuthError, GearsClient, GearsRateLimited
+from gearsdash.env import RateLimit
+
+
+def test_the_fake_client_has_the_real_clients_calls():
+    for name in ("fetch_token", "device_action", "remediation_link"):
+        real = inspect.signature(getattr(GearsClient, name)).parameters
+        fake = inspect.signature(getattr(FakeUpstream, name)).parameters
+        assert list(real) == list(fake), name
+
+
+def test_a_click_is_sent_with_the_token_and_recorded(run_drain, fake_upstream, devices, operator):
+    device = devices(1)[0]
+    outbox.enqueue(device, "exempt_all", user=operator)
+    report = run_drain()
+    assert (report.sent, report.work_left, report.skipped) == (1, False, False)
+    (call,) = fake_upstream.sent()
+    assert (call.identifier, call.opt, call.kind, call.token) == (device.hwid, 1, "exempt_all",
+                                                                 "token-01-0123456789abcdef")
+    assert Action.objects.get().status == "succeeded"
+
+
+def test_exempt_all_then_unexempt_sends_only_unexempt(run_drain, fake_upstream, devices, operator):
+    device = devices(1)[0]
+    outbox.enqueue(device, "exempt_all", user=operator)
+    outbox.enqueue(device, "unexempt", user=operator)
+    run_drain()
+    assert [call.kind for call in fake_upstream.sent()] == ["unexempt"]
+
+
+def test_clicks_go_before_bulk_work(run_drain, fake_upstream, devices, operator):
+    *bulk, clicked = devices(6)
+    job = outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
+    outbox.enqueue(clicked, "exempt_critical", user=operator)
+    run_drain()
+    kinds = [call.kind for call in fake_upstream.sent()]
+    assert kinds[0] == "exempt_critical" and len(kinds) == 6
+    assert job.actions.filter(status="succeeded").count() == 5
+
+
+def test_500s_are_retried_with_backoff_then_succeed(run_drain, fake_upstream, fake_clock, devices, operator):
+    fake_upstream.script += [transient(), transient()]
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    run_drain()
+    action = Action.objects.get()
+    assert (action.status, action.attempts, action.transient_failures, action.ambiguous) == ("succeeded", 3, 2, True)
+    assert list(UpstreamAttempt.objects.order_by("started_at").values_list("outcome", flat=True)) == [
+        "transient", "transient", "ok"]
+    starts = list(UpstreamAttempt.objects.order_by("started_at").values_list("started_at", flat=True))
+    assert starts[2] - starts[1] > starts[1] - starts[0]  # the second wait is longer: backoff
+
+
+def test_repeated_failures_pause_sending_and_say_why_then_give_up_at_the_cap(
+        run_drain, fake_upstream, outbox_settings, devices, operator):
+    outbox_settings.GEARS_MAX_ATTEMPTS = 4
+    fake_upstream.script += [transient()] * 100
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    run_drain(max_runtime=0.6)
+    view = outbox.budget_view()
+    assert view.paused and "failures in a row" in view.block_reason
+    run_drain()
+    action = Action.objects.get()
+    assert (action.status, action.attempts) == ("failed", 4)
+    assert "Gave up after 4 attempts" in action.last_error
+
+
+def test_a_timeout_is_sent_again_marked_ambiguous(run_drain, fake_upstream, devices, operator):
+    fake_upstream.script.append(transient("timed out after 0.4 s waiting for the cloud"))
+    outbox.enqueue(devices(1)[0], "exempt_critical", user=operator)
+    run_drain()
+    action = Action.objects.get()
+    assert (action.status, action.attempts, action.ambiguous) == ("succeeded", 2, True)
+    assert UpstreamAttempt.objects.filter(outcome="transient", error__icontains="timed out").count() == 1
+
+
+def test_a_401_refreshes_the_token_once_and_retries_the_call(run_drain, fake_upstream, devices, operator):
+    fake_upstream.script.append(GearsAuthError("HTTP 401 from the cloud"))
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    run_drain()
+    action = Action.objects.get()
+    assert (action.status, action.attempts) == ("succeeded", 2)
+    assert [call.token for call in fake_upstream.sent()] == ["token-01-0123456789abcdef", "token-02-0123456789abcdef"]
+    assert UpstreamToken.objects.get().version == 2
+
+
+def test_refused_credentials_pause_sending_with_a_reason_and_nothing_is_spent(
+        run_drain, fake_upstream, devices, operator):
+    fake_upstream.tokens.append(GearsAuthError("token request refused: invalid_client", permanent=True))
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    run_drain(max_runtime=0.5)
+    view = outbox.budget_view()
+    assert view.paused and "invalid_client" in view.block_reason and view.pause_kind == "credentials"
+    assert Action.objects.get().status == "queued"
+    assert fake_upstream.sent() == []
+
+
+def test_a_refused_fixed_token_pauses_sending(run_drain, fake_upstream, outbox_settings, devices, operator):
+    outbox_settings.GEARS_ACCESS_TOKEN = "fixed-token-from-the-console-0123456789"
+    fake_upstream.script.append(GearsAuthError("HTTP 401 from the cloud"))
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    run_drain(max_runtime=1)
+    view = outbox.budget_view()
+    assert view.paused and "GEARS_ACCESS_TOKEN" in view.block_reason
+    assert fake_upstream.calls[0].endpoint == "action"  # no OAuth round trip
+
+
+def test_a_429_is_honoured_and_not_tried_again_inside_its_pause(run_drain, fake_upstream, devices, operator):
+    fake_upstream.script.append(GearsRateLimited("HTTP 429 from the cloud", retry_after=30))
+    first, second = devices(2)
+    outbox.enqueue(first, "dhcprenew", user=operator)
+    outbox.enqueue(second, "dhcprenew", user=operator)
+    report = run_drain(max_runtime=1.5)
+    assert len(fake_upstream.sent()) == 1 and report.sent == 1
+    state = UpstreamState.objects.get()
+    assert state.rate_limited_count == 1 and state.pause_kind == "rate_limited"
+    assert Action.objects.filter(status="queued").count() == 2  # no penalty, nothing lost
+
+
+def test_a_worker_killed_after_its_claim_costs_one_ambiguous_resend(
+        run_drain, fake_upstream, fake_clock, devices, operator):
+    outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
+    outbox.claim_next("worker-that-dies")  # it dies here, before calling the cloud
+    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 1)
+    run_drain()
+    action = Action.objects.get()
+    assert (action.status, action.attempts, action.ambiguous) == ("succeeded", 2, True)
+    assert len(fake_upstream.sent()) == 1
+    assert UpstreamAttempt.objects.filter(outcome="lost").count() == 1
+
+
+def test_a_backlog_goes_out_at_the_limit(run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(5, 1.0)
+    outbox.enqueue_bulk([d.pk for d in devices(20)], "dhcprenew", user=operator)
+    run_drain()
+    assert Action.objects.filter(status="succeeded").count() == 20
+    starts = sorted(UpstreamAttempt.objects.values_list("started_at", flat=True))
+    for i in range(len(starts) - 5):  # no 6 starts within any second
+        assert starts[i + 5] - starts[i] > timedelta(seconds=1)
+    # And no slower than the budget allows: 5 per (W + latency + margin).
+    throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
+    assert throughput >= 0.95 * 5 / (1.0 + 0.05 + 0.02), throughput
+
+
+def test_a_run_stops_at_its_runtime_and_says_work_is_left(run_drain, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(1, 10.0)
+    outbox.enqueue_bulk([d.pk for d in devices(3)], "dhcprenew", user=operator)
+    report = run_drain(max_runtime=15)
+    assert report.sent == 2 and report.work_left
+
+
+def test_work_due_after_the_run_ends_is_left_to_the_next_run(run_drain, fake_clock, devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(minutes=10))
+    report = run_drain(max_runtime=5)
+    assert (report.sent, report.work_left) == (0, False)  # the one-minute schedule picks it up
+    assert fake_clock.slept == []
+
+
+def test_a_drainer_waits_in_naps_of_at_most_a_second(run_drain, fake_clock, devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(seconds=3.5))
+    assert run_drain(max_runtime=10).sent == 1
+    assert fake_clock.slept == [1.0, 1.0, 1.0, 0.5]
+
+
+def test_an_audit_entry_per_click_and_no_token_in_any_record(run_drain, fake_upstream, devices, operator):
+    fake_upstream.script.append(transient())
+    for device in devices(2):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    run_drain()
+    token = UpstreamToken.objects.get().access_token
+    assert token and AuditEntry.objects.count() == 2
+    for model in (Action, UpstreamAttempt, AuditEntry, UpstreamState):
+        for row in model.objects.values():
+            assert token not in repr(row), model
+
+
+# ------------------------------------------------------------------ drainer slots
+
+
+def test_no_more_drainers_than_slots_run_at_once(fake_clock, outbox_settings):
+    lease = timedelta(seconds=60)
+    assert outbox.take_slot("a", lease) and outbox.take_slot("b", lease)
+    assert not outbox.take_slot("c", lease)
+    assert set(DrainerSlot.objects.values_list("holder", flat=True)) == {"a", "b"}
+
+
+def test_a_slot_whose_lease_passed_is_free_again(fake_clock, outbox_settings):
+    lease = timedelta(seconds=60)
+    outbox.take_slot("a", lease)
+    outbox.take_slot("b", lease)
+    fake_clock.advance(61)
+    assert outbox.take_slot("c", lease)
+
+
+def test_a_renewed_slot_stays_taken(fake_clock, outbox_settings):
+    lease = timedelta(seconds=60)
+    outbox.take_slot("a", lease)
+    outbox.take_slot("b", lease)
+    fake_clock.advance(50)
+    outbox.renew_slot("a", lease)
+    fake_clock.advance(20)
+    assert outbox.take_slot("c", lease)  # b's lease passed
+    assert not outbox.take_slot("d", lease)  # a's was renewed
+
+
+def test_a_released_slot_is_free_at_once(fake_clock, outbox_settings):
+    lease = timedelta(seconds=60)
+    outbox.take_slot("a", lease)
+    outbox.take_slot("b", lease)
+    outbox.release_slot("a")
+    assert outbox.take_slot("c", lease)
+
+
+def test_a_drain_with_every_slot_taken_is_skipped_and_a_finished_one_frees_its_slot(
+        run_drain, fake_upstream, devices, operator):
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    lease = timedelta(seconds=60)
+    outbox.take_slot("a", lease)
+    outbox.take_slot("b", lease)
+    report = run_drain()
+    assert report.skipped and report.sent == 0 and fake_upstream.calls == []
+    outbox.release_slot("b")
+    assert run_drain().sent == 1
+    assert DrainerSlot.objects.filter(holder="").count() == 1

@@ -1,0 +1,145 @@
+"""Recording a call's outcome: one handler per kind of answer or error, and the retry backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from devices import outbox
+from devices.models import Action, Device, RemediationState, UpstreamAttempt
+from devices.tests.outbox.fakes import transient
+from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsNotFound, GearsRateLimited, RemediationResult
+
+
+@pytest.fixture
+def claimed(fake_clock, outbox_settings, devices, operator):
+    """`claimed(kind)`: an action of `kind` queued and claimed by worker w1."""
+
+    def claim(kind="exempt_all"):
+        outbox.enqueue(devices(1)[0], kind, user=operator)
+        return outbox.claim_next("w1")
+
+    return claim
+
+
+def test_a_confirmed_exemption_succeeds_and_is_stored_on_the_device(fake_clock, claimed):
+    claim = claimed("exempt_all")
+    fake_clock.advance(0.2)
+    action = outbox.finish(claim, ActionResult(True, "OK", 200, None))
+    assert (action.status, action.http_status, action.upstream_msg, action.finished_at) == (
+        "succeeded", 200, "OK", fake_clock.now())
+    device = Device.objects.get()
+    assert (device.exempt_mode, device.exempt_confirmed_at) == ("all", fake_clock.now())
+    attempt = UpstreamAttempt.objects.get()
+    assert (attempt.outcome, attempt.finished_at, attempt.error) == ("ok", fake_clock.now(), "")
+
+
+def test_an_action_the_cloud_refuses_fails_with_its_message(claimed):
+    action = outbox.finish(claimed("dhcprenew"), ActionResult(False, "Device has no persistent agent", 200, None))
+    assert action.status == "failed" and action.last_error == "The cloud refused it: Device has no persistent agent"
+
+
+def test_an_unknown_device_fails_with_the_clouds_message(claimed):
+    error = GearsNotFound("HTTP 404 from the cloud: Device not found", upstream_msg="Device not found")
+    action = outbox.finish(claimed("dhcprenew"), error)
+    assert (action.status, action.http_status, action.upstream_msg) == ("failed", 404, "Device not found")
+    assert "Device not found" in action.last_error
+    assert UpstreamAttempt.objects.get().outcome == "refused"
+
+
+def test_a_transient_failure_is_retried_after_a_backoff_and_marked_ambiguous(fake_clock, claimed):
+    action = outbox.finish(claimed(), transient())
+    assert (action.status, action.transient_failures, action.ambiguous) == ("retrying", 1, True)
+    delay = (action.not_before - fake_clock.now()).total_seconds()
+    assert 0.05 * 0.8 <= delay <= 0.05 * 1.2
+    assert UpstreamAttempt.objects.get().outcome == "transient"
+
+
+def test_a_failure_that_never_reached_the_cloud_is_not_ambiguous(claimed):
+    action = outbox.finish(claimed(), transient("cannot connect", ambiguous=False))
+    assert action.status == "retrying" and not action.ambiguous
+
+
+def test_transient_failures_give_up_at_the_attempt_cap(outbox_settings, claimed):
+    outbox_settings.GEARS_MAX_ATTEMPTS = 1
+    action = outbox.finish(claimed(), transient())
+    assert action.status == "failed" and action.last_error.startswith("Gave up after 1 attempts: HTTP 500")
+
+
+def test_a_first_401_requeues_the_call_without_penalty_and_a_second_fails_it(fake_clock, claimed):
+    first = outbox.finish(claimed(), GearsAuthError("HTTP 401 from the cloud"))
+    assert (first.status, first.not_before, first.finished_at) == ("queued", fake_clock.now(), None)
+    fake_clock.advance(1)  # past the pacing gap
+    again = outbox.claim_next("w1")
+    second = outbox.finish(again, GearsAuthError("HTTP 401 from the cloud"))
+    assert second.status == "failed"
+    assert list(UpstreamAttempt.objects.values_list("outcome", flat=True)) == ["auth", "auth"]
+
+
+def test_a_429_requeues_the_call_without_penalty(fake_clock, claimed):
+    action = outbox.finish(claimed(), GearsRateLimited("HTTP 429 from the cloud", retry_after=30))
+    assert (action.status, action.transient_failures) == ("queued", 0)
+    assert "429" in action.last_error
+
+
+def test_a_remediation_link_is_stored_on_the_device(fake_clock, claimed):
+    link = "https://gears.opswat.com/gears/remediation/A/B/C/remediation.html"
+    action = outbox.finish(claimed("remediation"), RemediationResult("link", link, "", 200, None))
+    device = Device.objects.get()
+    assert action.status == "succeeded" and action.upstream_msg == RemediationState.LINK.label
+    assert (device.remediation_state, device.remediation_link, device.remediation_fetched_at) == (
+        "link", link, fake_clock.now())
+
+
+def test_a_failed_fetch_keeps_the_last_good_link_and_says_why(fake_clock, claimed):
+    claim = claimed("remediation")
+    Device.objects.update(remediation_state="link", remediation_link="https://gears.opswat.com/x")
+    outbox.finish(claim, GearsError("HTTP 400 from the cloud", permanent=True, status=400))
+    device = Device.objects.get()
+    assert (device.remediation_state, device.remediation_link) == ("link", "https://gears.opswat.com/x")
+    assert device.remediation_error == "HTTP 400 from the cloud"
+
+
+def test_a_failed_first_fetch_shows_an_error_state(claimed):
+    outbox.finish(claimed("remediation"), GearsError("HTTP 400 from the cloud", permanent=True, status=400))
+    assert Device.objects.get().remediation_state == "error"
+
+
+def test_a_long_error_is_cut_to_each_fields_length(claimed):
+    action = outbox.finish(claimed(), GearsError("x" * 1000, permanent=True, status=400, upstream_msg="y" * 1000))
+    for field in ("last_error", "upstream_msg"):
+        assert len(getattr(action, field)) == Action._meta.get_field(field).max_length
+    assert len(UpstreamAttempt.objects.get().error) == UpstreamAttempt._meta.get_field("error").max_length
+
+
+def test_an_answer_for_a_claim_taken_by_another_worker_is_kept_in_the_log_only(fake_clock, claimed):
+    claim = claimed()
+    fake_clock.advance(20)  # past the lease: the row goes to another worker
+    outbox.claim_next("w2")
+    assert outbox.finish(claim, ActionResult(True, "OK", 200, None)) is None
+    action = Action.objects.get()
+    assert (action.status, action.claimed_by) == ("sending", "w2")
+    assert UpstreamAttempt.objects.get(pk=claim.attempt_id).outcome == "ok"
+
+
+# ------------------------------------------------------------------ backoff
+
+
+def test_backoff_doubles_from_the_base(outbox_settings, monkeypatch):
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800
+    monkeypatch.setattr("random.uniform", lambda low, high: 1.0)
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+
+
+def test_backoff_is_capped(outbox_settings, monkeypatch):
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800
+    monkeypatch.setattr("random.uniform", lambda low, high: 1.0)
+    assert outbox.backoff(20) == timedelta(seconds=1800)
+
+
+def test_backoff_jitter_stays_within_twenty_percent_and_varies(outbox_settings):
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800
+    delays = {outbox.backoff(3).total_seconds() for _ in range(200)}
+    assert all(96 <= delay <= 144 for delay in delays)
+    assert max(delays) - min(delays) > 20  # spread, not one value

@@ -1,0 +1,142 @@
+"""Queueing: coalescing, superseding, priorities, bulk fan-out, cancel, retry, and the enqueue race."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError
+from django.db.models.signals import pre_save
+
+from devices import outbox
+from devices.models import Action, AuditEntry, BulkJob, Priority
+
+
+def test_a_double_click_makes_one_action_and_dhcprenew_is_not_queued_twice(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    assert outbox.enqueue(device, "exempt_all", user=operator).created
+    assert not outbox.enqueue(device, "exempt_all", user=operator).created
+    assert outbox.enqueue(device, "dhcprenew", user=operator).created
+    assert not outbox.enqueue(device, "dhcprenew", user=operator).created
+    assert Action.objects.count() == 2
+    assert AuditEntry.objects.filter(verb="queued").count() == 2
+
+
+def test_a_newer_exemption_change_supersedes_the_waiting_one(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    first = outbox.enqueue(device, "exempt_all", user=operator).action
+    second = outbox.enqueue(device, "unexempt", user=operator)
+    first.refresh_from_db()
+    assert first.status == "superseded" and first.superseded_by_id == second.action.pk
+    assert second.superseded == first
+
+
+def test_a_click_on_a_waiting_bulk_action_raises_its_priority(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    job = outbox.enqueue_bulk([device.pk], "dhcprenew", user=operator)
+    queued = outbox.enqueue(device, "dhcprenew", user=operator)
+    assert not queued.created and queued.action.bulk_job == job
+    assert Action.objects.get().priority == Priority.CLICK
+
+
+def test_a_click_supersedes_a_waiting_bulk_exemption_and_a_second_bulk_skips_what_waits(
+        outbox_settings, devices, operator):
+    three = devices(3)
+    job = outbox.enqueue_bulk([d.pk for d in three], "exempt_all", user=operator)
+    outbox.enqueue(three[0], "unexempt", user=operator)
+    assert job.actions.filter(status="superseded").count() == 1
+    again = outbox.enqueue_bulk([d.pk for d in three], "exempt_all", user=operator)
+    assert (again.requested, again.already_queued) == (3, 2)
+
+
+def test_a_bulk_exemption_supersedes_a_different_waiting_change_and_links_its_replacement(
+        outbox_settings, devices, operator):
+    (device,) = devices(1)
+    waiting = outbox.enqueue(device, "exempt_all", user=operator).action
+    job = outbox.enqueue_bulk([device.pk], "unexempt", user=operator)
+    waiting.refresh_from_db()
+    assert waiting.status == "superseded" and waiting.superseded_by == job.actions.get()
+
+
+def test_a_bulk_description_longer_than_its_field_is_cut_to_fit(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    job = outbox.enqueue_bulk([device.pk], "dhcprenew", user=operator, description="x" * 1000)
+    assert len(job.description) == BulkJob._meta.get_field("description").max_length
+
+
+def test_an_unknown_action_kind_is_refused(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    with pytest.raises(ValueError):
+        outbox.enqueue(device, "reboot", user=operator)
+    with pytest.raises(ValueError):
+        outbox.enqueue_bulk([device.pk], "reboot", user=operator)
+
+
+def test_cancel_and_retry_are_recorded_in_the_audit_log(outbox_settings, devices, operator):
+    waiting = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    assert outbox.cancel(waiting, user=operator)
+    assert not outbox.cancel(waiting, user=operator)  # already final
+    again = outbox.retry(Action.objects.get(pk=waiting.pk), user=operator)
+    assert again.created and again.action.status == "queued"
+    assert list(AuditEntry.objects.order_by("id").values_list("verb", "username")) == [
+        ("queued", "otto"), ("cancelled", "otto"), ("queued", "otto"), ("retried", "otto")]
+
+
+def test_only_failed_or_cancelled_actions_can_be_retried(outbox_settings, devices, operator):
+    waiting = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    with pytest.raises(ValueError):
+        outbox.retry(waiting, user=operator)
+
+
+def test_cancelling_a_bulk_job_cancels_only_what_still_waits(outbox_settings, devices, operator):
+    four = devices(4)
+    job = outbox.enqueue_bulk([d.pk for d in four], "dhcprenew", user=operator)
+    job.actions.filter(device=four[0]).update(status="succeeded")
+    assert outbox.cancel_bulk(job, user=operator) == 3
+    job.refresh_from_db()
+    assert job.cancelled_at and job.cancelled_by == operator
+    assert job.actions.filter(status="succeeded").count() == 1
+    assert AuditEntry.objects.get(verb="bulk_cancelled").detail == "3 waiting actions cancelled"
+
+
+# ------------------------------------------------------------------ the enqueue race
+
+
+@pytest.fixture
+def rival_request():
+    """Another request inserts the same pending action between enqueue's read and its insert.
+
+    The rival row goes in through bulk_create (no signal), just before our
+    INSERT; `rival_request(times)` makes it happen on the first `times` tries.
+    """
+    seen = []
+
+    def install(times: int):
+        def insert_rival(sender, instance, **kwargs):
+            if instance.pk is None and len(seen) < times:
+                seen.append(instance.coalesce_key)
+                Action.objects.bulk_create([Action(device_id=instance.device_id, kind=instance.kind,
+                                                   coalesce_key=instance.coalesce_key, not_before=instance.not_before)])
+
+        pre_save.connect(insert_rival, sender=Action, weak=False, dispatch_uid="rival")
+        return seen
+
+    yield install
+    pre_save.disconnect(sender=Action, dispatch_uid="rival")
+
+
+def test_an_enqueue_that_loses_the_race_tries_again_and_queues_one_action(outbox_settings, devices, operator,
+                                                                          rival_request):
+    (device,) = devices(1)
+    tries = rival_request(times=1)
+    queued = outbox.enqueue(device, "dhcprenew", user=operator)
+    assert len(tries) == 1  # the first insert hit the one-pending-action constraint
+    assert queued.created and Action.objects.get() == queued.action
+    assert AuditEntry.objects.filter(verb="queued").count() == 1
+
+
+def test_an_enqueue_that_keeps_losing_the_race_gives_up_after_three_tries(outbox_settings, devices, operator,
+                                                                         rival_request):
+    (device,) = devices(1)
+    tries = rival_request(times=10)
+    with pytest.raises(IntegrityError):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    assert len(tries) == 3

@@ -1,0 +1,40 @@
+"""The client of the MetaDefender IT Access cloud API: one method per endpoint, no Django.
+
+Import from here; the modules are an implementation detail:
+`client` (GearsClient), `results` (what the cloud answered), `errors` (how a
+call failed), `redaction` (text made safe to show or log).
+"""
+
+from devices.upstream.client import ACTION_KINDS, OPT_HWID, OPT_MAC, TOKEN_PATH, GearsClient
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.redaction import MSG_LIMIT, clean_text
+from devices.upstream.results import (
+    DEFAULT_EXPIRES_IN,
+    DEFAULT_RETRY_AFTER,
+    ActionResult,
+    RateLimitInfo,
+    RemediationResult,
+    RemediationState,
+    Token,
+)
+
+__all__ = [
+    "ACTION_KINDS",
+    "DEFAULT_EXPIRES_IN",
+    "DEFAULT_RETRY_AFTER",
+    "MSG_LIMIT",
+    "OPT_HWID",
+    "OPT_MAC",
+    "TOKEN_PATH",
+    "ActionResult",
+    "GearsAuthError",
+    "GearsClient",
+    "GearsError",
+    "GearsNotFound",
+    "GearsRateLimited",
+    "RateLimitInfo",
+    "RemediationResult",
+    "RemediationState",
+    "Token",
+    "clean_text",
+]

@@ -1,0 +1,115 @@
+"""The upstream call failed: one exception type per way, each saying whether a retry can help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.upstream.results import DEFAULT_RETRY_AFTER, RateLimitInfo
+
+
+class GearsError(Exception):
+    """An upstream call failed. `permanent`: retrying the same call cannot help.
+    `ambiguous`: the request may have reached the cloud and taken effect (read timeout, 5xx, unreadable 2xx).
+
+    `status` is the HTTP status (None when no answer arrived), `upstream_msg`
+    the cloud's own message (scrubbed of secrets, at most 200 characters),
+    `rate_limit` the answer's X-RateLimit-* headers if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        ambiguous: bool = False,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status = status
+        self.ambiguous = ambiguous
+        self.upstream_msg = upstream_msg
+        self.rate_limit = rate_limit
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, permanent={self.permanent}, "
+            f"status={self.status}, ambiguous={self.ambiguous})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only arguments break the default Exception pickling,
+        # and task queues pickle exceptions.
+        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
+
+
+class GearsAuthError(GearsError):
+    """401: the access token is invalid or expired; the caller refreshes it once and retries.
+
+    Also raised by `fetch_token` for refused client credentials, where it is
+    permanent (the same credentials will be refused again).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        status: int | None = 401,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=permanent, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+
+
+class GearsRateLimited(GearsError):
+    """429: over the rate limit. The request was refused, so it is never ambiguous.
+
+    `retry_after`: seconds to wait, from X-RateLimit-Reset-Time, else
+    Retry-After, else 60.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        status: int | None = 429,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=False, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+        self.retry_after = retry_after
+
+
+class GearsNotFound(GearsError):
+    """The device is unknown to the cloud (Device Action answered 404). Permanent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 404,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=True, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+
+
+def _rebuild_error(cls: type[GearsError], message: str, state: dict[str, Any]) -> GearsError:
+    error = cls.__new__(cls, message)
+    error.args = (message,)
+    error.__dict__.update(state)
+    return error
