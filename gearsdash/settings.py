@@ -203,6 +203,9 @@ GEARS_DRAIN_RUNTIME = env_float("GEARS_DRAIN_RUNTIME", 45.0, minimum=1.0)
 # Kick a drainer when an enqueue commits. Tests that drive drainers by hand
 # turn it off.
 GEARS_KICK_DRAINER = env_bool("GEARS_KICK_DRAINER", True)
+# The outbox's clock: the database's, the one every worker machine shares.
+# Tests on a fake clock use "local" (Python's, which they can move).
+GEARS_CLOCK = "database"
 if not GEARS_ACCESS_TOKEN and not (GEARS_CLIENT_ID and GEARS_CLIENT_SECRET):
     raise ImproperlyConfigured(
         "Set GEARS_ACCESS_TOKEN, or both GEARS_CLIENT_ID and GEARS_CLIENT_SECRET."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -13,8 +14,9 @@ def db_now() -> datetime:
 
     PostgreSQL's now() is the transaction's start; clock_timestamp() moves.
     SQLite is a local file, so its processes share this machine's clock.
+    GEARS_CLOCK = "local" reads this process's clock instead (tests move it).
     """
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and settings.GEARS_CLOCK == "database":
         with connection.cursor() as cursor:
             cursor.execute("SELECT clock_timestamp()")
             return cursor.fetchone()[0]
