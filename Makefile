@@ -31,7 +31,8 @@ run: install
 	$(DEMO_ENV) exec $(BIN)/python manage.py rundemo --addr $(ADDR)
 
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache
