@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "gearsdash.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -209,6 +210,19 @@ CACHES = {
     "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gearsdash_throttle"},
 }
 
+# Content-Security-Policy: no inline script or style anywhere, so none is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # The upstream: MetaDefender IT Access (formerly OPSWAT Gears). The defaults
 # point at the bundled simulator, which `make run` starts.
