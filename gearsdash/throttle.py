@@ -7,7 +7,7 @@ import logging
 import time
 
 from django.core.cache import caches
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from gearsdash.env import RateLimit
 
@@ -26,8 +26,10 @@ def allow(scope: str, key: str, rate: RateLimit) -> bool:
     cache_key = f"{scope}:{digest}:{window}"
     cache = caches["throttle"]
     try:
-        cache.add(cache_key, 0, timeout=int(rate.window) + 1)
-        count = cache.incr(cache_key)
+        # A savepoint: a failed query must not spoil a transaction the caller is in.
+        with transaction.atomic():
+            cache.add(cache_key, 0, timeout=int(rate.window) + 1)
+            count = cache.incr(cache_key)
     except (DatabaseError, ValueError):
         log.error("The throttle cache cannot be used (run `manage.py createcachetable`); refusing %s.", scope)
         return False

@@ -125,3 +125,11 @@ def test_the_limit_opens_again_in_the_next_window(client, settings, ada_with_ema
         assert request_reset(client, "ada@example.com").status_code == 429
         clock.shift(WINDOW)
         assert request_reset(client, "ada@example.com").status_code == 302
+
+
+@pytest.mark.django_db
+def test_without_the_throttle_table_requests_are_refused_not_a_500(client, settings, email_configured, ada_with_email):
+    settings.CACHES = {**settings.CACHES, "throttle": {**settings.CACHES["throttle"], "LOCATION": "no_such_table"}}
+    response = request_reset(client, "ada@example.com")
+    assert response.status_code == 429
+    assert mail.outbox == []
