@@ -17,6 +17,8 @@ class DevicesConfig(AppConfig):
         # triggers step aside while migrations run (devices/search_index.py).
         pre_migrate.connect(_drop_search_triggers, sender=self)
         post_migrate.connect(_install_search_triggers, sender=self)
+        # The login and password-reset throttle counts in a cache table (gearsdash/throttle.py).
+        post_migrate.connect(_create_cache_tables, sender=self)
 
 
 def _drop_search_triggers(using="default", **kwargs) -> None:
@@ -33,3 +35,9 @@ def _install_search_triggers(using="default", **kwargs) -> None:
     from devices import search_index
 
     search_index.install(connections[using])
+
+
+def _create_cache_tables(using="default", verbosity=1, **kwargs) -> None:
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=verbosity)

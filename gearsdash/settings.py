@@ -8,6 +8,7 @@ django-q2 ORM broker, and the bundled upstream simulator on 127.0.0.1:8001.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    # Login throttling: failed attempts per (username, address), with an admin to unlock.
+    "axes",
     "devices",
 ]
 
@@ -73,7 +76,10 @@ MIDDLEWARE = [
     "gearsdash.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gearsdash.urls"
@@ -89,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "gearsdash.password_reset.password_reset_context",
             ],
         },
     },
@@ -126,6 +133,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out (username, address) before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("GEARSDASH_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("GEARSDASH_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Locking a username everywhere would let anyone lock anyone out; an address alone
+# would lock out a whole office behind one NAT.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failures are kept (AccessAttempt); a row per successful login would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "gearsdash.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "gearsdash.client_ip.client_ip"
+# How many reverse proxies in front of the site append to X-Forwarded-For
+# (0: REMOTE_ADDR is the client). Too high lets a client choose its own address.
+GEARSDASH_TRUSTED_PROXIES = env_int("GEARSDASH_TRUSTED_PROXIES", 0, minimum=0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "devices:device-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -173,6 +198,31 @@ if not DEBUG and env_bool("DJANGO_HTTPS", True):
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Password reset is offered only with an email backend that delivers (gearsdash/password_reset.py).
+GEARSDASH_PASSWORD_RESET_RATE = env_rate_limit("GEARSDASH_PASSWORD_RESET_RATE", "5/3600")
+GEARSDASH_PASSWORD_RESET_EMAIL_RATE = env_rate_limit("GEARSDASH_PASSWORD_RESET_EMAIL_RATE", "3/3600")
+
+# The default cache stays in memory (django-q2 writes its stats there often); the
+# throttle's counts live in a database table so every process and machine shares them
+# (created by `migrate`, see devices/apps.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gearsdash_throttle"},
+}
+
+# Content-Security-Policy: no inline script or style anywhere, so none is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # The upstream: MetaDefender IT Access (formerly OPSWAT Gears). The defaults
 # point at the bundled simulator, which `make run` starts.

@@ -214,3 +214,89 @@ def test_a_refused_click_says_so_instead_of_nothing(page: Page, live_server, ope
     assert not sample_device.actions.filter(kind="dhcprenew").exists()
     page.locator("#request-error").get_by_role("button", name="Dismiss").click()
     expect(page.locator("#request-error")).to_be_empty()
+
+
+# ------------------------------------------------------------------ Content-Security-Policy
+
+# Reports every violation to Python, on every page the test opens (an init script runs
+# before the page's own scripts, and Playwright injects it past the policy).
+CSP_PROBE = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.reportCsp(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " " + (e.sample || ""));
+});
+"""
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    found: list[str] = []
+    page.context.expose_function("reportCsp", lambda text: found.append(text))
+    page.context.add_init_script(CSP_PROBE)
+
+    def console(message) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.context.on("console", console)
+    return found
+
+
+def test_the_csp_probe_sees_a_violation(page: Page, live_server, csp_violations, admin_user):
+    response = page.goto(live_server.url + "/accounts/login/")
+    assert "style-src 'self'" in response.headers["content-security-policy"]
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    page.reload()  # a round trip: the violation event has been reported by then
+    assert any("style-src" in violation for violation in csp_violations)
+
+
+def test_the_pages_htmx_features_work_under_the_csp_with_no_violation(page: Page, live_server, operator, upstream, make_device, csp_violations):
+    import threading
+
+    import requests
+    from django.db import connections
+
+    sim = upstream()
+    with_issues = next(d for d in requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"] if d["issues"])
+    device = Device.objects.create(name=with_issues["hostname"], hwid=with_issues["hwid"], owner_email="ada@example.com")
+    for n in range(3):
+        make_device(f"lab-{n}", hwid=f"LAB{n}")
+
+    # The login page, then live search on the list.
+    response = page.goto(live_server.url + "/devices/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    log_in(page, "otto", "pw-otto")
+    page.get_by_label("Search").press_sequentially("lab", delay=10)
+    table = page.locator("#device-table")
+    expect(table).to_contain_text("3 devices matching")
+    expect(table).not_to_contain_text(device.name)
+
+    # The bulk bar, and a bulk job with its <progress> bar, polling, and a confirmed cancel.
+    page.get_by_label("Select every device on this page").check()
+    expect(page.locator("[data-bulk-bar]")).to_be_visible()
+    page.get_by_label("Action for the selected devices").select_option("dhcprenew")
+    page.get_by_role("button", name="Queue for selected…").click()
+    page.get_by_role("button", name="Queue 3 actions").click()
+    expect(page.get_by_role("progressbar", name="Done")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())  # data-confirm, from app.js
+    page.get_by_role("button", name="Cancel the waiting actions").click()
+    expect(page.locator("#bulk-progress")).to_contain_text("Cancelled")
+
+    # The device page: an action click with its polling row, and the remediation panel.
+    page.goto(live_server.url + device.get_absolute_url())
+    panel = page.locator("#device-actions")
+    panel.get_by_role("button", name="Renew DHCP").click()
+    expect(panel.locator(".badge.status-queued")).to_be_visible()
+    expect(page.locator("#remediation")).to_contain_text("Fetching the current link")
+    worker = threading.Thread(target=lambda: (outbox.drain(max_runtime=5), connections.close_all()))
+    worker.start()
+    worker.join(timeout=20)
+    expect(panel.locator(".badge.status-succeeded")).to_be_visible(timeout=10_000)
+    expect(page.locator("#remediation .qr svg")).to_be_visible(timeout=10_000)
+
+    # The printable card, opened from the panel.
+    with page.context.expect_page() as card_opened:
+        page.get_by_role("link", name="Print card").click()
+    card = card_opened.value
+    expect(card.locator(".qr svg")).to_be_visible()
+
+    assert csp_violations == []

@@ -71,7 +71,8 @@ def test_load_demo_matches_the_simulator_and_is_idempotent(db):
 def test_load_demo_creates_the_demo_users_in_their_roles(db, client):
     call_command("load_demo")
     for username, password, role in [("admin", "admin-demo", "admin"), ("operator", "operator-demo", "operator"), ("viewer", "viewer-demo", "viewer")]:
-        assert client.login(username=username, password=password)
+        response = client.post("/accounts/login/", {"username": username, "password": password})
+        assert response.status_code == 302 and response["Location"] == "/devices/"
         from django.contrib.auth import get_user_model
 
         assert list(get_user_model().objects.get(username=username).groups.values_list("name", flat=True)) == [role]

@@ -89,3 +89,10 @@ document.addEventListener("click", function (event) {
     say("The server could not be reached. Check the connection; the page is not up to date.");
   });
 })();
+
+// A form with data-confirm asks before it submits (the Content-Security-Policy
+// allows no onsubmit attribute).
+document.addEventListener("submit", function (event) {
+  var form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});

@@ -58,6 +58,6 @@ def test_the_login_page_needs_no_login(client):
     assert client.get(reverse("login")).status_code == 200
 
 
-def test_logging_out_after_the_session_expired_goes_straight_to_the_login(client):
+def test_logging_out_after_the_session_expired_goes_straight_to_the_login(db, client):
     response = client.post(reverse("logout"))
     assert response.status_code == 302 and response["Location"] == reverse("login")
