@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 import requests
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from devices import outbox
 from devices.models import Action, AuditEntry, Device
-from devices.remediation import is_trusted_link, mailto_url
+from devices.remediation import QR_MAX_BYTES, is_trusted_link, mailto_url
 
 HTMX = {"HX-Request": "true"}
 
@@ -185,3 +186,30 @@ def test_bulk_refresh_goes_out_at_bulk_priority(operator_client, upstream):
     assert Action.objects.filter(kind="remediation", priority=9).count() == 5
     outbox.drain(max_runtime=5)
     assert not Device.objects.filter(remediation_state="unknown").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses a link this long (2,000 characters)")
+@pytest.mark.parametrize("size", [QR_MAX_BYTES + 1, 1_000_000])
+def test_a_link_too_long_for_a_qr_code_leaves_page_panel_and_card_working_with_a_note(operator_client, size):
+    link = "https://gears.opswat.com/gears/remediation/x/remediation.html?pad="
+    link += "a" * (size - len(link))
+    device = Device.objects.create(name="ws-long", hwid="LONGLINK01", owner_email="ada@example.com",
+                                   remediation_state="link", remediation_link=link,
+                                   remediation_fetched_at=outbox.db_now())
+    note = f"No QR code: the link is {size:,} bytes long, more than a QR code holds ({QR_MAX_BYTES:,})."
+    for url, headers in ((device.get_absolute_url(), {}),
+                         (reverse("devices:remediation-panel", args=[device.pk]), HTMX),
+                         (reverse("devices:remediation-card", args=[device.pk]), {})):
+        response = operator_client.get(url, headers=headers)
+        page = response.content.decode()
+        assert response.status_code in (200, 286), url  # 286: htmx stops polling
+        assert note in page and "<svg" not in page, url
+
+
+def test_the_longest_link_a_qr_code_holds_still_gets_one(operator_client):
+    link = "https://gears.opswat.com/gears/remediation/x/remediation.html?pad="
+    link += "a" * (2000 - len(link))  # the longest the console stores
+    device = Device.objects.create(name="ws-2000", hwid="LONGLINK02", remediation_state="link",
+                                   remediation_link=link, remediation_fetched_at=outbox.db_now())
+    card = operator_client.get(reverse("devices:remediation-card", args=[device.pk])).content.decode()
+    assert "<svg" in card and "No QR code" not in card
