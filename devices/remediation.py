@@ -13,6 +13,8 @@ from urllib.parse import quote, urlsplit
 import segno
 from django.conf import settings
 
+from devices.validators import one_line
+
 OPSWAT_HOST = "gears.opswat.com"
 # Bytes the largest QR code (version 40) holds at error level M, the level used here.
 QR_MAX_BYTES = 2331
@@ -43,7 +45,8 @@ def is_trusted_link(url: str, base_url: str | None = None) -> bool:
 
 
 def email_body(device, link: str) -> tuple[str, str]:
-    subject = f"Action needed on {device.name}: fix its compliance issues"
+    # Names are one line by validation and constraint; the subject is a header, so it is made one line regardless.
+    subject = one_line(f"Action needed on {device.name}: fix its compliance issues")
     greeting = f"Hello {device.owner_name}," if device.owner_name else "Hello,"
     body = (
         f"{greeting}\n\nYour device {device.name} has compliance issues. Open this page on the "
