@@ -23,9 +23,11 @@ from django.db.models import QuerySet
 
 from devices.inventory import DeviceRecord, in_chunks, save_devices
 from devices.models import Device, MacAddress
-from devices.validators import normalize_hwid, normalize_mac_list
+from devices.validators import normalize_hwid, normalize_mac_list, validate_one_line
 
 COLUMNS = ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
+# A quoted CSV field may hold a line break; a name may not.
+ONE_LINE_COLUMNS = ("name", "owner_name")
 MAX_LENGTHS = {name: Device._meta.get_field(name).max_length for name in ("name", "owner_name", "owner_email", "notes")}
 # Cells starting with these are formulas to a spreadsheet: the export prefixes
 # them with an apostrophe, and the import takes it off again.
@@ -259,6 +261,11 @@ def plan_import(text: str) -> ImportPlan:
             value = row.values.get(name, "").strip()
             if len(value) > limit:
                 row.errors.append(f"{name} is longer than {limit} characters.")
+        for name in ONE_LINE_COLUMNS:
+            try:
+                validate_one_line(row.values.get(name, "").strip())
+            except ValidationError as exc:
+                row.errors += [f"{name}: {message}" for message in _messages(exc)]
         email = row.values.get("owner_email", "").strip()
         if email:
             try:

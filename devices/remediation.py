@@ -13,7 +13,11 @@ from urllib.parse import quote, urlsplit
 import segno
 from django.conf import settings
 
+from devices.validators import one_line
+
 OPSWAT_HOST = "gears.opswat.com"
+# Bytes the largest QR code (version 40) holds at error level M, the level used here.
+QR_MAX_BYTES = 2331
 
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:
@@ -41,7 +45,8 @@ def is_trusted_link(url: str, base_url: str | None = None) -> bool:
 
 
 def email_body(device, link: str) -> tuple[str, str]:
-    subject = f"Action needed on {device.name}: fix its compliance issues"
+    # Names are one line by validation and constraint; the subject is a header, so it is made one line regardless.
+    subject = one_line(f"Action needed on {device.name}: fix its compliance issues")
     greeting = f"Hello {device.owner_name}," if device.owner_name else "Hello,"
     body = (
         f"{greeting}\n\nYour device {device.name} has compliance issues. Open this page on the "
@@ -56,6 +61,26 @@ def mailto_url(device, link: str) -> str:
     return f"mailto:{quote(device.owner_email, safe='@')}?subject={quote(subject)}&body={quote(body)}"
 
 
+def fits_in_qr(link: str) -> bool:
+    # Characters first: a 10 MB link is refused without encoding it.
+    return len(link) <= QR_MAX_BYTES and len(link.encode()) <= QR_MAX_BYTES
+
+
 def qr_svg(link: str) -> str:
-    """The link as a QR code, an SVG document (no XML declaration, inline-safe)."""
-    return segno.make(link, error="m").svg_inline(scale=4, border=2, title="QR code of the remediation link")
+    """The link as a QR code, an SVG document (no XML declaration, inline-safe); "" if no QR code can hold it.
+
+    The length is checked before segno runs: segno spends seconds of CPU on a
+    huge text before it finds that it does not fit.
+    """
+    if not fits_in_qr(link):
+        return ""
+    try:
+        return segno.make(link, error="m").svg_inline(scale=4, border=2, title="QR code of the remediation link")
+    except segno.DataOverflowError:
+        return ""
+
+
+def qr_note(link: str) -> str:
+    """What the page says instead of a QR code that cannot be made."""
+    return (f"No QR code: the link is {len(link.encode()):,} bytes long, more than a QR code holds "
+            f"({QR_MAX_BYTES:,}). Copy it or email it instead.")

@@ -16,6 +16,9 @@ from netaddr import EUI, AddrFormatError, mac_unix_expanded
 MAC_CANONICAL_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 HWID_RE = r"^[A-Za-z0-9_-]{1,64}$"
 HWID_MAX_LENGTH = 64
+# One line of text: no control character (C0, DEL, C1) and no Unicode line or
+# paragraph separator. Python's re and PostgreSQL's regular expressions read it alike.
+ONE_LINE_RE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 MAC_LENGTH = len("00:0c:29:f2:7a:29")
 
 # Only the common notations get as far as netaddr, which would otherwise also
@@ -31,6 +34,7 @@ _SPACE_AROUND_SEPARATOR = re.compile(r"\s*([:.\-])\s*")
 _HWID = re.compile(HWID_RE)
 _MAC_CANONICAL = re.compile(MAC_CANONICAL_RE)
 _MAC_EXAMPLE = "00:0c:29:f2:7a:29"
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -118,6 +122,22 @@ def normalize_hwid(value: str | None) -> str | None:
             params={"value": _shown(hwid)},
         )
     return hwid
+
+
+def validate_one_line(value: str) -> None:
+    """Refuse a line break, tab or other control character: names reach page titles, CSV rows and email subjects."""
+    found = _NOT_ONE_LINE.search(value or "")
+    if found:
+        raise ValidationError(
+            "Use one line of text: remove the line break, tab or control character (U+%(code)s).",
+            code="not_one_line",
+            params={"code": f"{ord(found.group()):04X}"},
+        )
+
+
+def one_line(text: str) -> str:
+    """`text` with every line break and control character made a space, for places such as email headers."""
+    return _NOT_ONE_LINE.sub(" ", text)
 
 
 def mac_search_digits(text: str) -> str | None:

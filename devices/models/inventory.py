@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from devices.fields import HwidField, MacAddressField
 from devices.models.search import DeviceQuerySet
-from devices.validators import HWID_RE, MAC_CANONICAL_RE
+from devices.validators import HWID_RE, MAC_CANONICAL_RE, ONE_LINE_RE, validate_one_line
 
 
 class ExemptMode(models.TextChoices):
@@ -31,7 +31,7 @@ class RemediationState(models.TextChoices):
 class Device(models.Model):
     """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
 
-    name = models.CharField("name", max_length=253, help_text="The device's hostname.")
+    name = models.CharField("name", max_length=253, help_text="The device's hostname.", validators=[validate_one_line])
     hwid = HwidField(
         "HWID",
         null=True,  # NULL, not "", so that devices without a HWID stay unique
@@ -39,7 +39,7 @@ class Device(models.Model):
         unique=True,
         help_text="Hardware ID as the cloud shows it: letters, digits, '-' and '_'.",
     )
-    owner_name = models.CharField("owner", max_length=200, blank=True)
+    owner_name = models.CharField("owner", max_length=200, blank=True, validators=[validate_one_line])
     owner_email = models.EmailField("owner email", blank=True)
     # The form and the CSV import refuse longer notes; the database does not.
     notes = models.TextField(blank=True, max_length=10_000)
@@ -70,6 +70,8 @@ class Device(models.Model):
                 name="device_hwid_format",
             ),
             models.CheckConstraint(condition=~Q(name=""), name="device_name_not_empty"),
+            models.CheckConstraint(condition=Q(name__regex=ONE_LINE_RE), name="device_name_one_line"),
+            models.CheckConstraint(condition=Q(owner_name__regex=ONE_LINE_RE), name="device_owner_name_one_line"),
             models.CheckConstraint(
                 condition=Q(exempt_mode__isnull=True) | Q(exempt_mode__in=ExemptMode.values),
                 name="device_exempt_mode_valid",

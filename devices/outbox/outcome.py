@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Case, Value, When
 
 from devices.models import EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState, UpstreamAttempt, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Claim
 from devices.outbox.clock import db_now
-from devices.outbox.limits import fit
+from devices.outbox.limits import fit, too_long
 from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsRateLimited, RemediationResult
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,22 @@ def _end(action: Action, status: str, now: datetime) -> None:
     action.finished_at = now
 
 
+def _unstorable(action: Action, why: str, now: datetime) -> None:
+    # The same call would bring the same answer: a permanent failure, recorded, never a crash.
+    _end(action, Action.Status.FAILED, now)
+    action.last_error = _error(f"The cloud's answer cannot be stored: {why}.")
+
+
 def _fetched(action: Action, result: RemediationResult, state: UpstreamState, now: datetime) -> None:
-    _end(action, Action.Status.SUCCEEDED, now)
+    link = (result.link or "") if result.state == RemediationState.LINK else ""
     action.upstream_msg = _msg(result.msg or RemediationState(result.state).label)
+    if problem := too_long(Device, "remediation_link", link):
+        _unstorable(action, problem, now)
+        return
+    _end(action, Action.Status.SUCCEEDED, now)
     Device.objects.filter(pk=action.device_id).update(
         remediation_state=result.state,
-        remediation_link=(result.link or "") if result.state == RemediationState.LINK else "",
+        remediation_link=link,
         remediation_fetched_at=now,
         remediation_error="",
     )
@@ -169,12 +179,27 @@ def finish(claim: Claim, outcome: Outcome) -> Action | None:
                            claim.action_id, claim.worker)
             record_outcome(state, kind, outcome, now)
             return None
-        action.http_status = status
-        action.claimed_by = ""
-        action.lease_until = None
-        HANDLERS[type(outcome) if answered else kind](action, outcome, state, now)
-        if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
-            _keep_last_good_link(action, now)
-        action.save()
+        try:
+            with transaction.atomic():  # a savepoint: a write the database refuses leaves the row as it was
+                _record(action, status, outcome, kind, state, now)
+        except DataError as exc:
+            logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
+                         type(exc).__name__)
+            action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
+            _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
+            _record(action, status, None, kind, state, now)
         record_outcome(state, kind, outcome, now)
         return action
+
+
+def _record(action: Action, status: int | None, outcome: Outcome | None, kind: str, state: UpstreamState,
+            now: datetime) -> None:
+    """Write the outcome to the claimed action (and its device); None: the action is already decided."""
+    action.http_status = status
+    action.claimed_by = ""
+    action.lease_until = None
+    if outcome is not None:
+        HANDLERS[type(outcome) if kind == UpstreamAttempt.Outcome.OK else kind](action, outcome, state, now)
+    if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
+        _keep_last_good_link(action, now)
+    action.save()

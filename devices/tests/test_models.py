@@ -248,3 +248,43 @@ def test_the_device_form_does_not_write(db):
     with pytest.raises(TypeError):
         form.save()
     assert not Device.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["ws-01\nBcc: victim@example.com", "ws-01\r", "ws\t01", "ws\x8501", "ws\u202801"])
+def test_a_device_name_is_one_line_in_the_database_itself(db, name):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Device.objects.create(name=name, hwid="ONELINE1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Device.objects.create(name="ws-01", owner_name=name, hwid="ONELINE2")
+
+
+def test_a_name_with_a_line_break_is_refused_by_model_validation_naming_the_character(db):
+    device = Device(name="ws-01\nBcc: victim@example.com", hwid="ONELINE3")
+    with pytest.raises(ValidationError) as caught:
+        device.full_clean()
+    assert caught.value.message_dict["name"] == [
+        "Use one line of text: remove the line break, tab or control character (U+000A)."]
+
+
+def test_names_in_other_scripts_and_with_spaces_are_one_line(db):
+    device = Device(name="poste de travail – Zürich 東京", owner_name="Zoë O'Brien", hwid="ONELINE4")
+    device.full_clean()
+    device.save()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="in the SQLite test database, unapplying to 0007 trips over the search triggers")
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_puts_existing_names_on_one_line():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("devices", "0007_macaddress_field")])
+    old = executor.loader.project_state([("devices", "0007_macaddress_field")]).apps.get_model("devices", "Device")
+    old.objects.create(name="ws-01\r\nBcc: x@example.com", owner_name="Ada\nLovelace", hwid="OLD1")
+    old.objects.create(name="\n", hwid="OLD2")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert dict(Device.objects.values_list("hwid", "name")) == {"OLD1": "ws-01 Bcc: x@example.com", "OLD2": "unnamed"}
+    assert Device.objects.get(hwid="OLD1").owner_name == "Ada Lovelace"

@@ -2,7 +2,8 @@
 
 Import from here; the modules are an implementation detail:
 `client` (GearsClient), `results` (what the cloud answered), `errors` (how a
-call failed), `redaction` (text made safe to show or log).
+call failed), `redaction` (text made safe to show or log), `transport` (one
+HTTP exchange bounded by a deadline and a size cap).
 """
 
 from devices.upstream.client import ACTION_KINDS, OPT_HWID, OPT_MAC, TOKEN_PATH, GearsClient
@@ -17,16 +18,19 @@ from devices.upstream.results import (
     RemediationState,
     Token,
 )
+from devices.upstream.transport import MAX_BODY, DeadlineAdapter
 
 __all__ = [
     "ACTION_KINDS",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RETRY_AFTER",
+    "MAX_BODY",
     "MSG_LIMIT",
     "OPT_HWID",
     "OPT_MAC",
     "TOKEN_PATH",
     "ActionResult",
+    "DeadlineAdapter",
     "GearsAuthError",
     "GearsClient",
     "GearsError",

@@ -35,11 +35,20 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ClosedPoolError, MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
 from devices.upstream.redaction import clean_text
+from devices.upstream.transport import (
+    MAX_BODY,
+    BodyTooLarge,
+    Deadline,
+    DeadlineAdapter,
+    DeadlineExceeded,
+    connect_failure_reason,
+    read_body,
+    wraps_exception,
+)
 from devices.upstream.results import (
     ActionResult,
     RateLimitInfo,
@@ -72,12 +81,21 @@ class _Answer:
     headers: Any
 
 
+@dataclass(frozen=True)
+class _Failure:
+    kind: str  # for the log line: the exception's type, "deadline" or "too large"
+    error: GearsError
+
+
 class GearsClient:
     """One method per upstream call; each sends exactly one HTTP request.
 
-    `timeout` bounds the wait for the answer, `connect_timeout` the TCP/TLS
-    connect. With an injected `session` the caller is responsible for its
-    adapters; the default session never retries.
+    `connect_timeout` bounds the TCP/TLS connect, `timeout` each wait for
+    the answer, and `connect_timeout + timeout` the whole call however the
+    answer trickles in; an answer over `max_body` bytes is not read. With an
+    injected `session` the caller is responsible for its adapters (mount a
+    `DeadlineAdapter`, or a read blocked past the deadline ends only at its
+    own timeout); the default session never retries.
     """
 
     def __init__(
@@ -87,6 +105,7 @@ class GearsClient:
         timeout: float = 15.0,
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -97,13 +116,14 @@ class GearsClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
+        self.max_body = max_body
         # For messages: scheme, host and port only (no userinfo, no path).
         self.where = _origin(base_url)
         if session is None:
             session = requests.Session()
             # No automatic retries at any level: the outbox retries, and it
             # must count every attempt against the upstream's 10/min.
-            adapter = HTTPAdapter(max_retries=0)
+            adapter = DeadlineAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         self.session = session
@@ -247,33 +267,58 @@ class GearsClient:
         """
         started = time.monotonic()
         failure: GearsError | None = None
-        response: requests.Response | None = None
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=data,
-                headers={"Accept": "application/json"},
-                timeout=(self.connect_timeout, self.timeout),
-                # A redirect would resend the token in the query string to
-                # wherever Location points (and turn the POST into a GET).
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            # str(exc) holds the full URL with access_token: use only its type.
-            failure = self._transport_error(exc)
-            outcome = f"failed ({type(exc).__name__})"
-        else:
-            outcome = str(response.status_code)
+        answer: _Answer | None = None
+        status: int | None = None
+        with Deadline(self.connect_timeout + self.timeout) as deadline:
+            try:
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=data,
+                    headers={"Accept": "application/json"},
+                    timeout=(self.connect_timeout, self.timeout),
+                    # A redirect would resend the token in the query string to
+                    # wherever Location points (and turn the POST into a GET).
+                    allow_redirects=False,
+                    stream=True,  # the body is read in chunks, against the deadline and the size cap
+                )
+                status = response.status_code
+                try:
+                    answer = _read_answer(response, read_body(response, deadline, self.max_body), secrets)
+                finally:
+                    response.close()
+            except Exception as exc:  # noqa: BLE001 - a cut socket may surface as any error: classed below
+                # str(exc) holds the full URL with access_token: use only its type.
+                failure = self._failure(exc, deadline, status)
+        outcome = f"failed ({failure.kind})" if failure is not None else str(status)
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("%s %s %s %.0f ms", method, path, outcome, elapsed_ms)
         if failure is not None:
             # Raised outside the except block and from None: the requests
             # exception (URL and token in its text) is neither cause nor context.
-            raise failure from None
-        assert response is not None
-        return _read_answer(response, secrets)
+            raise failure.error from None
+        assert answer is not None
+        return answer
+
+    def _failure(self, exc: Exception, deadline: Deadline, status: int | None) -> _Failure:
+        """The GearsError for whatever ended the call early; re-raises what is no transport failure."""
+        if deadline.fired or isinstance(exc, DeadlineExceeded):
+            error = GearsError(
+                f"no complete answer from the cloud within {deadline.seconds:g} s", permanent=False, ambiguous=True,
+                status=status,
+            )
+            return _Failure("deadline", error)
+        if isinstance(exc, BodyTooLarge):
+            # We cannot read what it said, so a retry may fare better (a gateway's page); attempts are bounded.
+            error = GearsError(
+                f"answer from the cloud (HTTP {status}) longer than {self.max_body:,} bytes; not read",
+                permanent=False, ambiguous=True, status=status,
+            )
+            return _Failure("too large", error)
+        if isinstance(exc, requests.RequestException):
+            return _Failure(type(exc).__name__, self._transport_error(exc))
+        raise exc
 
     def _transport_error(self, exc: requests.RequestException) -> GearsError:
         """Map a requests exception to a GearsError without using its text."""
@@ -282,7 +327,7 @@ class GearsClient:
                 f"timed out after {self.connect_timeout:g} s connecting to the cloud at {self.where}",
                 permanent=False,
             )
-        if isinstance(exc, requests.exceptions.ReadTimeout):
+        if isinstance(exc, requests.exceptions.ReadTimeout) or wraps_exception(exc, ReadTimeoutError):
             return GearsError(
                 f"timed out after {self.timeout:g} s waiting for the cloud", permanent=False, ambiguous=True
             )
@@ -300,7 +345,7 @@ class GearsClient:
             # The handshake failed, so nothing was sent.
             return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False)
         if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = _connect_failure_reason(exc)
+            reason = connect_failure_reason(exc)
             if reason is not None:  # refused, DNS: the request never left
                 suffix = f" ({reason})" if reason else ""
                 return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False)
@@ -350,11 +395,11 @@ class GearsClient:
         return answer.body
 
 
-def _read_answer(response: requests.Response, secrets: tuple[str, ...]) -> _Answer:
+def _read_answer(response: requests.Response, content: bytes, secrets: tuple[str, ...]) -> _Answer:
     body: dict[str, Any] | None = None
     not_object = ""
     try:
-        parsed = json.loads(response.content)
+        parsed = json.loads(content)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, absurd nesting
         not_object = "not JSON"
     else:
@@ -436,25 +481,3 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return f"{parts.scheme}://{host}" if parts.scheme else host
-
-
-def _connect_failure_reason(exc: requests.exceptions.ConnectionError) -> str | None:
-    """For a failure before the request was sent: a short reason ("" if unknown).
-
-    None when the request may have been sent (the connection broke later).
-    urllib3 wraps connect failures in MaxRetryError(reason=NewConnectionError)
-    when retries are off; a reset after sending arrives as a bare ProtocolError.
-    """
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return "proxy error"
-    wrapped = exc.args[0] if exc.args else None
-    reason = wrapped.reason if isinstance(wrapped, MaxRetryError) else wrapped
-    if isinstance(reason, NameResolutionError):
-        return "host name not found"
-    if isinstance(reason, NewConnectionError):
-        cause = reason.__cause__ or reason.__context__
-        # OSError.strerror is the bare system text ("Connection refused").
-        return cause.strerror.lower() if isinstance(cause, OSError) and cause.strerror else ""
-    if isinstance(reason, ClosedPoolError):
-        return "client closed"
-    return None

@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 
 from devices import outbox
 from devices.models import DEVICE_ACTIONS, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
-from devices.remediation import is_trusted_link, mailto_url, qr_svg
+from devices.remediation import is_trusted_link, mailto_url, qr_note, qr_svg
 
 HISTORY_ROWS = 20
 # Actions that change what the cloud enforces ask first.
@@ -42,12 +42,14 @@ def remediation_context(device: Device, view: outbox.BudgetView | None = None) -
     """The device page's remediation panel: the link, ways to share it, a fetch on its way."""
     fetch = outbox.open_remediation_fetch(device)
     trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
+    qr = qr_svg(device.remediation_link) if trusted else ""
     return {
         "device": device,
         "fetch": fetch,
         "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
         "trusted": trusted,
-        "qr": mark_safe(qr_svg(device.remediation_link)) if trusted else "",  # segno's own SVG
+        "qr": mark_safe(qr),  # segno's own SVG
+        "qr_note": qr_note(device.remediation_link) if trusted and not qr else "",
         "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
         "upstream_host": settings.GEARS_BASE_URL,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -63,15 +63,24 @@ def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
     if not device.owner_email:
         notice = f"{device.name} has no owner email; add one first."
     else:
-        subject, body = email_body(device, device.remediation_link)
-        send_mail(subject, body, None, [device.owner_email])
-        audit.record(AuditEntry.Verb.EMAILED, request.user, kind=ActionKind.REMEDIATION, device=device,
-                     detail=f"to {device.owner_email}")
-        notice = f"Emailed the remediation link to {device.owner_email}."
+        notice = _email(request, device)
     if request.htmx:
         return _panel(request, device, notice)
     messages.info(request, notice)
     return redirect(device)
+
+
+def _email(request: HttpRequest, device: Device) -> str:
+    """Send the link to the device's owner; the notice that says how it went."""
+    subject, body = email_body(device, device.remediation_link)
+    try:
+        send_mail(subject, body, None, [device.owner_email])
+    except BadHeaderError:
+        return ("The email was not sent: the owner's email address or the device's name holds a line break. "
+                "Edit the device, then try again.")
+    audit.record(AuditEntry.Verb.EMAILED, request.user, kind=ActionKind.REMEDIATION, device=device,
+                 detail=f"to {device.owner_email}")
+    return f"Emailed the remediation link to {device.owner_email}."
 
 
 @require_GET

@@ -96,3 +96,59 @@ def test_a_claim_within_its_lease_is_left_alone(fake_clock, outbox_settings, dev
     fake_clock.advance(1.0)
     assert outbox.reap_lost(fake_clock.now()) == 0
     assert Action.objects.get().claimed_by == "w1"
+
+
+def lose(fake_clock, worker: str = "worker-that-dies"):
+    """Claim the next action and let its worker die: the lease runs out without an answer."""
+    claim = outbox.claim_next(worker)
+    assert isinstance(claim, outbox.Claim)
+    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 0.1)
+    return claim
+
+
+def test_a_lost_attempt_counts_as_a_transient_failure_and_the_breaker_hears_of_it(fake_clock, outbox_settings,
+                                                                                   devices, operator):
+    outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
+    lose(fake_clock)
+    assert outbox.reap_lost(fake_clock.now()) == 1
+    action = Action.objects.get()
+    assert (action.status, action.transient_failures, action.ambiguous) == ("retrying", 1, True)
+    assert outbox.upstream_state().consecutive_failures == 1
+
+
+def test_an_action_whose_worker_dies_on_every_attempt_fails_for_good_after_max_attempts(fake_clock, outbox_settings,
+                                                                                      devices, operator):
+    outbox_settings.GEARS_MAX_ATTEMPTS = 3
+    outbox_settings.GEARS_BREAKER_THRESHOLD = 99  # this test is about the attempts, not the pause
+    outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
+    for _ in range(3):
+        lose(fake_clock)
+    assert outbox.claim_next("w2") == outbox.IDLE  # reaped, out of attempts: nothing left to send
+    action = Action.objects.get()
+    assert (action.status, action.attempts, action.transient_failures) == ("failed", 3, 3)
+    assert action.last_error == "Gave up after 3 attempts: the worker sending it stopped before the answer came"
+    assert UpstreamAttempt.objects.count() == 3
+
+
+def test_lost_attempts_in_a_row_pause_sending_like_any_failures(fake_clock, outbox_settings, devices, operator):
+    for device in devices(3):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    for _ in range(3):
+        outbox.claim_next("worker-that-dies")
+        fake_clock.advance(0.11)
+    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds())
+    step = outbox.claim_next("w2")
+    state = outbox.upstream_state()
+    assert state.consecutive_failures == 3 and state.pause_kind == "failures"
+    assert "the worker sending it stopped" in state.block_reason
+    assert step == outbox.Wait(state.blocked_until)
+
+
+def test_an_action_already_past_max_attempts_is_failed_at_claim_without_a_call(fake_clock, outbox_settings,
+                                                                              devices, operator):
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    Action.objects.filter(pk=action.pk).update(attempts=8, status="retrying", last_error="HTTP 500 from the cloud")
+    assert outbox.claim_next("w1") == outbox.Wait(fake_clock.now())
+    action.refresh_from_db()
+    assert action.status == "failed" and not UpstreamAttempt.objects.exists()
+    assert action.last_error == "Gave up after 8 attempts (GEARS_MAX_ATTEMPTS is 8); the last: HTTP 500 from the cloud"

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import timedelta
 
 import pytest
 import requests
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from devices import outbox
 from devices.models import Action, AuditEntry, Device
-from devices.remediation import is_trusted_link, mailto_url
+from devices.remediation import QR_MAX_BYTES, email_body, is_trusted_link, mailto_url
 
 HTMX = {"HX-Request": "true"}
 
@@ -185,3 +187,54 @@ def test_bulk_refresh_goes_out_at_bulk_priority(operator_client, upstream):
     assert Action.objects.filter(kind="remediation", priority=9).count() == 5
     outbox.drain(max_runtime=5)
     assert not Device.objects.filter(remediation_state="unknown").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses a link this long (2,000 characters)")
+@pytest.mark.parametrize("size", [QR_MAX_BYTES + 1, 1_000_000])
+def test_a_link_too_long_for_a_qr_code_leaves_page_panel_and_card_working_with_a_note(operator_client, size):
+    link = "https://gears.opswat.com/gears/remediation/x/remediation.html?pad="
+    link += "a" * (size - len(link))
+    device = Device.objects.create(name="ws-long", hwid="LONGLINK01", owner_email="ada@example.com",
+                                   remediation_state="link", remediation_link=link,
+                                   remediation_fetched_at=outbox.db_now())
+    note = f"No QR code: the link is {size:,} bytes long, more than a QR code holds ({QR_MAX_BYTES:,})."
+    for url, headers in ((device.get_absolute_url(), {}),
+                         (reverse("devices:remediation-panel", args=[device.pk]), HTMX),
+                         (reverse("devices:remediation-card", args=[device.pk]), {})):
+        response = operator_client.get(url, headers=headers)
+        page = response.content.decode()
+        assert response.status_code in (200, 286), url  # 286: htmx stops polling
+        assert note in page and "<svg" not in page, url
+
+
+def test_the_longest_link_a_qr_code_holds_still_gets_one(operator_client):
+    link = "https://gears.opswat.com/gears/remediation/x/remediation.html?pad="
+    link += "a" * (2000 - len(link))  # the longest the console stores
+    device = Device.objects.create(name="ws-2000", hwid="LONGLINK02", remediation_state="link",
+                                   remediation_link=link, remediation_fetched_at=outbox.db_now())
+    card = operator_client.get(reverse("devices:remediation-card", args=[device.pk])).content.decode()
+    assert "<svg" in card and "No QR code" not in card
+
+
+def shareable(**fields) -> Device:
+    return Device.objects.create(name="ws-mail", hwid="MAIL01", remediation_state="link",
+                                 remediation_link="https://gears.opswat.com/gears/remediation/x/remediation.html",
+                                 remediation_fetched_at=outbox.db_now(), **fields)
+
+
+def test_email_to_an_address_with_a_line_break_is_refused_with_a_notice_not_a_500(operator_client):
+    device = shareable(owner_email="ada@example.com")
+    Device.objects.filter(pk=device.pk).update(owner_email="ada@example.com\nBcc: victim@example.com")  # no check in the database
+    response = operator_client.post(reverse("devices:remediation-email", args=[device.pk]), headers=HTMX)
+    assert response.status_code == 286  # the panel, redrawn; htmx stops polling
+    assert "The email was not sent: the owner's email address or the device's name holds a line break." in (
+        html.unescape(response.content.decode()))
+    assert not mail.outbox and not AuditEntry.objects.filter(verb="emailed").exists()
+
+
+def test_the_email_subject_is_one_line_whatever_the_name_holds():
+    device = Device(name="ws-01\r\nBcc: victim@example.com\u2028x", owner_email="ada@example.com")
+    subject, _ = email_body(device, "https://gears.opswat.com/x")
+    assert subject == "Action needed on ws-01  Bcc: victim@example.com x: fix its compliance issues"
+    mail.send_mail(subject, "body", None, [device.owner_email])  # no BadHeaderError
+    assert mail.outbox[0].subject == subject
