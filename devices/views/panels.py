@@ -46,6 +46,9 @@ def remediation_context(device: Device, view: outbox.BudgetView | None = None) -
         "device": device,
         "fetch": fetch,
         "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
+        # Stale with no fetch on its way: the viewer's page-view fetches are at their cap.
+        "fetch_deferred": fetch is None and outbox.remediation_is_stale(device),
+        "page_view_fetches": outbox.PAGE_VIEW_FETCHES,
         "trusted": trusted,
         "qr": mark_safe(qr_svg(device.remediation_link)) if trusted else "",  # segno's own SVG
         "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
