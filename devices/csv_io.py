@@ -3,25 +3,26 @@
 Columns: name,hwid,macs,owner_name,owner_email,notes. `macs` holds several
 MACs separated by spaces, the first being the primary. An export imports back
 unchanged. Import is two steps: `plan_import` validates every row against the
-file and the database without writing; `apply_import` writes a plan, all or
-nothing (or only its valid rows), re-planning inside the transaction so the
-database cannot have moved underneath it.
+file and the database without writing; `apply_import` validates again, then
+writes all rows (or only the valid ones) in short transactions of a few
+thousand rows, each re-planned under the lock so it is written as planned.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
-from devices.inventory import DeviceRecord, in_chunks, save_devices
+from devices.inventory import DeviceRecord, in_chunks, save_devices, stored_records
 from devices.models import Device, MacAddress
 from devices.validators import normalize_hwid, normalize_mac_list, validate_one_line
 
@@ -32,6 +33,11 @@ MAX_LENGTHS = {name: Device._meta.get_field(name).max_length for name in ("name"
 # Cells starting with these are formulas to a spreadsheet: the export prefixes
 # them with an apostrophe, and the import takes it off again.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Rows per write transaction: each holds SQLite's one write lock for well under a second.
+IMPORT_BATCH = 2000
+# SQLite's busy handler looks again at most every 100 ms: a longer gap between
+# batches lets every waiting writer (a click, the cluster) in.
+BATCH_PAUSE = 0.15
 
 
 class CsvFormatError(ValueError):
@@ -228,7 +234,11 @@ def _messages(exc: ValidationError) -> list[str]:
 
 def plan_import(text: str) -> ImportPlan:
     """Validate every row against the file itself and the database; write nothing."""
-    columns, raw_rows = read_rows(text)
+    return plan_rows(*read_rows(text))
+
+
+def plan_rows(columns: list[str], raw_rows: list[RawRow]) -> ImportPlan:
+    """Validate these rows against each other and the database; write nothing."""
     rows: list[PlannedRow] = []
     for raw in raw_rows:
         row = PlannedRow(raw.line, {k: unescape_cell(v) for k, v in raw.values.items()})
@@ -308,23 +318,20 @@ def plan_import(text: str) -> ImportPlan:
         elif owners:
             targets[index] = owners.pop()
 
-    existing = {
-        device.pk: device
-        for chunk in in_chunks(sorted(set(targets.values())))
-        for device in Device.objects.filter(pk__in=chunk).prefetch_related("macs")
-    }
+    existing = stored_records(sorted(set(targets.values())))
     target_lines: dict[int, int] = {}
     for index, row in enumerate(rows):
         if index not in parsed:
             continue
         hwid, macs = parsed[index]
-        device = existing.get(targets.get(index, -1))
-        if device is not None:
-            row.device_id, row.device_name = device.pk, device.name
-            if device.pk in target_lines:
-                row.errors.append(f"updates the same device as line {target_lines[device.pk]}.")
-            target_lines.setdefault(device.pk, row.line)
-            current = DeviceRecord.of(device)
+        device_id = targets.get(index)
+        stored = existing.get(device_id) if device_id is not None else None
+        if stored is not None:
+            row.device_id, row.device_name = device_id, stored.name
+            if device_id in target_lines:
+                row.errors.append(f"updates the same device as line {target_lines[device_id]}.")
+            target_lines.setdefault(device_id, row.line)
+            current = stored
         else:
             current = DeviceRecord(name="", hwid=None)
         record = DeviceRecord(
@@ -340,11 +347,11 @@ def plan_import(text: str) -> ImportPlan:
         if not record.hwid and not record.macs and index not in bad_identifiers:
             row.errors.append(
                 "needs a hwid or at least one MAC."
-                if device is None
+                if stored is None
                 else "would leave the device with neither a hwid nor a MAC."
             )
         row.record = record
-        if device is None:
+        if stored is None:
             row.action = "create"
         elif record == current:
             row.action = "unchanged"
@@ -373,24 +380,84 @@ class ImportResult:
     plan: ImportPlan
 
 
-@transaction.atomic
-def apply_import(text: str, *, valid_rows_only: bool = False) -> ImportResult:
-    """Plan again inside one transaction, then write: all rows, or only the valid ones.
+class ImportInterrupted(Exception):
+    """A batch could not be written because the inventory changed since the plan.
 
-    Raises ImportRejected (having written nothing) when rows have errors and
-    `valid_rows_only` is False.
+    The batches before it stay written (`done` counts them); nothing from
+    `line` on was written. Importing the same file again finishes the job:
+    rows already written plan as unchanged.
     """
-    plan = plan_import(text)
+
+    def __init__(self, done: ImportResult, line: int, reason: str):
+        super().__init__(
+            f"Stopped at line {line}: {reason} Lines before it were imported ({done.created} created, "
+            f"{done.updated} updated); nothing from line {line} on was written. Import the file again to finish."
+        )
+        self.done, self.line, self.reason = done, line, reason
+
+
+def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | None = None,
+                 pause: float | None = None, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Validate the whole file, then write it in short transactions of `batch_size` rows.
+
+    Raises ImportRejected, having written nothing, when rows have errors and
+    `valid_rows_only` is False. Each batch is planned again inside its own
+    transaction, so it is written only as the preview showed it; when the
+    inventory moved underneath (another user took an identifier, a target
+    device was deleted), ImportInterrupted says how far the import got.
+    Between batches other writers get the database (`pause`: seconds, SQLite
+    only); `progress(rows written, rows to write)` is called after each commit.
+    """
+    columns, raw_rows = read_rows(text)
+    plan = plan_rows(columns, raw_rows)
     if plan.error_rows and not valid_rows_only:
         raise ImportRejected(plan)
+    raw_of = {raw.line: raw for raw in raw_rows}
     valid = [row for row in plan.rows if row.ok]
-    creates = [row.record for row in valid if row.action == "create"]
-    updates = {row.device_id: row.record for row in valid if row.action == "update"}
+    batch_size = batch_size or IMPORT_BATCH
+    if pause is None:
+        pause = BATCH_PAUSE if connection.vendor == "sqlite" else 0.0
+    done = ImportResult(created=0, updated=0, unchanged=0, skipped=len(plan.error_rows), plan=plan)
+    for start in range(0, len(valid), batch_size):
+        if start and pause:
+            time.sleep(pause)
+        batch = valid[start:start + batch_size]
+        try:
+            created, updated, unchanged = _write_batch(columns, [raw_of[row.line] for row in batch], batch)
+        except _BatchMoved as moved:
+            raise ImportInterrupted(done, moved.line, moved.reason) from None
+        except IntegrityError:
+            raise ImportInterrupted(done, batch[0].line, "the inventory changed while this part was written.") from None
+        done.created += created
+        done.updated += updated
+        done.unchanged += unchanged
+        if progress is not None:
+            progress(start + len(batch), len(valid))
+    return done
+
+
+class _BatchMoved(Exception):
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+@transaction.atomic
+def _write_batch(columns: list[str], raw_batch: list[RawRow], planned: list[PlannedRow]) -> tuple[int, int, int]:
+    """Plan these rows again under the write lock and write them if they still match the plan."""
+    targets = sorted({row.device_id for row in planned if row.device_id is not None})
+    for chunk in in_chunks(targets):
+        # PostgreSQL: nobody edits or deletes the batch's devices until it commits.
+        list(Device.objects.select_for_update().filter(pk__in=chunk).values_list("pk", flat=True))
+    fresh = plan_rows(columns, raw_batch).rows
+    for before, now in zip(planned, fresh):
+        if now.errors:
+            raise _BatchMoved(now.line, f"{now.errors[0]} The inventory changed since the preview.")
+        if now.device_id != before.device_id:
+            moved = (f"device #{before.device_id} was deleted since the preview." if now.device_id is None
+                     else f"its identifiers now belong to device #{now.device_id} ({now.device_name}), saved since the preview.")
+            raise _BatchMoved(now.line, moved)
+    creates = [row.record for row in fresh if row.action == "create"]
+    updates = {row.device_id: row.record for row in fresh if row.action == "update"}
     save_devices(creates, updates)
-    return ImportResult(
-        created=len(creates),
-        updated=len(updates),
-        unchanged=plan.count("unchanged"),
-        skipped=len(plan.error_rows),
-        plan=plan,
-    )
+    return len(creates), len(updates), sum(1 for row in fresh if row.action == "unchanged")

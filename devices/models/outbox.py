@@ -32,7 +32,10 @@ EXEMPT_MODE_OF = {
 
 
 class Priority(models.IntegerChoices):
+    """Claim order, lowest first: a click never waits behind what page views or bulk jobs queued."""
+
     CLICK = 0, "Interactive"
+    PAGE_VIEW = 5, "Page view"
     BULK = 9, "Bulk"
 
 
@@ -130,6 +133,7 @@ class Action(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=ActionStatus.values), name="action_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="action_kind_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="action_priority_valid"),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from devices.outbox.drain import DrainReport, drain, send, upstream_client, work
 from devices.outbox.kick import DRAIN_TASK, kick_drainer
 from devices.outbox.outcome import backoff, finish, log_outcome
 from devices.outbox.queue import (
+    PAGE_VIEW_FETCHES,
     Queued,
     cancel,
     cancel_bulk,
@@ -38,6 +39,7 @@ from devices.outbox.queue import (
     enqueue_bulk,
     ensure_fresh_remediation,
     open_remediation_fetch,
+    page_view_fetches_waiting,
     remediation_is_stale,
     retry,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "DRAIN_TASK",
     "IDLE",
     "LEASE_EXTRA",
+    "PAGE_VIEW_FETCHES",
     "TOKEN_EARLY",
     "BudgetView",
     "Claim",
@@ -76,6 +79,7 @@ __all__ = [
     "kick_drainer",
     "log_outcome",
     "open_remediation_fetch",
+    "page_view_fetches_waiting",
     "pause",
     "queue_rank",
     "reap_lost",

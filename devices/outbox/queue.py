@@ -1,4 +1,4 @@
-"""Queueing actions: enqueue (coalescing), bulk fan-out, cancel, retry, remediation freshness."""
+"""Queueing actions: enqueue (coalescing), bulk fan-out, cancel, retry, remediation freshness (capped per user)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
@@ -20,6 +21,9 @@ from devices.outbox.limits import fit
 CHUNK = 2000
 # Attempts at an enqueue that lost a race for the one-pending-action-per-key constraint.
 ENQUEUE_ATTEMPTS = 3
+# Fetches a user's page views may have waiting at once: a viewer paging through
+# devices cannot fill the queue (fetches for pages they left stay unqueued).
+PAGE_VIEW_FETCHES = 3
 
 
 class Queued(NamedTuple):
@@ -97,14 +101,33 @@ def open_remediation_fetch(device: Device) -> Action | None:
     )
 
 
+def page_view_fetches_waiting(user) -> int:
+    """How many fetches this user's page views queued that still wait."""
+    requester = _requester(user)
+    if requester is None:
+        return 0
+    return Action.objects.filter(requested_by=requester, priority=Priority.PAGE_VIEW, status__in=Action.PENDING).count()
+
+
 def ensure_fresh_remediation(device: Device, *, user) -> Action | None:
-    """Queue a fetch (interactive priority) when the stored link is missing or
-    older than the TTL. However many people look, one fetch per TTL: a fetch
-    already on its way answers them all."""
+    """Queue a fetch when the stored link is missing or older than the TTL.
+
+    However many people look, one fetch per TTL: a fetch already on its way
+    answers them all. A page view is no click: its fetch goes below clicks
+    (Priority.PAGE_VIEW), and a user has at most PAGE_VIEW_FETCHES of them
+    waiting; beyond that nothing is queued and the page shows what is stored.
+    """
     waiting = open_remediation_fetch(device)
     if waiting is not None or not remediation_is_stale(device):
         return waiting
-    return enqueue(device, ActionKind.REMEDIATION, user=user, priority=Priority.CLICK, audit=False).action
+    with transaction.atomic():
+        requester = _requester(user)
+        if requester is not None:
+            # Serialise one user's page views so two tabs cannot both pass the cap.
+            get_user_model().objects.select_for_update().filter(pk=requester.pk).exists()
+            if page_view_fetches_waiting(requester) >= PAGE_VIEW_FETCHES:
+                return None
+        return enqueue(device, ActionKind.REMEDIATION, user=user, priority=Priority.PAGE_VIEW, audit=False).action
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from devices.csv_io import (
     CsvFormatError,
+    ImportInterrupted,
     ImportRejected,
     apply_import,
     decode_upload,
@@ -222,3 +223,55 @@ def test_a_10000_row_file_imports_all_or_nothing(db):
     assert [row.line for row in caught.value.plan.error_rows] == [10_002]
     assert not Device.objects.filter(name="renamed").exists()
     print(f"10,000-row import: {elapsed:.2f} s")
+
+
+# ---------------------------------------------------------------- writing in short transactions
+
+SIX_NEW = HEADER + "".join(f"n{i},H{i},00:0c:29:00:01:0{i},,,\n" for i in range(1, 7))
+
+
+def test_an_import_commits_batch_by_batch_after_validating_the_whole_file(db):
+    seen = []
+    with pytest.raises(ImportRejected):
+        apply_import(SIX_NEW + "bad,,nope,,,\n", batch_size=2, progress=lambda *p: seen.append(p))
+    assert not Device.objects.exists() and not seen  # a bad last row: nothing written, even in batches
+    counts = []
+    result = apply_import(SIX_NEW, batch_size=2, progress=lambda done, total: counts.append(
+        (done, total, Device.objects.count())))
+    assert counts == [(2, 6, 2), (4, 6, 4), (6, 6, 6)]
+    assert result.created == 6
+
+
+def test_an_identifier_taken_between_batches_stops_the_import_there_and_importing_again_finishes(make_device):
+    def rival_takes_a_mac(done, total):
+        if done == 2:  # another user saves a device with line 5's MAC
+            make_device("rival", macs=["00:0c:29:00:01:04"])
+
+    with pytest.raises(ImportInterrupted) as stopped:
+        apply_import(SIX_NEW, batch_size=2, progress=rival_takes_a_mac)
+    rival = Device.objects.get(name="rival")
+    assert stopped.value.line == 5
+    assert f"its identifiers now belong to device #{rival.pk} (rival), saved since the preview" in str(stopped.value)
+    assert "Lines before it were imported (2 created, 0 updated); nothing from line 5 on was written" in str(stopped.value)
+    # The whole batch holding line 5 is left out, line 4 included.
+    assert sorted(Device.objects.values_list("name", flat=True)) == ["n1", "n2", "rival"]
+    again = apply_import(SIX_NEW)  # what was written plans as unchanged; the rest goes in as planned now
+    assert (again.created, again.updated, again.unchanged) == (3, 1, 2)
+    assert sorted(Device.objects.values_list("name", flat=True)) == [f"n{i}" for i in range(1, 7)]
+
+
+def test_a_device_deleted_between_batches_stops_the_import_at_its_line(make_device):
+    for i in range(1, 5):
+        make_device(f"n{i}", hwid=f"H{i}")
+    text = HEADER + "".join(f"renamed{i},H{i},,,,\n" for i in range(1, 5))
+    doomed = Device.objects.get(hwid="H4")
+    doomed_pk = doomed.pk
+
+    def delete_it(done, total):
+        if done == 2:
+            doomed.delete()
+
+    with pytest.raises(ImportInterrupted) as stopped:
+        apply_import(text, batch_size=2, progress=delete_it)
+    assert stopped.value.line == 5 and f"device #{doomed_pk} was deleted since the preview" in str(stopped.value)
+    assert sorted(Device.objects.values_list("name", flat=True)) == ["n3", "renamed1", "renamed2"]

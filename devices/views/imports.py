@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from devices.csv_io import COLUMNS, CsvFormatError, ImportRejected, apply_import, decode_upload, plan_import, read_rows
+from devices.csv_io import (
+    COLUMNS,
+    CsvFormatError,
+    ImportInterrupted,
+    ImportRejected,
+    apply_import,
+    decode_upload,
+    plan_import,
+    read_rows,
+)
 from devices.forms import CsvUploadForm
 from devices.models import DeviceImport
 
@@ -52,20 +60,19 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             messages.info(request, f"Discarded {pending.filename}; nothing was imported.")
             return redirect("devices:import-upload")
         if mode in ("all", "valid"):
+            # No transaction around it: the import commits batch by batch, so
+            # clicks and the cluster can write in between.
             try:
-                with transaction.atomic():
-                    result = apply_import(pending.content, valid_rows_only=(mode == "valid"))
-                    pending.status = DeviceImport.Status.APPLIED
-                    pending.applied_at = timezone.now()
-                    pending.created_count = result.created
-                    pending.updated_count = result.updated
-                    pending.skipped_count = result.skipped
-                    pending.save()
-            except ImportRejected as exc:
+                result = apply_import(pending.content, valid_rows_only=(mode == "valid"))
+            except (ImportRejected, ImportInterrupted) as exc:
                 messages.error(request, str(exc))
-            except IntegrityError:
-                messages.error(request, "The inventory changed during the import; nothing was written. Try again.")
             else:
+                pending.status = DeviceImport.Status.APPLIED
+                pending.applied_at = timezone.now()
+                pending.created_count = result.created
+                pending.updated_count = result.updated
+                pending.skipped_count = result.skipped
+                pending.save()
                 messages.success(
                     request,
                     f"Imported {pending.filename}: {result.created} created, {result.updated} updated, "

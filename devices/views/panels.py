@@ -47,6 +47,9 @@ def remediation_context(device: Device, view: outbox.BudgetView | None = None) -
         "device": device,
         "fetch": fetch,
         "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
+        # Stale with no fetch on its way: the viewer's page-view fetches are at their cap.
+        "fetch_deferred": fetch is None and outbox.remediation_is_stale(device),
+        "page_view_fetches": outbox.PAGE_VIEW_FETCHES,
         "trusted": trusted,
         "qr": mark_safe(qr),  # segno's own SVG
         "qr_note": qr_note(device.remediation_link) if trusted and not qr else "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from devices.csv_io import CsvFormatError, ImportRejected, apply_import, decode_upload, plan_import
+from devices.csv_io import CsvFormatError, ImportInterrupted, ImportRejected, apply_import, decode_upload, plan_import
 
 
 class Command(BaseCommand):
@@ -31,6 +31,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
         except CsvFormatError as exc:
             raise CommandError(f"{file}: {exc} Nothing was imported.") from None
+        except ImportInterrupted as exc:
+            raise CommandError(f"{file}: {exc}") from None
         except ImportRejected as exc:
             self._report_errors(exc.plan)
             raise CommandError(f"{file}: {exc} Use --valid-rows-only to skip bad rows.") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError
 from django.db.models.signals import pre_save
+from django.urls import reverse
 
 from devices import outbox
 from devices.models import Action, AuditEntry, BulkJob, Priority
@@ -140,3 +141,57 @@ def test_an_enqueue_that_keeps_losing_the_race_gives_up_after_three_tries(outbox
     with pytest.raises(IntegrityError):
         outbox.enqueue(device, "dhcprenew", user=operator)
     assert len(tries) == 3
+
+
+# ------------------------------------------------------------------ page views go below clicks
+
+
+def _open_pages(client, user, devices) -> None:
+    client.force_login(user)
+    for device in devices:
+        assert client.get(reverse("devices:device-detail", args=[device.pk])).status_code == 200
+
+
+def test_a_click_goes_out_before_the_fetches_of_a_hundred_pages_a_viewer_opened(
+        client, fake_upstream, run_drain, devices, viewer, operator):
+    pages = devices(101)
+    _open_pages(client, viewer, pages[:100])
+    in_flight = outbox.claim_next("other-worker")  # one page-view fetch already on its way
+    assert isinstance(in_flight, outbox.Claim) and in_flight.kind == "remediation"
+    client.force_login(operator)
+    client.post(reverse("devices:action-create", args=[pages[100].pk]), {"kind": "dhcprenew"})
+    click = Action.objects.get(kind="dhcprenew")
+    views = Action.objects.filter(kind="remediation", status="queued")
+    assert outbox.queue_rank(click) == 0
+    assert all(outbox.queue_rank(fetch) > 0 for fetch in views)
+    assert all(outbox.estimated_send_time(click) <= outbox.estimated_send_time(fetch) for fetch in views)
+    run_drain(max_runtime=0.5)
+    assert fake_upstream.sent()[0].kind == "dhcprenew"
+    assert fake_upstream.sent()[0].identifier == pages[100].hwid
+
+
+def test_a_user_has_at_most_three_page_view_fetches_waiting_and_the_page_says_so(
+        client, fake_upstream, run_drain, devices, viewer, operator):
+    pages = devices(10)
+    _open_pages(client, viewer, pages[:9])
+    mine = Action.objects.filter(kind="remediation", requested_by=viewer, status__in=Action.PENDING)
+    assert mine.count() == outbox.PAGE_VIEW_FETCHES == 3
+    page = client.get(reverse("devices:device-detail", args=[pages[8].pk]))
+    assert "Not refreshed now: 3 fetches for other device pages you opened are still waiting" in page.content.decode()
+    _open_pages(client, operator, [pages[9]])  # another user's page view is not held back by the viewer's cap
+    assert Action.objects.filter(kind="remediation", requested_by=operator).count() == 1
+    run_drain()
+    _open_pages(client, viewer, [pages[8]])  # once its fetches are done, a page view fetches again
+    assert mine.count() == 1 and mine.get().device == pages[8]
+
+
+def test_an_operators_page_view_goes_below_clicks_and_refresh_now_stays_a_click(
+        client, fake_upstream, devices, operator):
+    first, second, third = devices(3)
+    _open_pages(client, operator, [first, second])
+    assert set(Action.objects.values_list("priority", flat=True)) == {Priority.PAGE_VIEW}
+    client.post(reverse("devices:remediation-refresh", args=[third.pk]))
+    refresh = Action.objects.get(device=third)
+    assert refresh.priority == Priority.CLICK and outbox.queue_rank(refresh) == 0
+    client.post(reverse("devices:remediation-refresh", args=[second.pk]))  # raises the waiting page-view fetch
+    assert Action.objects.get(device=second).priority == Priority.CLICK

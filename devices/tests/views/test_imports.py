@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from devices.models import Device, DeviceImport
@@ -72,3 +81,48 @@ def test_another_users_import_is_not_found(admin_client_, client, db):
     other.groups.add(Group.objects.get(name="admin"))
     client.force_login(other)
     assert client.get(pending_url).status_code == 404
+
+
+# ------------------------------------------------------------------ clicks during a large import
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_import_under_clicks(database_url: str | None) -> dict:
+    """bench/import_lock.py, scaled down: an update import of 8,000 rows through the web in
+    20 batches while two threads, each on its own connection, queue an action every 50 ms."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env["GEARSDASH_VAR_DIR"] = tempfile.mkdtemp(prefix="gearsdash-import-lock-")  # SQLite: a file DB of its own
+    command = [sys.executable, "bench/import_lock.py", "--rows", "8000", "--batch", "400", "--interval", "0.05", "--json"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def assert_clicks_recorded_while_the_import_writes(result: dict) -> None:
+    assert result["updated"] == result["rows"]  # the import went through
+    assert result["failed"] == 0, result["errors"]  # no "database is locked"
+    assert result["recorded"] == result["clicks"]  # every click is in the outbox
+    assert result["clicks_done_during_import"] >= 1  # clicks got in between batches, not after the import
+    # A click waits for one batch at most, never for the whole import.
+    assert result["worst_wait"] < result["import_seconds"] / 4, result
+
+
+def test_a_click_during_a_large_import_is_recorded_at_once_on_sqlite():
+    result = run_import_under_clicks(None)
+    assert result["vendor"] == "sqlite"
+    assert_clicks_recorded_while_the_import_writes(result)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_click_during_a_large_import_is_recorded_at_once_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    result = run_import_under_clicks(url)
+    assert result["vendor"] == "postgresql"
+    assert_clicks_recorded_while_the_import_writes(result)
