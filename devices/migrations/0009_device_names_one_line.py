@@ -21,7 +21,7 @@ def names_on_one_line(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0007_macaddress_field'),
+        ('devices', '0008_action_page_view_priority'),
     ]
 
     operations = [
