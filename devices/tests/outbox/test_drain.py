@@ -68,7 +68,7 @@ def test_repeated_failures_pause_sending_and_say_why_then_give_up_at_the_cap(
     outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
     run_drain(max_runtime=0.6)
     view = outbox.budget_view()
-    assert view.paused and "failures in a row" in view.block_reason
+    assert view.pause_kind == "failures" and "failures in a row" in view.block_reason  # kept until an answer
     run_drain()
     action = Action.objects.get()
     assert (action.status, action.attempts) == ("failed", 4)
