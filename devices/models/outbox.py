@@ -172,6 +172,8 @@ class UpstreamAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     worker = models.CharField(max_length=100)
     error = models.CharField(max_length=300, blank=True)
+    token_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The access token version the call was sent with: a 401 for an older one is retried.")
 
     class Meta:
         ordering = ["-started_at"]
@@ -199,6 +201,10 @@ class UpstreamState(models.Model):
     pause_kind = models.CharField(max_length=12, choices=PauseKind.choices, default=PauseKind.NONE, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     consecutive_auth_failures = models.PositiveIntegerField(default=0)
+    auth_failed_version = models.PositiveIntegerField(
+        default=0, help_text="The token version the last counted 401 used: another 401 for it is no new failure.")
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the current run of failures in a row began (none: the cloud answers).")
     rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
     last_alarm_at = models.DateTimeField(null=True, blank=True)
     last_alarm = models.CharField(max_length=300, blank=True)

@@ -16,7 +16,7 @@ token, slots (how many drainers), drain (the loop), tasks (django-q2), kick,
 clock, limits. Import from here.
 """
 
-from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, resume, upstream_state
+from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
 from devices.outbox.budget import (
     BudgetView,
     average_latency,
@@ -44,7 +44,7 @@ from devices.outbox.queue import (
     retry,
 )
 from devices.outbox.slots import release_slot, renew_slot, take_slot
-from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_token
+from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
 
 __all__ = [
     "AUTH_PAUSE",
@@ -81,8 +81,10 @@ __all__ = [
     "open_remediation_fetch",
     "page_view_fetches_waiting",
     "pause",
+    "paused_until",
     "queue_rank",
     "reap_lost",
+    "refresh_margin",
     "refresh_token",
     "release_slot",
     "remediation_is_stale",

@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from devices.models import Action, ActionKind
-from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause
+from devices.outbox.breaker import paused_until
 from devices.outbox.budget import budget
 from devices.outbox.claim import Claim, Idle, Wait, claim_next
 from devices.outbox.clock import db_now
@@ -66,12 +66,12 @@ def send(client: GearsClient, claim: Claim, token: str, version: int) -> Action 
     except Exception as exc:  # a bug of ours must not leave the row claimed
         logger.exception("unexpected error sending action %s", claim.action_id)
         outcome = GearsError(f"internal error ({type(exc).__name__})", permanent=False, ambiguous=True)
-    action = finish(claim, outcome)
+    action = finish(claim, outcome, version)
     if isinstance(outcome, GearsAuthError):
         try:
             refresh_token(client, version)
-        except TokenUnavailable as exc:
-            pause(str(exc), AUTH_PAUSE.total_seconds(), kind=PauseKind.CREDENTIALS)
+        except TokenUnavailable:
+            pass  # the failed request paused sending (breaker); the loop waits for it
     return action
 
 
@@ -96,15 +96,16 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
                 break
             if use_slot:
                 renew_slot(worker, lease)
-            try:
-                token, version = current_token(client)
-            except TokenUnavailable as exc:
-                pause(str(exc), AUTH_PAUSE.total_seconds(), kind=PauseKind.CREDENTIALS)
-                logger.error("upstream paused: %s", exc)
-                # Asking again at once would only be refused again: the
-                # pause holds every call, and the schedule tries later.
-                break
-            match claim_next(worker):
+            # The pause is checked before a token is asked for: nobody asks during it.
+            until = paused_until(db_now())
+            if until is None:
+                try:
+                    token, version = current_token(client)
+                except TokenUnavailable:
+                    until = paused_until(db_now())
+                    if until is None:  # nothing to wait for: leave it to the next run
+                        break
+            match Wait(until) if until is not None else claim_next(worker):
                 case Idle():
                     break
                 case Wait(until=until):

@@ -16,7 +16,16 @@ from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Case, Value, When
 
-from devices.models import EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState, UpstreamAttempt, UpstreamState
+from devices.models import (
+    EXEMPT_MODE_OF,
+    Action,
+    ActionKind,
+    Device,
+    RemediationState,
+    UpstreamAttempt,
+    UpstreamState,
+    UpstreamToken,
+)
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Claim
 from devices.outbox.clock import db_now
@@ -101,6 +110,23 @@ def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, n
         action.not_before = now
 
 
+def _retry_with_new_token(action: Action, error: GearsAuthError, state: UpstreamState, now: datetime) -> None:
+    # A 401 for a token already replaced (or already counted) says nothing of
+    # the current one: send again at once with it, no failure counted.
+    action.status = Action.Status.QUEUED
+    action.not_before = now
+    action.last_error = _error(f"{error}; sent again with the new access token")
+
+
+def outdated_token(state: UpstreamState, token_version: int | None) -> bool:
+    """A 401 for `token_version` is no news: that token was replaced since, or a 401 for it was already counted."""
+    if token_version is None:
+        return False
+    current = UpstreamToken.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    counted = state.consecutive_auth_failures >= 1 and token_version <= state.auth_failed_version
+    return token_version < current or counted
+
+
 def _rate_limited(action: Action, error: GearsRateLimited, state: UpstreamState, now: datetime) -> None:
     # No penalty: the breaker's pause holds it back until the reset time.
     action.status = Action.Status.QUEUED
@@ -150,9 +176,10 @@ def _keep_last_good_link(action: Action, now: datetime) -> None:
     )
 
 
-def finish(claim: Claim, outcome: Outcome) -> Action | None:
+def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> Action | None:
     """Write a call's outcome to its log row, its action and the breaker.
 
+    `token_version`: the version of the access token the call was sent with.
     None when the action was taken from this worker before the answer came
     (the answer is kept in the log only).
     """
@@ -166,8 +193,11 @@ def finish(claim: Claim, outcome: Outcome) -> Action | None:
         status = outcome.http_status if answered else outcome.status
         UpstreamAttempt.objects.filter(pk=claim.attempt_id).update(
             finished_at=now, outcome=kind, http_status=status,
-            error="" if answered else fit(UpstreamAttempt, "error", str(outcome)),
+            error="" if answered else fit(UpstreamAttempt, "error", str(outcome)), token_version=token_version,
         )
+        outdated = kind == UpstreamAttempt.Outcome.AUTH and outdated_token(state, token_version)
+        if kind == UpstreamAttempt.Outcome.AUTH and not outdated and token_version is not None:
+            state.auth_failed_version = token_version
         action = (
             Action.objects.select_for_update()
             .filter(pk=claim.action_id, status=Action.Status.SENDING, claimed_by=claim.worker)
@@ -177,29 +207,35 @@ def finish(claim: Claim, outcome: Outcome) -> Action | None:
         if action is None:
             logger.warning("action %s was taken from %s before its answer came; answer kept in the log only",
                            claim.action_id, claim.worker)
-            record_outcome(state, kind, outcome, now)
+            if not outdated:
+                record_outcome(state, kind, outcome, now)
             return None
         try:
             with transaction.atomic():  # a savepoint: a write the database refuses leaves the row as it was
-                _record(action, status, outcome, kind, state, now)
+                _record(action, status, outcome, kind, state, now, outdated)
         except DataError as exc:
             logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
                          type(exc).__name__)
             action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
             _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
-            _record(action, status, None, kind, state, now)
-        record_outcome(state, kind, outcome, now)
+            _record(action, status, None, kind, state, now, outdated)
+        if not outdated:
+            record_outcome(state, kind, outcome, now)
         return action
 
 
 def _record(action: Action, status: int | None, outcome: Outcome | None, kind: str, state: UpstreamState,
-            now: datetime) -> None:
-    """Write the outcome to the claimed action (and its device); None: the action is already decided."""
+            now: datetime, outdated: bool) -> None:
+    """Write the outcome to the claimed action (and its device); None: the action is already decided.
+
+    `outdated`: a 401 for a token already replaced, retried with the new one.
+    """
     action.http_status = status
     action.claimed_by = ""
     action.lease_until = None
     if outcome is not None:
-        HANDLERS[type(outcome) if kind == UpstreamAttempt.Outcome.OK else kind](action, outcome, state, now)
+        handler = _retry_with_new_token if outdated else HANDLERS[type(outcome) if kind == UpstreamAttempt.Outcome.OK else kind]
+        handler(action, outcome, state, now)
     if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
         _keep_last_good_link(action, now)
     action.save()

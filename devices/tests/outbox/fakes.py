@@ -46,6 +46,8 @@ class FakeUpstream:
     `script` holds what the next calls answer, in order (a result, or an
     exception to raise); when it is empty every action succeeds. `tokens`
     does the same for fetch_token. `latency` moves the fake clock per call.
+    Granted tokens live `token_lifetime` seconds; until `down_until` every
+    call, token requests included, fails as a refused connection would.
     """
 
     clock: FakeClock | None = None
@@ -53,17 +55,21 @@ class FakeUpstream:
     script: list = field(default_factory=list)
     tokens: list = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # the endpoint of each call refused while down
     granted: int = 0
+    token_lifetime: float = 3600
+    down_until: datetime | None = None
 
     def fetch_token(self, client_id: str, client_secret: str) -> Token:
         self.calls.append(Call("token"))
+        self._refuse_if_down()
         if self.tokens:
             answer = self.tokens.pop(0)
             if isinstance(answer, Exception):
                 raise answer
             return answer
         self.granted += 1
-        return Token(access_token=f"token-{self.granted:02d}-0123456789abcdef", expires_in=3600)
+        return Token(access_token=f"token-{self.granted:02d}-0123456789abcdef", expires_in=self.token_lifetime)
 
     def device_action(self, access_token: str, identifier: str, opt: int, kind: str) -> ActionResult:
         self.calls.append(Call("action", access_token, identifier, opt, kind))
@@ -73,7 +79,13 @@ class FakeUpstream:
         self.calls.append(Call("remediation", access_token, identifier, opt))
         return self._answer(RemediationResult("no_issues", None, "Device has no issues", 200, None))
 
+    def _refuse_if_down(self) -> None:
+        if self.down_until is not None and self.clock is not None and self.clock.now() < self.down_until:
+            self.refused.append(self.calls[-1].endpoint)
+            raise GearsError("cannot connect to the cloud (ConnectionError)", permanent=False, ambiguous=False)
+
     def _answer(self, default):
+        self._refuse_if_down()
         if self.clock is not None and self.latency:
             self.clock.advance(self.latency)
         answer = self.script.pop(0) if self.script else default
@@ -83,6 +95,9 @@ class FakeUpstream:
 
     def sent(self) -> list[Call]:
         return [call for call in self.calls if call.endpoint != "token"]
+
+    def token_requests(self) -> int:
+        return sum(1 for call in self.calls if call.endpoint == "token")
 
 
 def transient(message: str = "HTTP 500 from the cloud", ambiguous: bool = True) -> GearsError:

@@ -11,6 +11,7 @@ from devices import outbox
 from devices.models import UpstreamState
 from devices.tests.outbox.fakes import transient
 from devices.upstream import ActionResult, GearsAuthError, GearsNotFound, GearsRateLimited
+from gearsdash.env import RateLimit
 
 OK = ActionResult(True, "OK", 200, None)
 RATE_LIMITED = GearsRateLimited("HTTP 429 from the cloud", retry_after=30)
@@ -43,15 +44,44 @@ def test_sending_pauses_after_the_threshold_of_failures_in_a_row_and_says_why(fa
     assert not answer(first, transient()).blocked_until
     assert not answer(second, transient()).blocked_until
     state = answer(third, transient())
-    assert state.blocked_until == fake_clock.now() + timedelta(seconds=0.05)
+    pause = (state.blocked_until - fake_clock.now()).total_seconds()
+    assert 0.05 * 0.8 <= pause <= 0.05  # jitter only shortens it
     assert state.pause_kind == "failures"
     assert state.block_reason == "3 failures in a row, the last: HTTP 500 from the cloud"
 
 
 def test_the_failures_pause_doubles_with_each_failure_up_to_the_cap(outbox_settings):
     outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800
-    assert [outbox.breaker.failures_pause(n) for n in (3, 4, 5, 6)] == [30, 60, 120, 240]
-    assert outbox.breaker.failures_pause(20) == 1800
+    long_outage = 24 * 3600
+    assert [outbox.breaker.failures_pause(n, long_outage) for n in (3, 4, 5, 6)] == [30, 60, 120, 240]
+    assert outbox.breaker.failures_pause(20, long_outage) == 1800
+
+
+def test_the_failures_pause_is_at_most_a_quarter_of_the_time_failing_so_far(outbox_settings):
+    # So a 30 s outage never holds sending back for more than about 10 s after it ends.
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800
+    assert [outbox.breaker.failures_pause(n, t) for n, t in ((3, 12), (4, 15), (6, 40))] == [3, 3.75, 10]
+    assert outbox.breaker.failures_pause(1, 0, threshold=1) == 1  # the first step
+
+
+def test_sending_resumes_within_10_s_of_the_end_of_a_30_s_outage_at_the_real_limit(
+        fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 60.0)
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800  # the defaults
+    for device in devices(20):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    outage_ends = None
+    while True:
+        step = outbox.claim_next("w")
+        if isinstance(step, outbox.Wait):
+            fake_clock.advance(max((step.until - fake_clock.now()).total_seconds(), 0.001))
+            continue
+        if outage_ends is None:
+            outage_ends = fake_clock.now() + timedelta(seconds=30)  # it began just before this call
+        if fake_clock.now() >= outage_ends:
+            break
+        answer(step, transient("cannot connect to the cloud", ambiguous=False))
+    assert (fake_clock.now() - outage_ends) <= timedelta(seconds=10)
 
 
 def test_an_answered_call_lifts_a_failures_pause(in_flight, outbox_settings):

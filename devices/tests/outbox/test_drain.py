@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from datetime import timedelta
 
 from devices import outbox
@@ -67,7 +68,7 @@ def test_repeated_failures_pause_sending_and_say_why_then_give_up_at_the_cap(
     outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
     run_drain(max_runtime=0.6)
     view = outbox.budget_view()
-    assert view.paused and "failures in a row" in view.block_reason
+    assert view.pause_kind == "failures" and "failures in a row" in view.block_reason  # kept until an answer
     run_drain()
     action = Action.objects.get()
     assert (action.status, action.attempts) == ("failed", 4)
@@ -233,3 +234,62 @@ def test_a_drain_with_every_slot_taken_is_skipped_and_a_finished_one_frees_its_s
     outbox.release_slot("b")
     assert run_drain().sent == 1
     assert DrainerSlot.objects.filter(holder="").count() == 1
+
+
+# ------------------------------------------------------------------ no token to be had
+
+
+def run_like_the_cluster(run_drain, fake_clock, minutes: int, drainers: int = 2) -> None:
+    """What django-q2 does, on the fake clock: each minute the schedule starts `drainers` drainers,
+    and a run that leaves work kicks another at once."""
+    end = fake_clock.now() + timedelta(minutes=minutes)
+    while fake_clock.now() < end and Action.objects.filter(status__in=Action.PENDING).exists():
+        next_minute = fake_clock.now() + timedelta(minutes=1)
+        for i in range(drainers):
+            while run_drain(max_runtime=45, worker=f"w{i}", use_slot=False).work_left and fake_clock.now() < end:
+                pass
+        if fake_clock.now() < next_minute:
+            fake_clock.advance((next_minute - fake_clock.now()).total_seconds())
+
+
+def warnings_logged(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_a_wrong_client_secret_costs_one_token_request_per_pause_and_one_log_line(
+        run_drain, fake_upstream, fake_clock, devices, operator, caplog):
+    refused = GearsAuthError("token request refused: invalid_client (Bad client credentials)", permanent=True)
+    fake_upstream.tokens += [refused] * 1000
+    for device in devices(3):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    with caplog.at_level(logging.INFO):
+        run_like_the_cluster(run_drain, fake_clock, minutes=30)
+    # One request per AUTH_PAUSE (5 min) across both drainers and every schedule run.
+    assert fake_upstream.token_requests() <= 30 / 5 + 1
+    assert len(warnings_logged(caplog)) == 1 and "invalid_client" in warnings_logged(caplog)[0]
+    assert fake_upstream.sent() == [] and Action.objects.filter(status="queued").count() == 3
+    assert outbox.budget_view().pause_kind == "credentials"
+
+
+def test_a_30_s_outage_mid_drain_is_no_credentials_failure_and_sending_resumes_within_10_s(
+        run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator, caplog):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 10.0)
+    outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800  # the defaults
+    fake_upstream.token_lifetime = 44
+    outbox.enqueue_bulk([d.pk for d in devices(80)], "dhcprenew", user=operator)
+    run_drain(max_runtime=35)
+    # The cloud refuses connections for 30 s, over the token's refresh at 39.6 s.
+    outage_ends = fake_clock.now() + timedelta(seconds=30)
+    fake_upstream.down_until = outage_ends
+    with caplog.at_level(logging.INFO):
+        run_like_the_cluster(run_drain, fake_clock, minutes=30)
+    assert Action.objects.filter(status="succeeded").count() == 80
+    first_ok = UpstreamAttempt.objects.filter(outcome="ok", started_at__gte=outage_ends).order_by("started_at")[0]
+    assert first_ok.started_at - outage_ends <= timedelta(seconds=10)
+    refused = fake_upstream.refused
+    print(f"{len(refused)} refused requests ({refused.count('token')} for a token); resumed "
+          f"{(first_ok.started_at - outage_ends).total_seconds():.1f} s after the outage; {fake_upstream.granted} grants")
+    assert len(refused) <= 20  # probes that grow apart, not a loop (thousands before)
+    lines = warnings_logged(caplog)
+    assert len(lines) < 20 and not any("GEARS_CLIENT_SECRET" in line for line in lines), lines
+    assert outbox.budget_view().pause_kind == ""

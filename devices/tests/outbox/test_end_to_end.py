@@ -5,6 +5,7 @@ Everything else about the outbox runs on the fake client and clock (the other mo
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -186,3 +187,48 @@ def test_four_workers_hitting_an_expired_token_refresh_it_once(upstream):
         t.join(timeout=30)
     assert stats(sim)["token_grants"] == 2  # the first token, and one refresh
     assert len({r for r in results}) == 1 and results[0][1] == version + 1
+
+
+# ------------------------------------------------------------------ short-lived tokens and an outage
+
+
+def test_tokens_living_4_4_s_and_a_3_s_outage_mid_drain_cost_3_grants_few_lines_and_a_prompt_resume(
+        db, upstream, operator, settings, caplog):
+    # Issue 13's run at a tenth of its time base: tokens of 44 s, an outage of 30 s, resume within 10 s.
+    lifetime, outage, resume_within = 4.4, 3.0, 1.0
+    sim = upstream(limit=10, window=0.8, token_lifetime=lifetime)
+    settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP = 0.1, 180.0
+    known = [d["hwid"] for d in sim_devices(sim) if d["persistent_agent"]]
+    hwids = (known * 3)[:80]
+    Device.objects.bulk_create([Device(name=f"e2e-{i:03d}", hwid=f"{h}" if i < len(known) else f"{h}-{i}")
+                                for i, h in enumerate(hwids)])
+    outbox.enqueue_bulk(list(Device.objects.values_list("pk", flat=True)), "dhcprenew", user=operator)
+    marks = {}
+
+    def cut_the_cloud() -> None:
+        time.sleep(lifetime * 1.2)  # mid-drain, over the second token's refresh
+        marks["down"] = outbox.db_now()
+        sim.refuse_connections()
+        time.sleep(outage)
+        sim.accept_connections()
+        marks["back"] = outbox.db_now()
+
+    cutter = threading.Thread(target=cut_the_cloud)
+    with caplog.at_level("INFO"):
+        cutter.start()
+        give_up = time.monotonic() + 60  # about 12 s are needed
+        while Action.objects.filter(status__in=Action.PENDING).exists() and time.monotonic() < give_up:
+            outbox.drain(max_runtime=5, use_slot=False)
+        cutter.join()
+    s = stats(sim)
+    assert Action.objects.filter(status__in=["succeeded", "failed"]).count() == 80
+    assert s["token_grants"] <= 3, s["token_grants"]
+    # The first call the cloud answered (200, or 404 for a device it does not know) after its return.
+    answered = UpstreamAttempt.objects.filter(outcome__in=["ok", "refused"], started_at__gte=marks["back"])
+    resumed = answered.order_by("started_at")[0].started_at - marks["back"]
+    print(f"{s['token_grants']} grants; resumed {resumed.total_seconds():.2f} s after the outage")
+    assert resumed <= timedelta(seconds=resume_within)
+    outage_lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(outage_lines) < 20, [r.getMessage() for r in outage_lines]
+    assert not any("GEARS_CLIENT_SECRET" in r.getMessage() for r in outage_lines)
+    assert s["rate_limited"] == 0

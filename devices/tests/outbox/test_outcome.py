@@ -143,3 +143,56 @@ def test_backoff_jitter_stays_within_twenty_percent_and_varies(outbox_settings):
     delays = {outbox.backoff(3).total_seconds() for _ in range(200)}
     assert all(96 <= delay <= 144 for delay in delays)
     assert max(delays) - min(delays) > 20  # spread, not one value
+
+
+# ------------------------------------------------------------------ 401s and token versions
+
+
+@pytest.fixture
+def two_in_flight(fake_clock, outbox_settings, fake_upstream, devices, operator):
+    """Two calls sent with the same token (version 1), not yet answered."""
+    for device in devices(2):
+        outbox.enqueue(device, "dhcprenew", user=operator)
+    _, version = outbox.current_token(fake_upstream)
+    first = outbox.claim_next("w1")
+    fake_clock.advance(0.2)
+    second = outbox.claim_next("w2")
+    assert isinstance(first, outbox.Claim) and isinstance(second, outbox.Claim) and version == 1
+    return first, second
+
+
+UNAUTHORIZED = GearsAuthError("HTTP 401 from the cloud: invalid_token")
+
+
+def test_two_overlapping_401s_retry_both_with_the_new_token_and_fail_nothing(fake_upstream, two_in_flight):
+    first, second = two_in_flight
+    outbox.finish(first, UNAUTHORIZED, 1)
+    outbox.refresh_token(fake_upstream, 1)  # what send() does after a 401
+    action = outbox.finish(second, UNAUTHORIZED, 1)  # sent with the old token before the refresh
+    assert (action.status, action.not_before, action.transient_failures) == ("queued", outbox.db_now(), 0)
+    assert "new access token" in action.last_error
+    assert Action.objects.filter(status="queued").count() == 2
+    state = outbox.upstream_state()
+    assert (state.pause_kind, state.blocked_until, state.consecutive_auth_failures) == ("", None, 1)
+    assert list(UpstreamAttempt.objects.order_by("pk").values_list("token_version", flat=True)) == [1, 1]
+
+
+def test_a_second_401_for_the_same_token_before_its_refresh_fails_nothing(two_in_flight):
+    first, second = two_in_flight
+    outbox.finish(first, UNAUTHORIZED, 1)
+    action = outbox.finish(second, UNAUTHORIZED, 1)  # both answered before anyone refreshed
+    assert action.status == "queued" and outbox.upstream_state().pause_kind == ""
+
+
+def test_a_401_for_the_refreshed_token_too_fails_the_action_and_pauses_sending(
+        fake_clock, fake_upstream, two_in_flight):
+    first, second = two_in_flight
+    outbox.finish(first, UNAUTHORIZED, 1)
+    outbox.refresh_token(fake_upstream, 1)
+    outbox.finish(second, UNAUTHORIZED, 1)
+    fake_clock.advance(1)
+    again = outbox.claim_next("w1")
+    action = outbox.finish(again, UNAUTHORIZED, 2)  # the new token is refused as well
+    assert action.status == "failed"
+    state = outbox.upstream_state()
+    assert state.pause_kind == "auth" and "GEARS_CLIENT_SECRET" in state.block_reason

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
 
 from devices import outbox
-from devices.models import UpstreamToken
+from devices.models import Action, UpstreamToken
 from devices.upstream import GearsAuthError
+from gearsdash.env import RateLimit
 
 
 def test_the_token_is_fetched_once_and_reused(fake_upstream):
@@ -49,3 +51,34 @@ def test_a_fixed_access_token_is_used_as_given_and_cannot_be_refreshed(fake_upst
     with pytest.raises(outbox.TokenUnavailable, match="GEARS_ACCESS_TOKEN"):
         outbox.refresh_token(fake_upstream, 0)
     assert fake_upstream.calls == [] and not UpstreamToken.objects.filter(access_token__contains="fixed").exists()
+
+
+def test_a_token_is_refreshed_early_by_the_smaller_of_a_minute_and_a_tenth_of_its_life():
+    assert outbox.refresh_margin(timedelta(seconds=43199)) == outbox.TOKEN_EARLY == timedelta(seconds=60)
+    assert outbox.refresh_margin(timedelta(seconds=44)) == timedelta(seconds=4.4)
+
+
+def test_a_token_living_44_s_is_reused_for_nine_tenths_of_its_life(fake_clock, fake_upstream):
+    fake_upstream.token_lifetime = 44
+    assert outbox.current_token(fake_upstream)[1] == 1
+    fake_clock.advance(39.5)
+    assert outbox.current_token(fake_upstream)[1] == 1
+    fake_clock.advance(0.2)
+    assert outbox.current_token(fake_upstream)[1] == 2
+    assert fake_upstream.token_requests() == 2
+
+
+def test_a_drain_with_tokens_living_44_s_costs_one_grant_per_lifetime_not_one_per_call(
+        run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 10.0)
+    fake_upstream.token_lifetime = 44
+    outbox.enqueue_bulk([d.pk for d in devices(80)], "dhcprenew", user=operator)
+    started = fake_clock.now()
+    while run_drain(max_runtime=45).work_left:
+        pass
+    assert Action.objects.filter(status="succeeded").count() == 80
+    duration = (fake_clock.now() - started).total_seconds()
+    assert duration > 60  # several lifetimes
+    assert fake_upstream.granted <= math.ceil(duration / (0.9 * 44)) + 1, (fake_upstream.granted, duration)
+    calls = [call.token for call in fake_upstream.sent()]
+    assert len(set(calls)) == fake_upstream.granted  # every token granted was used
