@@ -70,7 +70,7 @@ class DeviceQuerySet(models.QuerySet):
     @staticmethod
     def _sql_branches(text: str, digits: str | None) -> tuple[list[str], list[str]]:
         # Written as Django's icontains/contains compile, so that the pg_trgm
-        # expression indexes of migration 0002 apply.
+        # expression indexes of migrations 0002 and 0011 apply.
         pattern = f"%{_like_escape(text)}%"
         selects = [
             'SELECT id FROM devices_device WHERE UPPER("name"::text) LIKE UPPER(%s)',
@@ -78,6 +78,6 @@ class DeviceQuerySet(models.QuerySet):
         ]
         params = [pattern, pattern]
         for fragment in mac_fragments(digits) if digits else []:
-            selects.append('SELECT device_id FROM devices_macaddress WHERE "address"::text LIKE %s')
+            selects.append('SELECT device_id FROM devices_macaddress WHERE UPPER("address"::text) LIKE UPPER(%s)')
             params.append(f"%{fragment}%")
         return selects, params
