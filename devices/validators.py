@@ -51,20 +51,48 @@ def normalize_mac(value: str) -> str:
     if not isinstance(value, str):
         raise ValidationError("A MAC address must be text.", code="invalid_mac")
     if _MAC_CANONICAL.fullmatch(value):
-        return value  # already canonical: every stored MAC passes here on each write
+        # Already canonical: every stored MAC passes here on each write.
+        return refuse_special_mac(value)
     compact = _SPACE_AROUND_SEPARATOR.sub(r"\1", value.strip())
     if not compact:
         raise ValidationError("A MAC address is empty.", code="invalid_mac")
     if _MAC_SHAPES.fullmatch(compact):
         try:
-            return str(EUI(compact, version=48, dialect=mac_unix_expanded))
+            canonical = str(EUI(compact, version=48, dialect=mac_unix_expanded))
         except (AddrFormatError, ValueError, TypeError):
             pass
+        else:
+            return refuse_special_mac(canonical)
     raise ValidationError(
         "%(value)s is not a MAC address: give six pairs of hex digits, "
         "for example " + _MAC_EXAMPLE + ".",
         code="invalid_mac",
         params={"value": _shown(value)},
+    )
+
+
+def refuse_special_mac(mac: str) -> str:
+    """Return the canonical `mac`, or raise when no network card can have it.
+
+    The broadcast address, a multicast (group) address — the lowest bit of the
+    first octet set, as in 01:00:5e:00:00:01 — and the all-zero address name a
+    group of hosts or none, never one device: the cloud could not match it.
+    """
+    if mac == "ff:ff:ff:ff:ff:ff":
+        reason = "is the broadcast address (every device on the network), not one device's"
+    elif int(mac[:2], 16) & 1:
+        reason = (
+            "is a multicast address (the first octet is odd: it names a group of devices), "
+            "not one device's"
+        )
+    elif mac == "00:00:00:00:00:00":
+        reason = "is the all-zero address, which no network card has"
+    else:
+        return mac
+    raise ValidationError(
+        "%(value)s " + reason + ": give the device's own MAC address.",
+        code="special_mac",
+        params={"value": repr(mac)},
     )
 
 

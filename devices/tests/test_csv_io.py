@@ -98,6 +98,14 @@ def test_cells_longer_than_the_model_allows_are_row_errors(db):
     assert plan.rows[1].ok
 
 
+def test_a_row_with_a_broadcast_or_multicast_mac_is_an_error_saying_why(db):
+    plan = plan_import(HEADER + "ws-1,,ff:ff:ff:ff:ff:ff,,,\nws-2,,01-00-5E-00-00-01,,,\nws-3,,00:0c:29:00:00:01,,,\n")
+    errors = {row.line: " ".join(row.errors) for row in plan.error_rows}
+    assert sorted(errors) == [2, 3]
+    assert "'ff:ff:ff:ff:ff:ff' is the broadcast address" in errors[2]
+    assert "'01:00:5e:00:00:01' is a multicast address" in errors[3]
+
+
 def test_duplicates_inside_the_file_are_errors_that_name_the_first_line(db):
     plan = plan_import(HEADER + "a,H1,00:0c:29:00:00:01,,,\nb,H1,,,,\nc,,00-0C-29-00-00-01,,,\n")
     errors = {row.line: row.errors for row in plan.error_rows}

@@ -123,6 +123,23 @@ def test_model_validation_names_a_bad_mac_and_shows_the_expected_shape(make_devi
     assert message == f"{typed!r} is not a MAC address: give six pairs of hex digits, for example 00:0c:29:f2:7a:29."
 
 
+@pytest.mark.parametrize("typed", ["ff:ff:ff:ff:ff:ff", "01-00-5E-00-00-01", "0000.0000.0000"])
+def test_model_validation_and_the_mac_form_refuse_special_macs(make_device, typed):
+    device = make_device("a", hwid="A")
+    with pytest.raises(ValidationError) as caught:
+        MacAddress(device=device, address=typed).full_clean()
+    (message,) = caught.value.message_dict["address"]
+    assert "give the device's own MAC address" in message
+    form = modelform_factory(MacAddress, fields=["device", "address", "is_primary"])({"device": device.pk, "address": typed})
+    assert form.errors["address"] == [message]
+
+
+def test_the_device_form_refuses_a_multicast_mac_saying_why(db):
+    form = DeviceForm(data={"name": "ws", "macs": "00:0c:29:f2:7a:29 01:00:5e:00:00:01"})
+    assert not form.is_valid()
+    assert "'01:00:5e:00:00:01' is a multicast address" in " ".join(form.errors["macs"])
+
+
 def test_the_mac_admin_form_normalises_and_refuses(make_device):
     device = make_device("a", hwid="A")
     form_class = modelform_factory(MacAddress, fields=["device", "address", "is_primary"])

@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from devices.validators import (
@@ -61,10 +61,36 @@ def test_any_string_either_normalizes_or_raises_validation_error(text):
 
 @given(st.binary(min_size=6, max_size=6), st.sampled_from(["{}:{}:{}:{}:{}:{}", "{}-{}-{}-{}-{}-{}", "{}{}.{}{}.{}{}", "{}{}{}{}{}{}"]), st.booleans())
 def test_every_notation_of_one_mac_gives_the_same_canonical_form(octets, pattern, upper):
+    assume(not octets[0] & 1 and any(octets))  # a device's own (unicast, non-zero) MAC
     pairs = [f"{b:02x}" for b in octets]
     typed = pattern.format(*pairs)
     typed = typed.upper() if upper else typed
     assert normalize_mac(typed) == ":".join(pairs)
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("ff:ff:ff:ff:ff:ff", "broadcast address"),
+        ("FF-FF-FF-FF-FF-FF", "broadcast address"),
+        ("01:00:5e:00:00:01", "multicast address"),
+        ("0100.5e00.0001", "multicast address"),
+        ("33-33-00-00-00-01", "multicast address"),
+        ("03:00:00:00:00:00", "multicast address"),
+        ("00:00:00:00:00:00", "all-zero address"),
+        ("000000000000", "all-zero address"),
+    ],
+)
+def test_it_refuses_broadcast_multicast_and_all_zero_macs_saying_why(typed, why):
+    with pytest.raises(ValidationError) as caught:
+        normalize_mac(typed)
+    (message,) = caught.value.messages
+    assert why in message and "give the device's own MAC address" in message
+
+
+@pytest.mark.parametrize("typed", ["02:00:00:00:00:01", "00:00:00:00:00:01", "fe:ff:ff:ff:ff:ff"])
+def test_unicast_macs_next_to_the_special_ones_are_accepted(typed):
+    assert normalize_mac(typed) == typed
 
 
 def test_a_mac_list_keeps_order_and_reports_every_bad_entry():
