@@ -9,7 +9,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from devices.models import AuditEntry, Device, MacAddress, RemediationState
 
@@ -158,7 +158,8 @@ class AuditFilterSet(ForgivingFilterSet):
         label="Until", field_name="at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
     )
     device = django_filters.CharFilter(
-        label="Device", field_name="device_name", lookup_expr="icontains", max_length=253
+        label="Device", method="filter_device", max_length=253,
+        widget=forms.TextInput(attrs={"placeholder": "Name, HWID or MAC"}),
     )
 
     class Meta:
@@ -167,3 +168,15 @@ class AuditFilterSet(ForgivingFilterSet):
 
     def __init__(self, data=None, queryset=None, **kwargs):
         super().__init__(data, queryset=AuditEntry.objects.all() if queryset is None else queryset, **kwargs)
+
+    def filter_device(self, queryset: QuerySet[AuditEntry], name: str, text: str) -> QuerySet[AuditEntry]:
+        """Entries whose device is found by the device list's search, or whose recorded name matches.
+
+        The recorded name still finds the entries of a deleted device.
+        """
+        text = text.strip()
+        if not text:
+            return queryset
+        return queryset.filter(
+            Q(device_name__icontains=text) | Q(device__in=Device.objects.search(text).values("pk"))
+        )

@@ -9,9 +9,21 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from devices.filters import AuditFilterSet
+from devices.models import AuditEntry
 from devices.views.csv_response import csv_response
 
 EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail")
+
+
+def action_label(entry: AuditEntry) -> str:
+    """The "Action" column: what the entry was about, in the words of its verb.
+
+    An emailed link was not fetched: its kind (the remediation fetch) would read
+    "Fetch remediation link" beside "Emailed a remediation link".
+    """
+    if entry.verb == AuditEntry.Verb.EMAILED:
+        return "Remediation link"
+    return entry.get_kind_display()
 
 
 @require_GET
@@ -19,6 +31,9 @@ EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk
 def audit_log(request: HttpRequest) -> HttpResponse:
     filterset = AuditFilterSet(request.GET)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for entry in page.object_list:
+        entry.action_label = action_label(entry)
     return render(
         request, "devices/audit/log.html", {"form": filterset.form, "problems": filterset.problems(), "page": page}
     )
