@@ -1,6 +1,8 @@
 """The Django admin for every model of the app; the cloud's values and the token are read-only."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from devices.models import (
     Action,
@@ -14,6 +16,36 @@ from devices.models import (
     UpstreamState,
     UpstreamToken,
 )
+from devices.validators import mac_search_digits, normalize_mac
+
+
+def mac_needle(term: str) -> str | None:
+    """A MAC typed in any notation, whole or in part, as it reads in the stored colon form.
+
+    "00-0C-29-F2-7A-29" gives "00:0c:29:f2:7a:29", "0C-29-F2" gives "0c:29:f2";
+    None when `term` is not (part of) a MAC.
+    """
+    try:
+        return normalize_mac(term)
+    except ValidationError:
+        pass
+    digits = mac_search_digits(term)
+    if digits is None or len(digits) % 2:
+        return None
+    return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+class MacSearchAdmin(admin.ModelAdmin):
+    """An admin whose search also finds a MAC typed in any notation (the stored form has colons)."""
+
+    mac_search_field: str
+
+    def get_search_results(self, request, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        needle = mac_needle(search_term.strip())
+        if needle is None:
+            return found, may_have_duplicates
+        return found | queryset.filter(**{f"{self.mac_search_field}__icontains": needle}), True
 
 
 class MacAddressInline(admin.TabularInline):
@@ -22,9 +54,10 @@ class MacAddressInline(admin.TabularInline):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(MacSearchAdmin):
     list_display = ("name", "hwid", "owner_name", "owner_email", "updated_at")
     search_fields = ("name", "hwid", "macs__address", "owner_name", "owner_email")
+    mac_search_field = "macs__address"
     # What the cloud confirmed or sent is shown, never edited here: only the outbox writes it.
     readonly_fields = (
         "created_at",
@@ -40,9 +73,10 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(MacAddress)
-class MacAddressAdmin(admin.ModelAdmin):
+class MacAddressAdmin(MacSearchAdmin):
     list_display = ("address", "device", "is_primary")
     search_fields = ("address", "device__name")
+    mac_search_field = "address"
     list_select_related = ("device",)
     raw_id_fields = ("device",)
 

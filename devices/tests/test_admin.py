@@ -76,3 +76,11 @@ def test_the_device_admin_shows_the_clouds_values_but_does_not_change_them(super
     superuser_client.post(url, device_change_data(sample_device, exempt_mode="none", remediation_state="error"))
     sample_device.refresh_from_db()
     assert (sample_device.exempt_mode, sample_device.remediation_state) == (ExemptMode.ALL, RemediationState.UNKNOWN)
+
+
+@pytest.mark.parametrize("typed", ["00-0C-29-F2-7A-30", "000c.29f2.7a30", "000C29F27A30", "0C-29-F2-7A", "F2-7A-30"])
+@pytest.mark.parametrize("admin_list", ["admin:devices_device_changelist", "admin:devices_macaddress_changelist"])
+def test_the_admin_search_finds_a_mac_typed_in_any_notation(superuser_client, sample_device, make_device, typed, admin_list):
+    make_device("decoy-77", hwid="DECOY", macs=["00:50:56:12:34:56"])
+    body = superuser_client.get(reverse(admin_list), {"q": typed}).content.decode()
+    assert "ws-042" in body and "decoy-77" not in body
