@@ -1,9 +1,13 @@
+import re
+
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import Resolver404, include, path
 from django.views.decorators.cache import cache_control
 from django.views.generic import RedirectView
 
@@ -19,6 +23,29 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
     # Resolved per request: with the manifest storage the name carries the file's hash.
     return HttpResponseRedirect(static("img/favicon.svg"))
 
+
+# get_object_or_404's message names the model's class: "No BulkJob matches the given query."
+_NO_SUCH_OBJECT = re.compile(r"No (\w+) matches the given query\.")
+
+
+def not_found_reason(exception: Exception | None) -> str:
+    """What the 404 page says: the view's own sentence, else what was not found."""
+    message = exception.args[0] if exception is not None and exception.args else None
+    if isinstance(exception, Resolver404) or not isinstance(message, str) or not message:
+        return "There is no page at this address: check the link, or start again from the device list."
+    missing = _NO_SUCH_OBJECT.fullmatch(message)
+    if missing is None:
+        return message  # a view's own explanation
+    model = next((m for m in apps.get_models() if m._meta.object_name == missing[1]), None)
+    what = model._meta.verbose_name if model is not None else "such item"
+    return f"There is no {what} with this number: it may have been deleted, or the link is wrong."
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", {"reason": not_found_reason(exception)}, status=404)
+
+
+handler404 = page_not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="devices:device-list", permanent=False)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -45,12 +45,26 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "devices/imports/upload.html", {"form": form, "columns": COLUMNS})
 
 
+def pending_import(request: HttpRequest, pk) -> DeviceImport:
+    """The user's import that still awaits a decision, or a 404 that says why there is none."""
+    found = DeviceImport.objects.filter(pk=pk, uploaded_by=request.user).first()
+    if found is None:
+        raise Http404("There is no import preview with this number among your uploads: "
+                      "upload the file again.")
+    if found.status == DeviceImport.Status.APPLIED:
+        raise Http404(f"This preview of {found.filename} was already imported "
+                      f"({timezone.localtime(found.applied_at):%Y-%m-%d %H:%M}): "
+                      "the device list shows the result. To import the file again, upload it again.")
+    if found.status != DeviceImport.Status.PREVIEW:
+        raise Http404(f"This preview of {found.filename} was discarded: nothing was imported. "
+                      "To import the file, upload it again.")
+    return found
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
 def import_preview(request: HttpRequest, pk) -> HttpResponse:
-    pending = get_object_or_404(
-        DeviceImport, pk=pk, uploaded_by=request.user, status=DeviceImport.Status.PREVIEW
-    )
+    pending = pending_import(request, pk)
     if request.method == "POST":
         mode = request.POST.get("mode")
         if mode == "discard":
