@@ -190,6 +190,32 @@ def _check_header(columns: list[str]) -> None:
 # ---------------------------------------------------------------- planning
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One column an update changes, as the preview shows it: old → new."""
+
+    column: str
+    old: str
+    new: str
+    removed: tuple[str, ...] = ()  # identifiers the device loses: its HWID, MACs no longer listed
+
+
+def record_changes(old: DeviceRecord, new: DeviceRecord) -> list[FieldChange]:
+    """What writing `new` over `old` changes, column by column."""
+    changes = []
+    for column in COLUMNS:
+        before, after = getattr(old, column), getattr(new, column)
+        if before == after:
+            continue
+        if column == "macs":
+            removed = tuple(mac for mac in before if mac not in after)
+            before, after = " ".join(before), " ".join(after)
+        else:
+            removed = (before,) if column == "hwid" and before else ()
+        changes.append(FieldChange(column, before or "", after or "", removed))
+    return changes
+
+
 @dataclass
 class PlannedRow:
     line: int
@@ -199,6 +225,11 @@ class PlannedRow:
     device_id: int | None = None
     device_name: str = ""
     record: DeviceRecord | None = None
+    changes: list[FieldChange] = field(default_factory=list)  # of an update
+
+    @property
+    def removes_identifiers(self) -> bool:
+        return any(change.removed for change in self.changes)
 
     @property
     def ok(self) -> bool:
@@ -225,6 +256,7 @@ class ImportPlan:
             "update": self.count("update"),
             "unchanged": self.count("unchanged"),
             "errors": len(self.error_rows),
+            "removing": sum(1 for row in self.rows if row.ok and row.removes_identifiers),
         }
 
 
@@ -357,6 +389,7 @@ def plan_rows(columns: list[str], raw_rows: list[RawRow]) -> ImportPlan:
             row.action = "unchanged"
         else:
             row.action = "update"
+            row.changes = record_changes(current, record)
     return ImportPlan(columns, rows)
 
 

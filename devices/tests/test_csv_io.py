@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from devices.csv_io import (
     CsvFormatError,
+    FieldChange,
     ImportInterrupted,
     ImportRejected,
     apply_import,
@@ -137,7 +138,7 @@ def test_bad_rows_are_reported_with_what_was_typed(db):
     assert errors[6] == "needs a hwid or at least one MAC."
     assert "'not-an-email' is not an email address" in errors[7]
     assert errors[8] == "has 2 fields; the header has 6."
-    assert plan.summary == {"rows": 7, "create": 1, "update": 0, "unchanged": 0, "errors": 6}
+    assert plan.summary == {"rows": 7, "create": 1, "update": 0, "unchanged": 0, "errors": 6, "removing": 0}
 
 
 def test_all_or_nothing_writes_nothing_when_a_row_is_bad(db):
@@ -283,3 +284,22 @@ def test_a_device_deleted_between_batches_stops_the_import_at_its_line(make_devi
         apply_import(text, batch_size=2, progress=delete_it)
     assert stopped.value.line == 5 and f"device #{doomed_pk} was deleted since the preview" in str(stopped.value)
     assert sorted(Device.objects.values_list("name", flat=True)) == ["n3", "renamed1", "renamed2"]
+
+
+def test_an_update_lists_each_changed_column_and_the_identifiers_it_removes(make_device):
+    make_device("eng-lt-002", hwid="H2", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"], owner_name="Ada")
+    make_device("eng-lt-003", hwid="H3", macs=["00:0c:29:00:00:03"], owner_name="Bob")
+    plan = plan_import(HEADER + "ENG-LT-002,,00:0c:29:00:00:01,Ada,,\neng-lt-003,H3,00:0c:29:00:00:03 00:0c:29:00:00:04,Bo,,\n")
+    cleared, renamed = plan.rows
+    assert cleared.changes == [
+        FieldChange("name", "eng-lt-002", "ENG-LT-002"),
+        FieldChange("hwid", "H2", "", ("H2",)),
+        FieldChange("macs", "00:0c:29:00:00:01 00:0c:29:00:00:02", "00:0c:29:00:00:01", ("00:0c:29:00:00:02",)),
+    ]
+    assert cleared.removes_identifiers
+    assert renamed.changes == [
+        FieldChange("macs", "00:0c:29:00:00:03", "00:0c:29:00:00:03 00:0c:29:00:00:04"),
+        FieldChange("owner_name", "Bob", "Bo"),
+    ]
+    assert not renamed.removes_identifiers
+    assert plan.summary["removing"] == 1

@@ -98,6 +98,8 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
     plan = plan_import(pending.content)
     valid_rows = [row for row in plan.rows if row.ok]
     error_rows = plan.error_rows
+    # Listed apart, all of them up to the cap: in the valid rows they could sit past the preview's end.
+    removing_rows = [row for row in valid_rows if row.removes_identifiers]
     return render(
         request,
         "devices/imports/preview.html",
@@ -107,6 +109,8 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             "summary": plan.summary,
             "error_rows": error_rows[:PREVIEW_ERROR_ROWS],
             "more_error_rows": max(0, len(error_rows) - PREVIEW_ERROR_ROWS),
+            "removing_rows": removing_rows[:PREVIEW_ERROR_ROWS],
+            "more_removing_rows": max(0, len(removing_rows) - PREVIEW_ERROR_ROWS),
             "valid_rows": valid_rows[:PREVIEW_VALID_ROWS],
             "more_valid_rows": max(0, len(valid_rows) - PREVIEW_VALID_ROWS),
         },

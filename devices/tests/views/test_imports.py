@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -126,3 +127,18 @@ def test_a_click_during_a_large_import_is_recorded_at_once_on_postgresql():
     result = run_import_under_clicks(url)
     assert result["vendor"] == "postgresql"
     assert_clicks_recorded_while_the_import_writes(result)
+
+
+def test_the_preview_shows_old_and_new_values_and_flags_a_cleared_hwid(admin_client_, make_device):
+    make_device("ENG-LT-002", hwid="H2", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"], owner_name="Ada")
+    make_device("ENG-LT-003", hwid="H3", macs=["00:0c:29:00:00:03"], owner_name="Bob")
+    pending_url = upload(admin_client_, HEADER + "ENG-LT-002,,00:0c:29:00:00:01,Ada,,\nENG-LT-003,H3,00:0c:29:00:00:03,Bo,,\n")["Location"]
+    page = admin_client_.get(pending_url).content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "1 remove identifiers" in text
+    assert "Updates that remove identifiers" in text
+    assert "hwid : H2 → (empty) clears the HWID" in text
+    assert "macs : 00:0c:29:00:00:01 00:0c:29:00:00:02 → 00:0c:29:00:00:01 removes 00:0c:29:00:00:02" in text
+    assert "owner_name : Bob → Bo" in text
+    removing = page.split("Updates that remove identifiers", 1)[1].split("Valid rows", 1)[0]
+    assert "ENG-LT-002" in removing and "ENG-LT-003" not in removing
