@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -77,6 +79,30 @@ def env_url(name: str, default: str) -> str:
             f"{name}={value!r} is not an http(s) URL such as https://gears.opswat.com."
         )
     return value.rstrip("/")
+
+
+def env_email(name: str, default: str) -> str:
+    """An email sender: `gears@example.com` or `Gears console <gears@example.com>`."""
+    value = env_str(name, default)
+    _, address = parseaddr(value)
+    try:
+        if "\n" in value or "\r" in value:
+            raise ValidationError("line break")
+        validate_email(address)
+    except ValidationError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an email sender such as gears@example.com "
+            "or 'Gears console <gears@example.com>'."
+        ) from None
+    return value
+
+
+def env_log_level(name: str, default: str) -> str:
+    """A logging level name: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+    value = env_str(name, default).upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    return value
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from gearsdash.env import (
     env_bool,
+    env_email,
     env_float,
     env_int,
     env_list,
+    env_log_level,
     env_rate_limit,
     env_str,
     env_url,
@@ -198,6 +200,8 @@ if not DEBUG and env_bool("DJANGO_HTTPS", True):
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The sender of remediation links and password resets.
+DEFAULT_FROM_EMAIL = env_email("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
 # Password reset is offered only with an email backend that delivers (gearsdash/password_reset.py).
 GEARSDASH_PASSWORD_RESET_RATE = env_rate_limit("GEARSDASH_PASSWORD_RESET_RATE", "5/3600")
 GEARSDASH_PASSWORD_RESET_EMAIL_RATE = env_rate_limit("GEARSDASH_PASSWORD_RESET_EMAIL_RATE", "3/3600")
@@ -295,11 +299,17 @@ LOGGING = {
             "formatter": "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("GEARSDASH_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level("GEARSDASH_LOG_LEVEL", "INFO")},
     "loggers": {
         # urllib3 logs each request line, query string included, at DEBUG.
         "urllib3": {"level": "WARNING"},
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # runserver's one line per request (INFO; 4xx are WARNING, 5xx ERROR). `make run` sets WARNING
+        # so that the pages' polling does not scroll the logins away.
+        "django.server": {
+            "handlers": ["console"],
+            "level": env_log_level("GEARSDASH_SERVER_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
     },
 }
 

@@ -8,8 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +60,15 @@ def test_rundemo_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
         assert "admin     / admin-demo" in text
         login = urllib.request.urlopen(f"http://127.0.0.1:{site}/accounts/login/", timeout=5)
         assert login.status == 200
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{site}/nope/", timeout=5)
         stats = urllib.request.urlopen(f"http://127.0.0.1:{upstream}/_sim/stats", timeout=5)
         assert stats.status == 200
         assert len(processes_with_env(marker)) >= 4  # launcher, simulator, cluster, site
 
         os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         launcher.wait(timeout=30)
+        output.append(launcher.stdout.read())
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
@@ -75,3 +81,7 @@ def test_rundemo_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
         time.sleep(0.2)
     assert processes_with_env(marker) == []
     assert launcher.returncode == 0
+    # Successful requests (the pages' polls) do not scroll the logins away; failures still show.
+    text = "".join(output)
+    assert '"GET /accounts/login/ HTTP/1.1" 200' not in text
+    assert '"GET /nope/ HTTP/1.1" 404' in text

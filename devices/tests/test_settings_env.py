@@ -48,7 +48,8 @@ def test_bad_values_fail_loudly_naming_the_variable(monkeypatch, reader, value):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("GEARS_RATE_LIMIT", "fast"), ("DJANGO_DEBUG", "perhaps"), ("GEARS_BASE_URL", "not a url"), ("DATABASE_URL", "nosuch://x"), ("DJANGO_SECRET_KEY", "short")],
+    [("GEARS_RATE_LIMIT", "fast"), ("DJANGO_DEBUG", "perhaps"), ("GEARS_BASE_URL", "not a url"), ("DATABASE_URL", "nosuch://x"), ("DJANGO_SECRET_KEY", "short"),
+     ("DJANGO_DEFAULT_FROM_EMAIL", "gears at example"), ("GEARSDASH_SERVER_LOG_LEVEL", "LOUD")],
 )
 def test_start_up_stops_on_a_bad_setting(tmp_path, name, value):
     env = clean_env(tmp_path, **{name: value})
@@ -70,3 +71,10 @@ def test_the_secret_key_is_generated_once_and_kept(tmp_path):
     keys = [subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout.strip().splitlines()[-1] for _ in range(2)]
     assert keys[0] == keys[1] and len(keys[0]) >= 50
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_email_sender_comes_from_the_environment(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEFAULT_FROM_EMAIL="Gears console <gears@example.com>")
+    code = "from django.conf import settings; print(settings.DEFAULT_FROM_EMAIL)"
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "Gears console <gears@example.com>", result.stderr

@@ -24,6 +24,8 @@ from django.core.management.base import BaseCommand, CommandError
 from devices.management.commands.load_demo import DEMO_USERS
 
 STOP_TIMEOUT = 10.0
+# runserver's request lines: only failures unless GEARSDASH_SERVER_LOG_LEVEL says otherwise.
+SERVER_LOG_LEVEL = os.environ.get("GEARSDASH_SERVER_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
 
 
 def _in_use(host: str, port: int) -> bool:
@@ -54,8 +56,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
 
-        def start(name: str, argv: list[str]) -> None:
-            children.append((name, subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)))
+        def start(name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+            children.append(
+                (name, subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True, env=env))
+            )
 
         upstream = urlsplit(settings.GEARS_BASE_URL)
         if upstream.hostname not in ("127.0.0.1", "localhost"):
@@ -85,7 +89,10 @@ class Command(BaseCommand):
                      "--port", str(upstream.port or 80), "--seed", str(seed), "--devices", str(devices)],
                 )
             start("worker", manage + ["qcluster"])
-            start("site", manage + ["runserver", "--noreload", addr])
+            # The pages poll every few seconds: one INFO line each would scroll the
+            # logins below away. Failed requests (WARNING, ERROR) are still shown.
+            site_env = {**os.environ, "GEARSDASH_SERVER_LOG_LEVEL": SERVER_LOG_LEVEL}
+            start("site", manage + ["runserver", "--noreload", addr], env=site_env)
             url = f"http://{addr}/"
             if self._wait_until_up(url, children, lambda: stopping):
                 self.stdout.write(self.style.SUCCESS(f"\ngearsdash is running at {url}"))
@@ -94,6 +101,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {username:9} / {password:14} ({role})")
                 if not no_simulator:
                     self.stdout.write(f"Upstream simulator: {settings.GEARS_BASE_URL}/_sim/stats")
+                if SERVER_LOG_LEVEL != "INFO":
+                    self.stdout.write("Requests are logged only when they fail "
+                                      "(GEARSDASH_SERVER_LOG_LEVEL=INFO logs every one).")
                 self.stdout.write("Press Ctrl-C to stop everything.\n")
             while not stopping:
                 for name, child in children:
