@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+import segno
 from django.core import mail
 from django.db import connection
 from django.urls import reverse
@@ -238,3 +239,13 @@ def test_the_email_subject_is_one_line_whatever_the_name_holds():
     assert subject == "Action needed on ws-01  Bcc: victim@example.com x: fix its compliance issues"
     mail.send_mail(subject, "body", None, [device.owner_email])  # no BadHeaderError
     assert mail.outbox[0].subject == subject
+
+
+def test_the_qr_svg_has_a_viewbox_of_its_modules_and_border_and_no_fixed_size():
+    from devices.remediation import qr_svg
+
+    link = "https://gears.opswat.com/remediation/" + "f" * 64
+    svg = qr_svg(link)
+    size = segno.make(link, error="m").symbol_size(scale=4, border=2)[0]
+    assert f'viewBox="0 0 {size} {size}"' in svg
+    assert "width=" not in svg.split(">", 1)[0]  # CSS sizes it; a fixed size would crop it

@@ -1,0 +1,66 @@
+"""The device page in Chromium: the QR code, panels that follow their actions, sharing, times."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import segno
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from devices.models import Device, RemediationState
+from devices.tests.test_browser import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = [1280, 390]
+
+
+def linked_device(settings, name="ws-042", **extra) -> Device:
+    """A device whose fresh, trusted remediation link is already known (no fetch goes out)."""
+    link = settings.GEARS_BASE_URL.rstrip("/") + "/gears/remediation/" + "a1b2c3d4" * 8
+    return Device.objects.create(
+        name=name, hwid="HWIDQR0001", remediation_state=RemediationState.LINK, remediation_link=link,
+        remediation_fetched_at=timezone.now(), **extra,
+    )
+
+
+def qr_geometry(page: Page, selector: str) -> dict:
+    return page.locator(selector).evaluate("""svg => {
+        const box = svg.getBoundingClientRect();
+        const code = svg.querySelector("path").getBoundingClientRect();
+        const parent = svg.parentElement.getBoundingClientRect();
+        return {viewBox: svg.getAttribute("viewBox"), w: box.width, h: box.height, left: box.left, top: box.top,
+                right: box.right, bottom: box.bottom, cl: code.left, ct: code.top, cr: code.right, cb: code.bottom,
+                pl: parent.left, pr: parent.right};
+    }""")
+
+
+def assert_whole_code_shown(geometry: dict, link: str) -> None:
+    size = segno.make(link, error="m").symbol_size(scale=4, border=2)[0]
+    assert geometry["viewBox"] == f"0 0 {size} {size}"  # modules + border, at the SVG's scale
+    assert geometry["w"] > 100 and abs(geometry["w"] - geometry["h"]) < 0.5  # a square box
+    tolerance = 1  # stroke anti-aliasing
+    assert geometry["cl"] >= geometry["left"] - tolerance and geometry["ct"] >= geometry["top"] - tolerance
+    assert geometry["cr"] <= geometry["right"] + tolerance and geometry["cb"] <= geometry["bottom"] + tolerance
+    # The modules fill the box but for the quiet zone (2 of `size / 4` modules on each side).
+    quiet = geometry["w"] * 2 * 4 / size
+    assert geometry["cr"] - geometry["cl"] >= geometry["w"] - 2 * quiet - 2 * geometry["w"] / size
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_qr_code_is_shown_whole_on_the_page_and_centred_on_the_card(page: Page, live_server, operator, settings, width):
+    device = linked_device(settings)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    expect(page.locator("#remediation .qr svg")).to_be_visible()
+    assert_whole_code_shown(qr_geometry(page, "#remediation .qr svg"), device.remediation_link)
+
+    page.goto(live_server.url + f"/devices/{device.pk}/remediation/card/")
+    expect(page.locator(".qr.large svg")).to_be_visible()
+    card = qr_geometry(page, ".qr.large svg")
+    assert_whole_code_shown(card, device.remediation_link)
+    assert card["w"] > 200  # larger on paper
+    assert abs((card["left"] - card["pl"]) - (card["pr"] - card["right"])) < 2  # centred, not top-left
