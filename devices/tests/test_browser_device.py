@@ -64,3 +64,40 @@ def test_the_qr_code_is_shown_whole_on_the_page_and_centred_on_the_card(page: Pa
     assert_whole_code_shown(card, device.remediation_link)
     assert card["w"] > 200  # larger on paper
     assert abs((card["left"] - card["pl"]) - (card["pr"] - card["right"])) < 2  # centred, not top-left
+
+
+def drain_in_a_thread() -> None:
+    import threading
+
+    from django.db import connections
+
+    from devices import outbox
+
+    worker = threading.Thread(target=lambda: (outbox.drain(max_runtime=5), connections.close_all()))
+    worker.start()
+    worker.join(timeout=20)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_exemption_mode_follows_its_action_without_a_reload(page: Page, live_server, operator, upstream, width):
+    import requests
+
+    sim = upstream()
+    simulated = requests.get(f"{sim.base_url}/_sim/devices", timeout=5).json()["devices"][0]
+    device = Device.objects.create(name=simulated["hostname"], hwid=simulated["hwid"])
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    panel = page.locator("#device-actions")
+    mode = panel.locator("#exemption")
+    page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    panel.get_by_role("button", name="Exempt all issues").click()
+    expect(mode).to_contain_text("pending (queued)")
+
+    drain_in_a_thread()
+    expect(panel.locator(".badge.status-succeeded")).to_be_visible(timeout=10_000)
+    # No reload: the row's final answer makes the exemption mode redraw itself.
+    expect(mode).to_contain_text("All issues exempt", timeout=5_000)
+    expect(mode).to_contain_text("confirmed")
+    expect(mode).not_to_contain_text("pending")
+    expect(mode).not_to_contain_text("not confirmed yet")

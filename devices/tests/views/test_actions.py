@@ -81,3 +81,18 @@ def test_cancel_then_retry_from_the_device_page(operator_client, sample_device, 
     assert Action.objects.filter(status="queued").count() == 1
     refused = operator_client.post(reverse("devices:action-retry", args=[Action.objects.get(status="queued").pk]), follow=True)
     assert "Only a failed or cancelled action can be retried" in refused.content.decode()
+
+
+def test_a_rows_final_answer_tells_the_page_to_redraw_the_exemption_mode(operator_client, sample_device, operator):
+    action = outbox.enqueue(sample_device, "exempt_all", user=operator).action
+    row = reverse("devices:action-row", args=[action.pk])
+    assert "HX-Trigger" not in operator_client.get(row, headers=HTMX).headers
+    exemption = operator_client.get(reverse("devices:exemption", args=[sample_device.pk]), headers=HTMX).content.decode()
+    assert 'id="exemption"' in exemption and "pending (queued)" in exemption
+    Action.objects.filter(pk=action.pk).update(status="succeeded")
+    sample_device.exempt_mode = "all"
+    sample_device.save()
+    final = operator_client.get(row, headers=HTMX)
+    assert final.status_code == 286 and final.headers["HX-Trigger"] == "action-final"
+    exemption = operator_client.get(reverse("devices:exemption", args=[sample_device.pk]), headers=HTMX).content.decode()
+    assert "All issues exempt" in exemption and "pending" not in exemption
