@@ -101,3 +101,36 @@ def test_the_exemption_mode_follows_its_action_without_a_reload(page: Page, live
     expect(mode).to_contain_text("confirmed")
     expect(mode).not_to_contain_text("pending")
     expect(mode).not_to_contain_text("not confirmed yet")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_email_the_owner_asks_first_and_refuses_a_second_email_soon_after(page: Page, live_server, operator, settings, width):
+    from django.core import mail
+
+    device = linked_device(settings, owner_name="Ada", owner_email="ada@example.com")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    panel = page.locator("#remediation")
+    questions = []
+
+    def answer(accept):
+        def handle(dialog):
+            questions.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))
+    panel.get_by_role("button", name="Email the owner").click()
+    expect(panel.get_by_role("button", name="Email the owner")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert questions == ["Email the remediation link of ws-042 to ada@example.com?"] and not mail.outbox
+
+    page.once("dialog", answer(True))
+    panel.get_by_role("button", name="Email the owner").click()
+    expect(panel).to_contain_text("Emailed the remediation link to ada@example.com.")
+    page.once("dialog", answer(True))
+    panel.get_by_role("button", name="Email the owner").click()
+    expect(panel).to_contain_text("Not sent again: the link went to ada@example.com at")
+    expect(panel).to_contain_text("It can be emailed again from")
+    assert len(mail.outbox) == 1
