@@ -134,3 +134,27 @@ def test_email_the_owner_asks_first_and_refuses_a_second_email_soon_after(page: 
     expect(panel).to_contain_text("Not sent again: the link went to ada@example.com at")
     expect(panel).to_contain_text("It can be emailed again from")
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_history_rows_show_absolute_times_that_cannot_go_stale_with_the_relative_one_as_a_title(
+        page: Page, live_server, operator, sample_device, width):
+    from datetime import timedelta
+
+    from devices import outbox
+    from devices.models import Action
+
+    old = outbox.enqueue(sample_device, "dhcprenew", user=operator).action
+    earlier = timezone.now() - timedelta(minutes=8)
+    Action.objects.filter(pk=old.pk).update(status="succeeded", created_at=earlier, finished_at=earlier + timedelta(seconds=3))
+    new = outbox.enqueue(sample_device, "exempt_critical", user=operator).action
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + sample_device.get_absolute_url())
+    log_in(page, "otto", "pw-otto")
+    for action in Action.objects.filter(pk__in=[old.pk, new.pk]):
+        queued = page.locator(f"#action-{action.pk} td:nth-child(4) time")
+        expect(queued).to_have_text(timezone.localtime(action.created_at).strftime("%Y-%m-%d %H:%M:%S"))
+        expect(queued).to_have_attribute("title", re.compile(r"ago|now"))
+    sent = page.locator(f"#action-{old.pk} td:nth-child(5) time")
+    expect(sent).to_have_text(timezone.localtime(earlier + timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S"))
+    expect(sent).to_have_attribute("title", re.compile(r"^7\s+minutes ago$"))
