@@ -26,6 +26,13 @@ def linked_device(settings, name="ws-042", **extra) -> Device:
     )
 
 
+def log_in_ready(page: Page) -> None:
+    """Log in as the operator and wait until the page's scripts (htmx) are running, so a key press is htmx's."""
+    log_in(page, "otto", "pw-otto")
+    page.wait_for_url(re.compile(r"^(?!.*/accounts/login/)"))
+    page.wait_for_function("() => document.readyState === 'complete' && !!window.htmx")
+
+
 def qr_geometry(page: Page, selector: str) -> dict:
     return page.locator(selector).evaluate("""svg => {
         const box = svg.getBoundingClientRect();
@@ -54,7 +61,7 @@ def test_the_qr_code_is_shown_whole_on_the_page_and_centred_on_the_card(page: Pa
     device = linked_device(settings)
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + device.get_absolute_url())
-    log_in(page, "otto", "pw-otto")
+    log_in_ready(page)
     expect(page.locator("#remediation .qr svg")).to_be_visible()
     assert_whole_code_shown(qr_geometry(page, "#remediation .qr svg"), device.remediation_link)
 
@@ -87,7 +94,7 @@ def test_the_exemption_mode_follows_its_action_without_a_reload(page: Page, live
     device = Device.objects.create(name=simulated["hostname"], hwid=simulated["hwid"])
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + device.get_absolute_url())
-    log_in(page, "otto", "pw-otto")
+    log_in_ready(page)
     panel = page.locator("#device-actions")
     mode = panel.locator("#exemption")
     page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
@@ -110,7 +117,7 @@ def test_email_the_owner_asks_first_and_refuses_a_second_email_soon_after(page: 
     device = linked_device(settings, owner_name="Ada", owner_email="ada@example.com")
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + device.get_absolute_url())
-    log_in(page, "otto", "pw-otto")
+    log_in_ready(page)
     panel = page.locator("#remediation")
     questions = []
 
@@ -150,7 +157,7 @@ def test_history_rows_show_absolute_times_that_cannot_go_stale_with_the_relative
     new = outbox.enqueue(sample_device, "exempt_critical", user=operator).action
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + sample_device.get_absolute_url())
-    log_in(page, "otto", "pw-otto")
+    log_in_ready(page)
     for action in Action.objects.filter(pk__in=[old.pk, new.pk]):
         queued = page.locator(f"#action-{action.pk} td:nth-child(4) time")
         expect(queued).to_have_text(timezone.localtime(action.created_at).strftime("%Y-%m-%d %H:%M:%S"))
@@ -158,3 +165,24 @@ def test_history_rows_show_absolute_times_that_cannot_go_stale_with_the_relative
     sent = page.locator(f"#action-{old.pk} td:nth-child(5) time")
     expect(sent).to_have_text(timezone.localtime(earlier + timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S"))
     expect(sent).to_have_attribute("title", re.compile(r"^7\s+minutes ago$"))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_focus_stays_on_the_pressed_button_and_escape_closes_the_row_menu(page: Page, live_server, operator, sample_device, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + sample_device.get_absolute_url())
+    log_in_ready(page)
+    panel = page.locator("#device-actions")
+    panel.get_by_role("button", name="Renew DHCP").focus()
+    page.keyboard.press("Enter")
+    expect(panel).to_contain_text("Renew DHCP queued for ws-042")
+    expect(panel.get_by_role("button", name="Renew DHCP")).to_be_focused()
+
+    page.goto(live_server.url + "/devices/")
+    menu = page.locator("details.row-actions").first
+    menu.locator("summary").click()
+    expect(menu.get_by_role("button", name="Renew DHCP")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", re.compile(".*"))
+    expect(menu.get_by_role("button", name="Renew DHCP")).to_be_hidden()
+    expect(menu.locator("summary")).to_be_focused()
