@@ -75,7 +75,10 @@ def qr_svg(link: str) -> str:
     if not fits_in_qr(link):
         return ""
     try:
-        return segno.make(link, error="m").svg_inline(scale=4, border=2, title="QR code of the remediation link")
+        # omitsize: a viewBox instead of a fixed width and height, so CSS scales the whole code.
+        return segno.make(link, error="m").svg_inline(
+            scale=4, border=2, omitsize=True, svgclass="segno", title="QR code of the remediation link"
+        )
     except segno.DataOverflowError:
         return ""
 

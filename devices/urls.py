@@ -18,6 +18,7 @@ urlpatterns = [
     path("actions/<int:pk>/", views.action_row, name="action-row"),
     path("actions/<int:pk>/cancel/", views.action_cancel, name="action-cancel"),
     path("actions/<int:pk>/retry/", views.action_retry, name="action-retry"),
+    path("<int:pk>/exemption/", views.exemption, name="exemption"),
     path("bulk/actions/", views.bulk_action, name="bulk-action"),
     path("bulk/", views.bulk_list, name="bulk-list"),
     path("bulk/<int:pk>/", views.bulk_detail, name="bulk-detail"),

@@ -14,7 +14,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.models import Action, ActionKind, Device
-from devices.views.panels import CONFIRM_KINDS, device_actions_context
+from devices.views.panels import CONFIRM_KINDS, device_actions_context, exemption_context
+
+# The event a history row's final answer fires (HX-Trigger): regions that depend on an action's outcome redraw on it.
+ACTION_FINAL = "action-final"
 
 
 @require_POST
@@ -57,7 +60,19 @@ def action_row(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     action.eta = outbox.estimated_send_time(action)
     response = render(request, "devices/actions/partials/history_row.html", {"action": action})
-    return HttpResponseStopPolling(response.content) if action.is_terminal else response
+    if not action.is_terminal:
+        return response
+    final = HttpResponseStopPolling(response.content)
+    final["HX-Trigger"] = ACTION_FINAL
+    return final
+
+
+@require_GET
+@permission_required("devices.view_device", raise_exception=True)
+def exemption(request: HttpRequest, pk: int) -> HttpResponse:
+    """The exemption mode alone, redrawn when an action on the page reaches a final state."""
+    device = get_object_or_404(Device, pk=pk)
+    return render(request, "devices/actions/partials/exemption.html", exemption_context(device))
 
 
 @require_POST

@@ -24,17 +24,26 @@ def device_actions_context(device: Device, view: outbox.BudgetView | None = None
     )
     for action in history:
         action.eta = outbox.estimated_send_time(action, view)
+    return {
+        **exemption_context(device, history),
+        "history": history,
+        "budget": view,
+        "kinds": DEVICE_ACTIONS,
+        "confirm_kinds": CONFIRM_KINDS,
+    }
+
+
+def exemption_context(device: Device, history: list[Action] | None = None) -> dict:
+    """The exemption mode the cloud confirmed, and the change on its way if one is."""
+    if history is None:
+        history = list(device.actions.filter(kind__in=list(EXEMPT_MODE_OF)).order_by("-created_at", "-id")[:HISTORY_ROWS])
     pending_exemption = next(
         (a for a in history if a.is_pending or a.status == Action.Status.SENDING if a.kind in EXEMPT_MODE_OF), None
     )
     return {
         "device": device,
-        "history": history,
         "pending_mode": EXEMPT_MODE_OF[pending_exemption.kind] if pending_exemption else None,
         "pending_exemption": pending_exemption,
-        "budget": view,
-        "kinds": DEVICE_ACTIONS,
-        "confirm_kinds": CONFIRM_KINDS,
     }
 
 

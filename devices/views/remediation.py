@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.mail import BadHeaderError, send_mail
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -18,6 +22,8 @@ from devices.remediation import email_body, is_trusted_link
 from devices.views.csv_response import csv_response
 from devices.views.panels import remediation_context
 
+# A second email of a device's link to the same owner within this time is refused (three clicks were three emails).
+EMAIL_AGAIN_AFTER = timedelta(minutes=10)
 EXPORT_COLUMNS = ("name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "fetched_at")
 
 
@@ -71,7 +77,29 @@ def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _email(request: HttpRequest, device: Device) -> str:
-    """Send the link to the device's owner; the notice that says how it went."""
+    """Send the link to the device's owner, at most once per EMAIL_AGAIN_AFTER; the notice that says how it went."""
+    with transaction.atomic():
+        # The device row's lock makes two quick clicks wait for each other, so the second sees the first's entry.
+        Device.objects.select_for_update().filter(pk=device.pk).first()
+        last = _last_email(device)
+        if last is not None:
+            again = last.at + EMAIL_AGAIN_AFTER
+            return (f"Not sent again: the link went to {device.owner_email} at {_clock(last.at)} "
+                    f"({timesince(last.at)} ago, by {last.username}). It can be emailed again from {_clock(again)}.")
+        return _send(request, device)
+
+
+def _last_email(device: Device) -> AuditEntry | None:
+    return (AuditEntry.objects.filter(verb=AuditEntry.Verb.EMAILED, device=device, detail=f"to {device.owner_email}",
+                                      at__gt=timezone.now() - EMAIL_AGAIN_AFTER)
+            .order_by("-at").first())
+
+
+def _clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S")
+
+
+def _send(request: HttpRequest, device: Device) -> str:
     subject, body = email_body(device, device.remediation_link)
     try:
         send_mail(subject, body, None, [device.owner_email])

@@ -96,3 +96,13 @@ document.addEventListener("submit", function (event) {
   var form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
 });
+
+// Issue 9 point 6: Escape closes an open row "Actions" menu and puts focus back on its summary.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var menu = document.activeElement && document.activeElement.closest("details.row-actions[open]");
+  menu = menu || document.querySelector("details.row-actions[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});

@@ -81,3 +81,37 @@ def test_cancel_then_retry_from_the_device_page(operator_client, sample_device, 
     assert Action.objects.filter(status="queued").count() == 1
     refused = operator_client.post(reverse("devices:action-retry", args=[Action.objects.get(status="queued").pk]), follow=True)
     assert "Only a failed or cancelled action can be retried" in refused.content.decode()
+
+
+def test_a_rows_final_answer_tells_the_page_to_redraw_the_exemption_mode(operator_client, sample_device, operator):
+    action = outbox.enqueue(sample_device, "exempt_all", user=operator).action
+    row = reverse("devices:action-row", args=[action.pk])
+    assert "HX-Trigger" not in operator_client.get(row, headers=HTMX).headers
+    exemption = operator_client.get(reverse("devices:exemption", args=[sample_device.pk]), headers=HTMX).content.decode()
+    assert 'id="exemption"' in exemption and "pending (queued)" in exemption
+    Action.objects.filter(pk=action.pk).update(status="succeeded")
+    sample_device.exempt_mode = "all"
+    sample_device.save()
+    final = operator_client.get(row, headers=HTMX)
+    assert final.status_code == 286 and final.headers["HX-Trigger"] == "action-final"
+    exemption = operator_client.get(reverse("devices:exemption", args=[sample_device.pk]), headers=HTMX).content.decode()
+    assert "All issues exempt" in exemption and "pending" not in exemption
+
+
+def test_a_cancelled_action_shows_no_sent_time_and_a_resend_after_a_500_does_not_claim_no_answer(
+        operator_client, sample_device, operator):
+    import re
+
+    cancelled = outbox.enqueue(sample_device, "dhcprenew", user=operator).action
+    outbox.cancel(cancelled, user=operator)
+    resent = outbox.enqueue(sample_device, "exempt_critical", user=operator).action
+    # A first attempt answered HTTP 500 (the outbox marks it ambiguous: it may have taken effect); the resend worked.
+    Action.objects.filter(pk=resent.pk).update(status="succeeded", attempts=2, transient_failures=1, ambiguous=True,
+                                               http_status=200)
+    page = operator_client.get(sample_device.get_absolute_url()).content.decode()
+    cancelled_row = re.search(rf'<tr id="action-{cancelled.pk}".*?</tr>', page, re.S).group(0)
+    sent_cell = re.findall(r"<td[^>]*>(.*?)</td>", cancelled_row, re.S)[4]
+    assert "<time" not in sent_cell and "not sent" in sent_cell
+    resent_row = re.search(rf'<tr id="action-{resent.pk}".*?</tr>', page, re.S).group(0)
+    assert "without an answer" not in resent_row and "ambiguous" not in resent_row
+    assert "sent again" in resent_row and "HTTP 500" in resent_row

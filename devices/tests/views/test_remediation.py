@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 import requests
+import segno
 from django.core import mail
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from devices import outbox
 from devices.models import Action, AuditEntry, Device
@@ -238,3 +240,39 @@ def test_the_email_subject_is_one_line_whatever_the_name_holds():
     assert subject == "Action needed on ws-01  Bcc: victim@example.com x: fix its compliance issues"
     mail.send_mail(subject, "body", None, [device.owner_email])  # no BadHeaderError
     assert mail.outbox[0].subject == subject
+
+
+def test_the_qr_svg_has_a_viewbox_of_its_modules_and_border_and_no_fixed_size():
+    from devices.remediation import qr_svg
+
+    link = "https://gears.opswat.com/remediation/" + "f" * 64
+    svg = qr_svg(link)
+    size = segno.make(link, error="m").symbol_size(scale=4, border=2)[0]
+    assert f'viewBox="0 0 {size} {size}"' in svg
+    assert "width=" not in svg.split(">", 1)[0]  # CSS sizes it; a fixed size would crop it
+
+
+def test_a_second_email_of_the_link_within_ten_minutes_is_refused_saying_when_the_last_went(operator_client, settings):
+    link = settings.GEARS_BASE_URL.rstrip("/") + "/gears/remediation/abc123"
+    device = Device.objects.create(name="ws-042", hwid="HWIDMAIL01", owner_email="ada@example.com",
+                                   remediation_state="link", remediation_link=link)
+    url = reverse("devices:remediation-email", args=[device.pk])
+    first = operator_client.post(url, headers=HTMX).content.decode()
+    second = operator_client.post(url, headers=HTMX).content.decode()
+    assert "Emailed the remediation link to ada@example.com." in first
+    assert len(mail.outbox) == 1
+    sent = AuditEntry.objects.get(verb="emailed")
+    clock = timezone.localtime(sent.at).strftime("%H:%M:%S")
+    assert f"Not sent again: the link went to ada@example.com at {clock}" in html.unescape(second)
+    # Another owner address is another recipient; ten minutes later the same one may get it again.
+    AuditEntry.objects.filter(pk=sent.pk).update(at=sent.at - timedelta(minutes=10, seconds=1))
+    assert "Emailed the remediation link" in operator_client.post(url, headers=HTMX).content.decode()
+    assert len(mail.outbox) == 2
+
+
+def test_the_email_button_asks_first(operator_client, settings):
+    link = settings.GEARS_BASE_URL.rstrip("/") + "/gears/remediation/abc123"
+    device = Device.objects.create(name="ws-042", hwid="HWIDMAIL01", owner_email="ada@example.com",
+                                   remediation_state="link", remediation_link=link)
+    page = operator_client.get(device.get_absolute_url()).content.decode()
+    assert 'hx-confirm="Email the remediation link of ws-042 to ada@example.com?"' in page
