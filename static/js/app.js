@@ -97,7 +97,7 @@ document.addEventListener("submit", function (event) {
   if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
 });
 
-// Issue 9 point 6: Escape closes an open row "Actions" menu and puts focus back on its summary.
+// Escape closes an open row "Actions" menu and puts focus back on its summary.
 document.addEventListener("keydown", function (event) {
   if (event.key !== "Escape") return;
   var menu = document.activeElement && document.activeElement.closest("details.row-actions[open]");
