@@ -9,7 +9,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, QuerySet
+from django.db.models.functions import Lower
 
 from devices.models import AuditEntry, Device, MacAddress, RemediationState
 
@@ -49,16 +50,31 @@ class ForgivingFilterSet(django_filters.FilterSet):
 
 
 class SortFilter(django_filters.OrderingFilter):
-    """Sorts by the chosen keys, `default` when none is given, with the id as tie-breaker."""
+    """Sorts by the chosen keys, `default` when none is given, with the id as tie-breaker.
 
-    def __init__(self, *args, default: str, **kwargs):
+    The fields named in `case_insensitive` sort by their lower-case form, the
+    same on SQLite (binary collation) as on PostgreSQL: `lab-spare-01` comes
+    before `SALES-WS-027`. An index on (lower(name), id) keeps page 1 a
+    short index walk (migration 0012).
+    """
+
+    def __init__(self, *args, default: str, case_insensitive: tuple[str, ...] = (), **kwargs):
         self.default = default
+        self.case_insensitive = case_insensitive
         super().__init__(*args, **kwargs)
 
+    def order_term(self, param: str) -> OrderBy:
+        field = self.get_ordering_value(param)
+        descending = field.startswith("-")
+        field = field.lstrip("-")
+        expression = Lower(field) if field in self.case_insensitive else F(field)
+        return expression.desc() if descending else expression.asc()
+
     def filter(self, qs: QuerySet, value) -> QuerySet:
-        ordering = [self.get_ordering_value(param) for param in (value or [self.default]) if param]
+        ordering = [self.order_term(param) for param in (value or [self.default]) if param]
         # A stable order: pages do not share or skip rows between equal names.
-        return qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
+        tie_breaker = F("id")
+        return qs.order_by(*ordering, tie_breaker.desc() if ordering[-1].descending else tie_breaker.asc())
 
 
 class DeviceListOptions(forms.Form):
@@ -101,6 +117,7 @@ class DeviceFilterSet(ForgivingFilterSet):
     sort = SortFilter(
         label="Sort",
         default=DEFAULT_SORT,
+        case_insensitive=("name",),
         fields=(("name", "name"), ("hwid", "hwid"), ("owner_name", "owner"), ("updated_at", "updated")),
     )
 
