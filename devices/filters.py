@@ -77,10 +77,21 @@ class SortFilter(django_filters.OrderingFilter):
         return qs.order_by(*ordering, tie_breaker.desc() if ordering[-1].descending else tie_breaker.asc())
 
 
+class InUseChoiceField(forms.TypedChoiceField):
+    """A choice whose control shows the value in use: an ignored value shows the default.
+
+    `?per_page=7` is ignored with a message; the dropdown then says 50, the
+    size of the page shown, not its first option.
+    """
+
+    def bound_data(self, data, initial):
+        return data if data not in self.empty_values and self.valid_value(data) else str(self.empty_value)
+
+
 class DeviceListOptions(forms.Form):
     """The list's page size: a view option, not a filter."""
 
-    per_page = forms.TypedChoiceField(
+    per_page = InUseChoiceField(
         label="Per page",
         choices=[(n, n) for n in settings.DEVICE_LIST_PAGE_SIZES],
         coerce=int,
@@ -127,10 +138,6 @@ class DeviceFilterSet(ForgivingFilterSet):
         form = DeviceListOptions
 
     def __init__(self, data=None, queryset=None, **kwargs):
-        # Show the page size in use, not the select's first option.
-        if data is not None and not data.get("per_page"):
-            data = data.copy()
-            data["per_page"] = str(DEFAULT_PER_PAGE)
         super().__init__(data, queryset=Device.objects.all() if queryset is None else queryset, **kwargs)
 
     def search(self, queryset: QuerySet[Device], name: str, text: str) -> QuerySet[Device]:
