@@ -169,6 +169,19 @@ class DeviceFilterSet(ForgivingFilterSet):
         """The valid, non-default parameters that select the devices shown."""
         return self.query_pairs(self.SELECTING)
 
+    def describe(self) -> str:
+        """The selection in words, for people: 'the search is “a”, identifier is “Several MACs”'.
+
+        Empty without a filter. The sort selects nothing, so it is left out.
+        """
+        phrases = [f"the search is “{self.value('q')}”"] if self.value("q") else []
+        for name in ("identifier", "owner", "remediation"):
+            value = self.value(name)
+            if value:
+                label = dict(self.filters[name].extra["choices"]).get(value, value)
+                phrases.append(f"{self.filters[name].label.lower()} is “{label}”")
+        return ", ".join(phrases)
+
 
 class AuditFilterSet(ForgivingFilterSet):
     """The audit log's filters: who, what, which device, between which days."""

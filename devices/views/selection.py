@@ -29,7 +29,8 @@ def selected_devices(request: HttpRequest) -> Selection:
         filterset = DeviceFilterSet(request.POST)
         pairs = filterset.selecting_pairs()
         query = urlencode(pairs)
-        description = "all devices matching " + ("&".join(f"{k}={v}" for k, v in pairs.items()) or "(no filter)")
+        words = filterset.describe()
+        description = f"all devices where {words}" if words else "all devices (no filter)"
         return Selection(filterset.qs, listing + (f"?{query}" if query else ""), description)
     job = request.POST.get("retry_failed_of", "")
     if job.isdigit():

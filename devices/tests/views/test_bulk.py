@@ -123,3 +123,27 @@ def test_a_cancelled_job_says_cancelled_not_all_done(operator_client, operator, 
     assert "Cancelled" in body and "1 succeeded, 2 cancelled before they were sent." in body
     assert "of 3 done" not in body and "100 %" not in body
     assert '<rect class="segment cancelled" x="33.3" width="66.7"' in body
+
+
+def test_the_confirmation_describes_a_filter_in_words(operator_client, make_device):
+    make_device("a-lab", hwid="ALAB", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"])
+    confirm = operator_client.post(reverse("devices:bulk-action"), {
+        "kind": "dhcprenew", "select_all_matching": "1", "q": "a", "identifier": "multi_mac",
+        "owner": "unassigned", "sort": "-owner",
+    })
+    body = confirm.content.decode()
+    assert "on 1 device?" in body
+    assert "All devices where the search is “a”, identifier is “Several MACs”, owner is “No owner”." in body
+    text = body.split('<form method="post" action="/devices/bulk/actions/"')[0]  # the words, not the Cancel link
+    assert "All devices where" in text and "q=a&amp;identifier" not in text and "sort=" not in text
+    everything = operator_client.post(reverse("devices:bulk-action"), {"kind": "dhcprenew", "select_all_matching": "1"})
+    assert "All devices (no filter)." in everything.content.decode()
+
+
+def test_the_confirmation_gives_one_duration_not_two_that_disagree(operator_client, make_device, settings):
+    settings.GEARS_RATE_LIMIT = RateLimit(10, 60)
+    for n in range(28):
+        make_device(f"lab-{n}", hwid=f"LAB{n}")
+    body = operator_client.post(reverse("devices:bulk-action"), {"kind": "exempt_all", "select_all_matching": "1", "q": "lab"}).content.decode()
+    assert "so this takes about" in body and "estimated done at" in body
+    assert "from now" not in body  # a floored "2 minutes from now" beside a rounded "about 3 min"
