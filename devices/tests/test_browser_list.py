@@ -51,3 +51,30 @@ def test_choosing_a_bulk_action_keeps_the_selection(operator_page: Page, live_se
     # The filters' own dropdowns still reload the table.
     page.get_by_label("Identifier").select_option(label="Has a HWID")
     expect(page).to_have_url(re.compile(r"identifier=hwid"))
+
+
+def page_width(page: Page) -> int:
+    """How wide the page's content is: more than the window means it scrolls sideways."""
+    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+
+
+def test_the_device_list_never_scrolls_sideways(operator_page: Page, live_server, make_device, width):
+    page = operator_page
+    make_device("engineering-workstation-with-a-long-name-042", hwid="HWIDLONG0001",
+                macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"], owner_email="someone.with.a.long.address@example.com")
+    for n in range(5):
+        make_device(f"LAB-{n:02d}", hwid=f"LAB{n:02d}")
+    page.goto(live_server.url + "/devices/")
+    expect(page.locator("[data-row-check]")).to_have_count(6)
+    assert page_width(page) <= width
+    # A row's actions open inside the window, where a thumb can reach them.
+    page.get_by_text("Actions", exact=True).first.click()
+    button = page.get_by_role("button", name="Renew DHCP").first
+    expect(button).to_be_visible()
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page_width(page) <= width
+    # Every row's name and its checkbox are on screen.
+    for check in page.locator("[data-row-check]").all():
+        box = check.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width
