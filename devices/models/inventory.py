@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from devices.fields import HwidField, MacAddressField
@@ -89,6 +90,8 @@ class Device(models.Model):
         indexes = [
             # The list's default order, so page 1 needs no sort of every row.
             models.Index(fields=["name", "id"], name="device_name_idx"),
+            # The list's name sort ignores case (devices.filters.SortFilter).
+            models.Index(Lower("name"), "id", name="device_name_lower_idx"),
             models.Index(fields=["updated_at"], name="device_updated_idx"),
             models.Index(fields=["owner_name"], name="device_owner_idx"),
             models.Index(fields=["remediation_state"], name="device_remediation_idx"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 
 from devices import audit
@@ -139,3 +140,26 @@ def test_an_invalid_audit_parameter_is_ignored_with_a_message(entries):
     problems = filterset.problems()
     assert any(p.startswith("Ignored since='yesterday':") for p in problems)
     assert any(p.startswith("Ignored verb='exploded':") for p in problems)
+
+
+def test_name_sort_ignores_case_on_every_database(make_device):
+    for name in ("SALES-WS-027", "lab-spare-01", "Lab-Core-02", "alpha"):
+        make_device(name)
+    assert names() == ["alpha", "Lab-Core-02", "lab-spare-01", "SALES-WS-027"]
+    assert names(sort="name") == ["alpha", "Lab-Core-02", "lab-spare-01", "SALES-WS-027"]
+    assert names(sort="-name") == ["SALES-WS-027", "lab-spare-01", "Lab-Core-02", "alpha"]
+
+
+def test_names_equal_but_for_case_keep_a_stable_order_by_id(make_device):
+    upper, lower = make_device("LAB", hwid="S1"), make_device("lab", hwid="S2")
+    assert [d.pk for d in DeviceFilterSet(params(sort="name")).qs] == [upper.pk, lower.pk]
+    assert [d.pk for d in DeviceFilterSet(params(sort="-name")).qs] == [lower.pk, upper.pk]
+
+
+@pytest.mark.parametrize("sort", ["name", "-name"])
+def test_page_one_of_the_name_sort_walks_the_lower_name_index(db, sort):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan does not depend on table statistics")
+    plan = DeviceFilterSet(params(sort=sort)).qs[:50].explain()
+    assert "USING INDEX device_name_lower_idx" in plan
+    assert "TEMP B-TREE" not in plan  # no sort of every row

@@ -44,13 +44,49 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     return redirect(job)
 
 
-def bulk_context(job: BulkJob) -> dict:
+# The bar's segments, left to right: what each final state looks like.
+OUTCOMES = (Action.Status.SUCCEEDED, Action.Status.FAILED, Action.Status.SUPERSEDED, Action.Status.CANCELLED)
+ACTIONS_PER_PAGE = 50
+
+
+def outcome_segments(counts: dict[str, int], total: int) -> list[dict]:
+    """The bar's coloured parts: x and width in percent (one decimal) of each non-empty outcome."""
+    segments, start = [], 0.0
+    for status in OUTCOMES:
+        n = counts.get(status, 0)
+        if n and total:
+            width = round(100 * n / total, 1)
+            segments.append({"status": status.value, "label": status.label, "n": n,
+                             "x": f"{start:.1f}", "width": f"{width:.1f}"})
+            start = round(start + width, 1)
+    return segments
+
+
+def outcome_sentence(counts: dict[str, int]) -> str:
+    """'3 succeeded, 1 failed, 2 cancelled before they were sent': what the job's actions came to."""
+    parts = [f"{counts.get(Action.Status.SUCCEEDED, 0)} succeeded"]
+    for status, words in ((Action.Status.FAILED, "failed"),
+                          (Action.Status.SUPERSEDED, "superseded by a newer change"),
+                          (Action.Status.CANCELLED, "cancelled before they were sent")):
+        if counts.get(status, 0):
+            parts.append(f"{counts[status]} {words}")
+    return ", ".join(parts)
+
+
+def bulk_context(job: BulkJob, query=None) -> dict:
+    """The job's progress, its outcome, and one page of its actions (`query`: status filter, page)."""
+    query = query or {}
     counts = dict(job.actions.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     total = sum(counts.values())
     done = sum(counts.get(s, 0) for s in Action.TERMINAL)
     pending = sum(counts.get(s, 0) for s in (*Action.PENDING, Action.Status.SENDING))
     view = outbox.budget_view()
     last = job.actions.filter(status__in=Action.PENDING).order_by("-priority", "-not_before", "-id").first()
+    status = query.get("status", "")
+    status = status if status in Action.Status.values else ""
+    actions = job.actions.select_related("device").order_by("device__name", "id")
+    if status:
+        actions = actions.filter(status=status)
     return {
         "job": job,
         "counts": [(label, counts.get(value, 0), value) for value, label in Action.Status.choices],
@@ -58,6 +94,11 @@ def bulk_context(job: BulkJob) -> dict:
         "done": done,
         "percent": round(100 * done / total) if total else 100,
         "pending": pending,
+        "failed": counts.get(Action.Status.FAILED, 0),
+        "segments": outcome_segments(counts, total),
+        "outcome": outcome_sentence(counts),
+        "status": status,
+        "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(query.get("page")),
         "eta": outbox.estimated_send_time(last, view) if last else None,
         "budget": view,
     }
@@ -68,7 +109,7 @@ def bulk_context(job: BulkJob) -> dict:
 @vary_on_headers("HX-Request")
 def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkJob.objects.select_related("created_by"), pk=pk)
-    context = bulk_context(job)
+    context = bulk_context(job, request.GET)
     if wants_fragment(request):
         response = render(request, "devices/bulk/partials/progress.html", context)
         return HttpResponseStopPolling(response.content) if not context["pending"] else response

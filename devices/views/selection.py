@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from devices.filters import DeviceFilterSet
-from devices.models import Device
+from devices.models import Action, Device
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,22 @@ class Selection:
 
 
 def selected_devices(request: HttpRequest) -> Selection:
-    """Ticked ids, or everything the list's filter (sent along) matches."""
+    """Ticked ids, everything the list's filter (sent along) matches, or a bulk job's failed devices."""
     listing = reverse("devices:device-list")
     if request.POST.get("select_all_matching") == "1":
         filterset = DeviceFilterSet(request.POST)
         pairs = filterset.selecting_pairs()
         query = urlencode(pairs)
-        description = "all devices matching " + ("&".join(f"{k}={v}" for k, v in pairs.items()) or "(no filter)")
+        words = filterset.describe()
+        description = f"all devices where {words}" if words else "all devices (no filter)"
         return Selection(filterset.qs, listing + (f"?{query}" if query else ""), description)
+    job = request.POST.get("retry_failed_of", "")
+    if job.isdigit():
+        # "Retry failed" on a bulk job's page: the devices whose action failed there.
+        failed = Action.objects.filter(bulk_job_id=job, status=Action.Status.FAILED).values("device_id")
+        devices = Device.objects.filter(pk__in=failed)
+        description = f"the {devices.count()} devices whose action failed in bulk job #{job}"
+        return Selection(devices, reverse("devices:bulk-detail", args=[job]), description)
     ids = [value for value in request.POST.getlist("device") if value.isdigit()]
     devices = Device.objects.filter(pk__in=ids)
     return Selection(devices, listing, f"{devices.count()} selected devices")

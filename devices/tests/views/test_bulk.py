@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 
+from devices import outbox
 from devices.models import Action, BulkJob
 from gearsdash.env import RateLimit
 
@@ -29,7 +31,7 @@ def test_bulk_asks_with_the_count_and_an_eta_then_shows_the_job(operator_client,
     operator_client.post(reverse("devices:bulk-cancel", args=[job.pk]))
     assert job.actions.filter(status="cancelled").count() == 25
     final = operator_client.get(job.get_absolute_url(), headers=HTMX)
-    assert final.status_code == 286 and "25</strong> of 25 done" in final.content.decode()
+    assert final.status_code == 286 and "Cancelled" in final.content.decode()
 
 
 def test_bulk_with_nothing_selected_queues_nothing(operator_client):
@@ -44,3 +46,104 @@ def test_a_bulk_selection_by_filter_goes_back_to_the_same_encoded_filter(operato
     body = confirm.content.decode()
     assert "on 1 device?" in body
     assert 'href="/devices/?q=R%26D&amp;remediation=unknown"' in body
+
+
+def _job_with_outcomes(make_device, user, outcomes: dict[str, str]) -> BulkJob:
+    """A bulk job over one device per entry of `outcomes` (name -> final status)."""
+    devices = [make_device(name, hwid=f"H{n:03d}") for n, name in enumerate(outcomes)]
+    job = outbox.enqueue_bulk([d.pk for d in devices], "exempt_all", user=user, description="3 selected devices")
+    for device in devices:
+        status = outcomes[device.name]
+        answer = {"failed": {"http_status": 404, "upstream_msg": "Device not found"},
+                  "succeeded": {"http_status": 200, "upstream_msg": "OK"}}.get(status, {})
+        Action.objects.filter(bulk_job=job, device=device).update(status=status, finished_at=timezone.now(), **answer)
+    return job
+
+
+def test_a_failed_job_lists_which_devices_failed_and_the_clouds_answer(operator_client, operator, make_device):
+    job = _job_with_outcomes(make_device, operator, {"lab-a": "failed", "lab-b": "failed", "lab-c": "failed"})
+    response = operator_client.get(job.get_absolute_url())
+    body = response.content.decode()
+    assert "Finished</strong>: 0 succeeded, 3 failed." in body
+    assert "of 3 done" not in body
+    rows = body[body.index('<table class="bulk-actions"'):]
+    for name in ("lab-a", "lab-b", "lab-c"):
+        assert name in rows
+    assert rows.count("HTTP 404 Device not found") == 3
+    # The bar shows the outcome: all of it failed, none of it the "done" blue.
+    assert '<rect class="segment failed" x="0.0" width="100.0"' in body
+    assert 'class="segment succeeded"' not in body
+    assert "Retry the 3 failed" in body
+
+
+def test_the_jobs_actions_are_filtered_by_status_and_paged(operator_client, operator, make_device):
+    outcomes = {f"ok-{n:02d}": "succeeded" for n in range(55)} | {"bad-1": "failed"}
+    job = _job_with_outcomes(make_device, operator, outcomes)
+    body = operator_client.get(job.get_absolute_url()).content.decode()
+    assert "Finished</strong>: 55 succeeded, 1 failed." in body
+    assert "Page 1 of 2" in body
+    assert '<rect class="segment succeeded" x="0.0" width="98.2"' in body
+    assert '<rect class="segment failed" x="98.2" width="1.8"' in body
+    failed = operator_client.get(job.get_absolute_url(), {"status": "failed"}).content.decode()
+    rows = failed[failed.index('<table class="bulk-actions"'):]
+    assert "bad-1" in rows and "ok-00" not in rows and "Page 1 of" not in rows
+    assert 'aria-current="true"' in failed  # the filter in use is marked
+    ignored = operator_client.get(job.get_absolute_url(), {"status": "bogus"}).content.decode()
+    assert "ok-00" in ignored and "bad-1" in ignored
+
+
+def test_a_viewer_sees_the_failures_but_no_retry(viewer_client, operator, make_device):
+    job = _job_with_outcomes(make_device, operator, {"lab-a": "failed"})
+    body = viewer_client.get(job.get_absolute_url()).content.decode()
+    assert "HTTP 404 Device not found" in body
+    assert "Retry the" not in body
+
+
+def test_retry_failed_queues_a_new_job_for_the_failed_devices_only(operator_client, operator, make_device):
+    job = _job_with_outcomes(make_device, operator, {"lab-a": "failed", "lab-b": "succeeded", "lab-c": "failed"})
+    url = reverse("devices:bulk-action")
+    confirm = operator_client.post(url, {"kind": "exempt_all", "retry_failed_of": str(job.pk)})
+    body = confirm.content.decode()
+    assert "Exempt all issues on 2 devices?" in body
+    assert f"the 2 devices whose action failed in bulk job #{job.pk}" in body.lower()
+    assert f'href="{job.get_absolute_url()}"' in body  # Cancel goes back to the job
+    done = operator_client.post(url, {"kind": "exempt_all", "retry_failed_of": str(job.pk), "confirm": "yes"})
+    retry = BulkJob.objects.exclude(pk=job.pk).get()
+    assert done["Location"] == retry.get_absolute_url()
+    assert sorted(retry.actions.values_list("device__name", flat=True)) == ["lab-a", "lab-c"]
+    assert retry.actions.filter(status="queued").count() == 2
+
+
+def test_a_cancelled_job_says_cancelled_not_all_done(operator_client, operator, make_device):
+    job = _job_with_outcomes(make_device, operator, {"lab-a": "succeeded", "lab-b": "queued", "lab-c": "queued"})
+    operator_client.post(reverse("devices:bulk-cancel", args=[job.pk]))
+    final = operator_client.get(job.get_absolute_url(), headers=HTMX)
+    body = final.content.decode()
+    assert final.status_code == 286
+    assert "Cancelled" in body and "1 succeeded, 2 cancelled before they were sent." in body
+    assert "of 3 done" not in body and "100 %" not in body
+    assert '<rect class="segment cancelled" x="33.3" width="66.7"' in body
+
+
+def test_the_confirmation_describes_a_filter_in_words(operator_client, make_device):
+    make_device("a-lab", hwid="ALAB", macs=["00:0c:29:00:00:01", "00:0c:29:00:00:02"])
+    confirm = operator_client.post(reverse("devices:bulk-action"), {
+        "kind": "dhcprenew", "select_all_matching": "1", "q": "a", "identifier": "multi_mac",
+        "owner": "unassigned", "sort": "-owner",
+    })
+    body = confirm.content.decode()
+    assert "on 1 device?" in body
+    assert "All devices where the search is “a”, identifier is “Several MACs”, owner is “No owner”." in body
+    text = body.split('<form method="post" action="/devices/bulk/actions/"')[0]  # the words, not the Cancel link
+    assert "All devices where" in text and "q=a&amp;identifier" not in text and "sort=" not in text
+    everything = operator_client.post(reverse("devices:bulk-action"), {"kind": "dhcprenew", "select_all_matching": "1"})
+    assert "All devices (no filter)." in everything.content.decode()
+
+
+def test_the_confirmation_gives_one_duration_not_two_that_disagree(operator_client, make_device, settings):
+    settings.GEARS_RATE_LIMIT = RateLimit(10, 60)
+    for n in range(28):
+        make_device(f"lab-{n}", hwid=f"LAB{n}")
+    body = operator_client.post(reverse("devices:bulk-action"), {"kind": "exempt_all", "select_all_matching": "1", "q": "lab"}).content.decode()
+    assert "so this takes about" in body and "estimated done at" in body
+    assert "from now" not in body  # a floored "2 minutes from now" beside a rounded "about 3 min"

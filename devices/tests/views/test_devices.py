@@ -180,3 +180,17 @@ def test_the_list_costs_the_same_queries_for_10_or_50_rows(viewer_client, make_d
         viewer_client.get(LIST, {"per_page": "25"}, headers=HTMX)
     with django_assert_max_num_queries(8):
         viewer_client.get(LIST, {"per_page": "100"}, headers=HTMX)
+
+
+@pytest.mark.parametrize("asked", ["7", "abc", ""])
+def test_an_ignored_page_size_shows_the_size_in_use_in_the_dropdown(viewer_client, make_device, asked):
+    for n in range(60):
+        make_device(f"dev-{n:02d}", hwid=f"H{n:02d}")
+    response = viewer_client.get(LIST, {"per_page": asked})
+    body = response.content.decode()
+    assert len(response.context["page"].object_list) == 50
+    select = body[body.index('<select name="per_page"'):]
+    select = select[: select.index("</select>")]
+    assert '<option value="50" selected>' in select
+    assert select.count("selected") == 1
+    assert ("Ignored per_page=" in body) == bool(asked)
