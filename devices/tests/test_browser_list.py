@@ -78,3 +78,21 @@ def test_the_device_list_never_scrolls_sideways(operator_page: Page, live_server
     for check in page.locator("[data-row-check]").all():
         box = check.bounding_box()
         assert box is not None and box["x"] + box["width"] <= width
+
+
+PAGES = ["/devices/", "/devices/{pk}/", "/devices/{pk}/edit/", "/bulk/", "/upstream/", "/audit/", "/devices/import/"]
+
+
+def test_no_page_scrolls_sideways_on_a_phone_with_the_longest_menu(page: Page, live_server, admin_user, sample_device):
+    # A staff admin sees every menu entry (Import, Admin): the widest top bar there is.
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 844})
+    page.goto(live_server.url + "/devices/")
+    log_in(page, "ada", "pw-ada")
+    expect(page.get_by_role("link", name="Admin")).to_be_visible()
+    widths = {}
+    for path in PAGES:
+        page.goto(live_server.url + path.format(pk=sample_device.pk))
+        widths[path] = page_width(page)
+    assert widths == {path: WIDTHS["phone"] for path in PAGES}
