@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -61,11 +60,13 @@ def main() -> None:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection, connections
+    from django.db import connection
     import requests
 
+    from harness import drainer_threads, run_threads
+
     from devices import outbox
-    from devices.models import Action, Device, UpstreamAttempt
+    from devices.models import Device, UpstreamAttempt
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench")
@@ -79,18 +80,8 @@ def main() -> None:
     ids = list(Device.objects.filter(name__startswith="qbench-").values_list("pk", flat=True))
     outbox.enqueue_bulk(ids, "dhcprenew", user=user, description="bench backlog")
 
-    def drainer(name: str) -> None:
-        while Action.objects.filter(status__in=["queued", "retrying", "sending"]).exists():
-            outbox.drain(max_runtime=10, worker=name, use_slot=False)
-        connections.close_all()
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=drainer, args=(f"bench-{i}",)) for i in range(args.drainers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - started
+    elapsed = run_threads(drainer_threads(args.drainers, "bench", max_runtime=10,
+                                          statuses=["queued", "retrying", "sending"]))
     stats = requests.get(f"{sim.base_url}/_sim/stats", timeout=5).json()
     arrivals = sorted(e["time"] for e in stats["request_log"] if e["path"].endswith("/action") and e.get("counted", True))
     per_window = []

@@ -43,10 +43,11 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import OperationalError, connection, connections
     from django.test import Client
     from django.test.utils import setup_test_environment
+
+    from harness import fill_inventory
 
     from devices import csv_io, outbox
     from devices.csv_io import COLUMNS, csv_lines, device_rows
@@ -56,12 +57,7 @@ def main() -> None:
         csv_io.IMPORT_BATCH = args.batch
     setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
     say = (lambda *a: None) if args.json else print
-    call_command("migrate", verbosity=0)
-    have = Device.objects.count()
-    if have < args.rows:
-        started = time.perf_counter()
-        call_command("generate_devices", str(args.rows - have), verbosity=0, stdout=open(os.devnull, "w"))
-        say(f"generated {args.rows - have:,} devices in {time.perf_counter() - started:.1f} s")
+    fill_inventory(args.rows, say)
     # Every device of the file gets new notes: an update import of every row.
     notes = COLUMNS.index("notes")
     stamp = f"imported {time.time():.0f}"

@@ -34,21 +34,17 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
 
+    from harness import fill_inventory
+
     from devices.models import Device
 
-    call_command("migrate", verbosity=0)
-    have = Device.objects.count()
-    if have < args.devices:
-        started = time.perf_counter()
-        call_command("generate_devices", str(args.devices - have), verbosity=0, stdout=open(os.devnull, "w"))
-        print(f"generated {args.devices - have:,} devices in {time.perf_counter() - started:.1f} s")
+    fill_inventory(args.devices)
     total = Device.objects.count()
     User = get_user_model()
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})

@@ -83,6 +83,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connections
 
+    from harness import drainer_threads, run_threads
+
     from devices import outbox
     from devices.models import Action, Device, UpstreamAttempt
 
@@ -122,19 +124,9 @@ def main() -> None:
             requests.post(f"{sim.base_url}/_sim/faults", json={"down": False}, timeout=5)
         marks["back"] = time.time()
 
-    def drainer(name: str) -> None:
-        while Action.objects.filter(status__in=Action.PENDING).exists():
-            outbox.drain(max_runtime=45, worker=name, use_slot=False)
-        connections.close_all()
-
-    started = time.monotonic()
     threads = [threading.Thread(target=cut_the_cloud)]
-    threads += [threading.Thread(target=drainer, args=(f"tokbench-{i}",)) for i in range(args.drainers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - started
+    threads += drainer_threads(args.drainers, "tokbench", max_runtime=45, statuses=Action.PENDING)
+    elapsed = run_threads(threads)
     stats = requests.get(f"{sim.base_url}/_sim/stats", timeout=5).json()
     sim.stop()
 
