@@ -249,6 +249,10 @@ GEARS_MAX_ATTEMPTS = env_int("GEARS_MAX_ATTEMPTS", 8, minimum=1)
 GEARS_BREAKER_THRESHOLD = env_int("GEARS_BREAKER_THRESHOLD", 3, minimum=1)
 # A device page fetches its remediation link again once it is older than this.
 GEARS_REMEDIATION_TTL = env_int("GEARS_REMEDIATION_TTL", 15 * 60, minimum=0)
+# Devices per request on the bulk action endpoint (docs/upstream/api-notes.md
+# §2.3): waiting bulk actions of one kind and identifier type go out together.
+# 1 sends every action alone.
+GEARS_BATCH_SIZE = env_int("GEARS_BATCH_SIZE", 50, minimum=1)
 # How many drainers may send at once (across every worker and machine).
 GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
 # A drainer gives its django-q2 worker back after this long, and queues

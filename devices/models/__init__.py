@@ -13,6 +13,7 @@ from devices.models.inventory import (
     RemediationState,
 )
 from devices.models.outbox import (
+    BULK_ENDPOINT_KINDS,
     DEVICE_ACTIONS,
     EXEMPT_MODE_OF,
     PENDING_STATUSES,
@@ -30,6 +31,7 @@ from devices.models.outbox import (
 from devices.models.search import DeviceQuerySet, mac_fragments
 
 __all__ = [
+    "BULK_ENDPOINT_KINDS",
     "DEVICE_ACTIONS",
     "EXEMPT_MODE_OF",
     "PENDING_STATUSES",

@@ -21,6 +21,10 @@ class ActionKind(models.TextChoices):
 # The four Device Action v2.0 types; a remediation fetch is a GET of its own.
 DEVICE_ACTIONS = [(k.value, k.label) for k in ActionKind if k != ActionKind.REMEDIATION]
 
+# The types the bulk endpoint takes (docs/upstream/api-notes.md §2.3): bulk
+# jobs of these kinds go out up to GEARS_BATCH_SIZE devices per request.
+BULK_ENDPOINT_KINDS = (ActionKind.DHCPRENEW, ActionKind.EXEMPT_ALL, ActionKind.UNEXEMPT)
+
 
 # What each exemption action asks the cloud for: a desired state, not a
 # toggle, so that sending it twice (an ambiguous resend) is harmless.
