@@ -8,6 +8,7 @@ from devices.models import (
     Action,
     AuditEntry,
     BulkJob,
+    CloudSync,
     Device,
     DeviceImport,
     DrainerSlot,
@@ -68,6 +69,10 @@ class DeviceAdmin(MacSearchAdmin):
         "remediation_link",
         "remediation_fetched_at",
         "remediation_error",
+        "compliance",
+        "last_seen_at",
+        "cloud_synced_at",
+        "cloud_missing_since",
     )
     inlines = [MacAddressInline]
 
@@ -101,6 +106,19 @@ class ActionAdmin(admin.ModelAdmin):
 class BulkJobAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "requested", "already_queued", "created_by", "created_at", "cancelled_at")
     list_filter = ("kind",)
+
+
+@admin.register(CloudSync)
+class CloudSyncAdmin(admin.ModelAdmin):
+    """A record of each sync; only the sync itself writes it."""
+
+    list_display = ("id", "status", "trigger", "started_at", "finished_at", "next_page", "pages_total", "added",
+                    "updated", "marked_missing")
+    list_filter = ("status", "trigger")
+    readonly_fields = [f.name for f in CloudSync._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(UpstreamAttempt)

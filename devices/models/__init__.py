@@ -1,10 +1,11 @@
-"""The app's models, by job: the inventory, the outbox, the audit log.
+"""The app's models, by job: the inventory, the outbox, the audit log, cloud syncs.
 
 Every public name is exported here: import models from `devices.models`.
 """
 
 from devices.models.audit import AuditEntry
 from devices.models.inventory import (
+    Compliance,
     Device,
     DeviceImport,
     ExemptMode,
@@ -29,6 +30,7 @@ from devices.models.outbox import (
     UpstreamToken,
 )
 from devices.models.search import DeviceQuerySet, mac_fragments
+from devices.models.sync import CloudSync, SyncStatus, SyncTrigger
 
 __all__ = [
     "BULK_ENDPOINT_KINDS",
@@ -40,6 +42,8 @@ __all__ = [
     "ActionStatus",
     "AuditEntry",
     "BulkJob",
+    "CloudSync",
+    "Compliance",
     "Device",
     "DeviceImport",
     "DeviceQuerySet",
@@ -50,6 +54,8 @@ __all__ = [
     "MacAddress",
     "Priority",
     "RemediationState",
+    "SyncStatus",
+    "SyncTrigger",
     "UpstreamAttempt",
     "UpstreamState",
     "UpstreamToken",

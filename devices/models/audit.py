@@ -1,4 +1,4 @@
-"""The audit log: who queued, cancelled or retried what."""
+"""The audit log: who changed, queued, cancelled or retried what; a device's timeline reads it."""
 
 from __future__ import annotations
 
@@ -9,16 +9,25 @@ from devices.models.inventory import Device
 from devices.models.outbox import Action, ActionKind, BulkJob
 
 
-class AuditEntry(models.Model):
-    """Who queued, cancelled or retried what, and when."""
+# Outside AuditEntry so that its Meta's constraint can name the values.
+class AuditVerb(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BULK_QUEUED = "bulk_queued", "Queued in bulk"
+    EMAILED = "emailed", "Emailed a remediation link"
+    CANCELLED = "cancelled", "Cancelled"
+    BULK_CANCELLED = "bulk_cancelled", "Cancelled a bulk job"
+    RETRIED = "retried", "Retried"
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    IMPORTED = "imported", "Imported"
+    SYNCED = "synced", "Synced from the cloud"
+    DELETED = "deleted", "Deleted"
 
-    class Verb(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        BULK_QUEUED = "bulk_queued", "Queued in bulk"
-        EMAILED = "emailed", "Emailed a remediation link"
-        CANCELLED = "cancelled", "Cancelled"
-        BULK_CANCELLED = "bulk_cancelled", "Cancelled a bulk job"
-        RETRIED = "retried", "Retried"
+
+class AuditEntry(models.Model):
+    """Who changed, queued, cancelled or retried what, and when; `changes` holds an edit's old and new values."""
+
+    Verb = AuditVerb
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -30,10 +39,14 @@ class AuditEntry(models.Model):
     action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     bulk_job = models.ForeignKey(BulkJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     detail = models.CharField(max_length=300, blank=True)
+    # What an edit, import or sync changed: [[field, old, new], ...].
+    changes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["device", "-at"], name="audit_device_recent_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(verb__in=AuditVerb.values), name="audit_verb_valid")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.verb} {self.kind} {self.device_name}"

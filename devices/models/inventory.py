@@ -29,6 +29,20 @@ class RemediationState(models.TextChoices):
     ERROR = "error", "Fetch failed"
 
 
+class Compliance(models.TextChoices):
+    """The cloud's compliance status (Get Devices v2.2 `status`, docs/upstream/api-notes.md §2.4)."""
+
+    UNKNOWN = "unknown", "Not synced yet"
+    COMPLIANT = "compliant", "Compliant"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+    REPORTING = "reporting", "Still reporting"
+
+    @classmethod
+    def from_cloud(cls, status: object) -> Compliance | None:
+        """The status code the cloud sends (0, 1, 3); None for a code it never documented."""
+        return {0: cls.COMPLIANT, 1: cls.NON_COMPLIANT, 3: cls.REPORTING}.get(status) if type(status) is int else None
+
+
 class Device(models.Model):
     """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
 
@@ -56,6 +70,12 @@ class Device(models.Model):
     remediation_link = models.CharField(max_length=2000, blank=True)
     remediation_fetched_at = models.DateTimeField(null=True, blank=True)
     remediation_error = models.CharField(max_length=300, blank=True)
+    # What the last cloud sync saw (Get Devices v2.2); only a sync writes these.
+    compliance = models.CharField(max_length=15, choices=Compliance.choices, default=Compliance.UNKNOWN)
+    last_seen_at = models.DateTimeField("last seen", null=True, blank=True, help_text="When the cloud last heard from the device.")
+    cloud_synced_at = models.DateTimeField(null=True, blank=True, help_text="When a cloud sync last listed this device.")
+    cloud_missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set when a complete sync did not list the device: not in the cloud.")
 
     objects = DeviceQuerySet.as_manager()
 
@@ -86,6 +106,7 @@ class Device(models.Model):
                 | ~Q(remediation_state=RemediationState.LINK.value),
                 name="device_remediation_link_present",
             ),
+            models.CheckConstraint(condition=Q(compliance__in=Compliance.values), name="device_compliance_valid"),
         ]
         indexes = [
             # The list's default order, so page 1 needs no sort of every row.
@@ -95,6 +116,10 @@ class Device(models.Model):
             models.Index(fields=["updated_at"], name="device_updated_idx"),
             models.Index(fields=["owner_name"], name="device_owner_idx"),
             models.Index(fields=["remediation_state"], name="device_remediation_idx"),
+            models.Index(fields=["compliance"], name="device_compliance_idx"),
+            models.Index(fields=["exempt_mode"], name="device_exempt_idx"),
+            models.Index(fields=["last_seen_at"], name="device_last_seen_idx"),
+            models.Index(fields=["cloud_missing_since"], name="device_cloud_missing_idx"),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +127,13 @@ class Device(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("devices:device-detail", args=[self.pk])
+
+    @property
+    def in_cloud(self) -> bool | None:
+        """True: the last sync listed it; False: a complete sync did not; None: never synced."""
+        if self.cloud_missing_since is not None:
+            return False
+        return True if self.cloud_synced_at is not None else None
 
     @property
     def ordered_macs(self) -> list[MacAddress]:
