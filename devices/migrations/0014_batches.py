@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0012_name_lower_index'),
+        ('devices', '0013_cloud_view'),
     ]
 
     operations = [
