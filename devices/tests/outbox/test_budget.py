@@ -31,17 +31,18 @@ def test_actions_that_no_longer_wait_are_not_counted_ahead(fake_clock, outbox_se
     assert outbox.queue_rank(second) == 0
 
 
-def test_a_click_is_estimated_at_the_next_slot_and_bulk_work_after_the_backlog_before_it(
+def test_a_click_is_estimated_at_the_next_slot_and_a_batch_after_it(
         fake_clock, outbox_settings, devices, operator):
     *bulk_devices, clicked = devices(6)
     job = outbox.enqueue_bulk([d.pk for d in bulk_devices], "dhcprenew", user=operator)
     click = outbox.enqueue(clicked, "exempt_all", user=operator).action
     view = outbox.budget_view()
-    assert view.backlog == 6 and view.next_slot == fake_clock.now()
-    assert outbox.estimated_send_time(click, view) == view.next_slot
-    last_bulk = job.actions.order_by("-id").first()
-    assert outbox.estimated_send_time(last_bulk, view) == view.next_slot + timedelta(seconds=5 * view.seconds_per_call)
-    assert view.drained_at == outbox.estimated_send_time(last_bulk, view)
+    assert (view.backlog, view.backlog_calls) == (6, 2) and view.click_slot == fake_clock.now()
+    assert outbox.estimated_send_time(click, view) == view.click_slot
+    # The five bulk renewals share one request, the one after the click.
+    after_click = view.click_slot + timedelta(seconds=view.seconds_per_call)
+    assert {outbox.estimated_send_time(a, view) for a in job.actions.all()} == {after_click}
+    assert view.drained_at == after_click
 
 
 def test_an_action_waiting_for_its_retry_time_is_not_estimated_before_it(fake_clock, outbox_settings, devices,
