@@ -16,8 +16,8 @@ from devices.outbox.calls import (
     CLAIM_ORDER,
     Waiting,
     ahead_of,
-    identifier_opt,
     pending,
+    same_identifier_type,
     waiting,
     waiting_before_call,
 )
@@ -178,10 +178,10 @@ def estimated_send_time(action: Action, view: BudgetView | None = None) -> datet
 def estimated_finish(actions: QuerySet[Action], view: BudgetView) -> datetime | None:
     """When the last of these actions (a bulk job's) goes out: each identifier type batches apart,
     so the last in claim order need not be the last sent."""
-    last = actions.filter(status__in=Action.PENDING).annotate(id_type=identifier_opt())
+    last = actions.filter(status__in=Action.PENDING).select_related("device").order_by(*(f"-{f}" for f in CLAIM_ORDER))
     ends = []
-    for opt in (0, 1):
-        action = last.filter(id_type=opt).select_related("device").order_by(*(f"-{f}" for f in CLAIM_ORDER)).first()
+    for has_hwid in (False, True):
+        action = last.filter(same_identifier_type(has_hwid)).first()
         if action is not None:
             ends.append(estimated_send_time(action, view))
     return max(ends, default=None)

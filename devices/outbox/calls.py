@@ -71,6 +71,11 @@ def identifier_opt() -> Case:
     return Case(When(device__hwid__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
+def same_identifier_type(has_hwid: bool) -> Q:
+    # A plain condition, not the CASE above: the planner can estimate it.
+    return Q(device__hwid__isnull=not has_hwid)
+
+
 def pending() -> QuerySet[Action]:
     return Action.objects.filter(status__in=Action.PENDING)
 
@@ -111,8 +116,7 @@ def waiting_before_call(action: Action, batch_size: int) -> Waiting:
         group = (
             pending()
             .filter(ahead_of(*anchor), priority=action.priority, kind=action.kind)
-            .annotate(id_type=identifier_opt())
-            .filter(id_type=1 if action.device.hwid else 0)
+            .filter(same_identifier_type(action.device.hwid is not None))
         )
         ahead = group.count()
         if ahead % batch_size:
