@@ -46,6 +46,12 @@ class Waiting:
     def calls(self) -> int:
         return self.fast + self.bulk_calls
 
+    def minus(self, part: Waiting) -> Waiting:
+        """These waiting actions without `part` of them."""
+        groups = {key: n - part.groups.get(key, 0) for key, n in self.groups.items()}
+        return replace(self, fast=self.fast - part.fast, single=self.single - part.single,
+                       groups={key: n for key, n in groups.items() if n})
+
     def plus_job(self, kind: str, with_hwid: int, without_hwid: int) -> Waiting:
         """These waiting actions and, after them, a bulk job of `kind` on these devices."""
         if kind not in BULK_ENDPOINT_KINDS:
@@ -63,6 +69,15 @@ def ahead_of(priority: int, not_before: datetime, pk: int) -> Q:
         Q(priority__lt=priority)
         | Q(priority=priority, not_before__lt=not_before)
         | Q(priority=priority, not_before=not_before, id__lt=pk)
+    )
+
+
+def from_on(priority: int, not_before: datetime, pk: int) -> Q:
+    """Actions claimed at or after the one at this place in the claim order."""
+    return (
+        Q(priority__gt=priority)
+        | Q(priority=priority, not_before__gt=not_before)
+        | Q(priority=priority, not_before=not_before, id__gte=pk)
     )
 
 
@@ -109,16 +124,16 @@ def waiting_before_call(action: Action, batch_size: int) -> Waiting:
     """What goes out before the call that carries `action`.
 
     A batched action rides with the first action of its batch: its group's
-    actions ahead of it, counted down to a multiple of the batch size.
+    actions ahead of it, counted down to a multiple of the batch size. That
+    one is found walking back from `action`, and what lies between the two
+    (a short stretch of the claim order) is taken off: one scan of the queue.
     """
-    anchor = (action.priority, action.not_before, action.pk)
-    if is_batched(action) and batch_size > 1:
-        group = (
-            pending()
-            .filter(ahead_of(*anchor), priority=action.priority, kind=action.kind)
-            .filter(same_identifier_type(action.device.hwid is not None))
-        )
-        ahead = group.count()
-        if ahead % batch_size:
-            anchor = group.order_by(*CLAIM_ORDER).values_list(*CLAIM_ORDER)[ahead - ahead % batch_size]
-    return waiting(batch_size, ahead_of(*anchor))
+    place = (action.priority, action.not_before, action.pk)
+    before = waiting(batch_size, ahead_of(*place))
+    has_hwid = action.device.hwid is not None
+    in_batch = before.groups.get((action.kind, int(has_hwid)), 0) % batch_size if is_batched(action) else 0
+    if not in_batch:
+        return before
+    group = pending().filter(ahead_of(*place), same_identifier_type(has_hwid), priority=action.priority, kind=action.kind)
+    first = group.order_by(*(f"-{f}" for f in CLAIM_ORDER)).values_list(*CLAIM_ORDER)[in_batch - 1]
+    return before.minus(waiting(batch_size, from_on(*first) & ahead_of(*place)))
