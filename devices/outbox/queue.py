@@ -72,7 +72,7 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
         waiting.save(update_fields=["status", "finished_at"])
     action = Action.objects.create(
         device=device, kind=kind, priority=priority, coalesce_key=key,
-        requested_by=_requester(user), not_before=now,
+        requested_by=_requester(user), not_before=now, opt=1 if device.hwid else 0,
     )
     if waiting is not None:
         waiting.superseded_by = action
