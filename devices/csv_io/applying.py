@@ -25,7 +25,7 @@ from devices.inventory import lock_devices, save_devices
 IMPORT_BATCH: int | None = None
 FIRST_BATCH = 2000
 # How long one write transaction may hold the lock (SQLite has one for the whole database).
-BATCH_SECONDS = 0.4
+BATCH_SECONDS = 0.5
 BATCH_LIMITS = (200, 20_000)
 # SQLite's busy handler looks again at most every 100 ms, and sooner while it
 # has waited less: a gap as long as the batch (up to this) lets every waiting

@@ -107,3 +107,4 @@ def test_batches_are_sized_to_hold_the_lock_about_as_long_as_allowed():
     assert next_batch_size(2000, BATCH_SECONDS * 2) == 1000  # twice too slow: half the rows
     assert next_batch_size(2000, BATCH_SECONDS / 2) == 4000
     assert next_batch_size(2000, 0.0) == high and next_batch_size(2000, 1000.0) == low
+
