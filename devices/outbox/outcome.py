@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Case, Value, When
 
+from devices import notices
 from devices.models import (
     EXEMPT_MODE_OF,
     Action,
@@ -219,6 +220,7 @@ def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> 
             action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
             _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
             _record(action, status, None, kind, state, now, outdated)
+        notices.bulk_action_ended(action)
         if not outdated:
             record_outcome(state, kind, outcome, now)
         return action

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
+from devices import notices
 from devices.audit import record as record_audit
 from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
@@ -196,6 +197,7 @@ def cancel_bulk(job: BulkJob, *, user) -> int:
         )
         record_audit(AuditEntry.Verb.BULK_CANCELLED, user, kind=job.kind, bulk_job=job,
                      detail=f"{count} waiting actions cancelled")
+        notices.bulk_job_cancelled(job, count)
     return count
 
 
