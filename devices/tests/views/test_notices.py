@@ -61,6 +61,6 @@ def test_the_feed_needs_a_login_and_a_role(client, nobody):
 def test_pages_name_the_feed_and_when_they_were_rendered_for_people_who_may_read_it(viewer_client, client, nobody):
     body = viewer_client.get(reverse("devices:device-list")).content.decode()
     assert f'data-notices="{FEED}" data-notices-since="' in body
-    assert 'role="status" aria-live="polite"' in body
+    assert '<div class="visually-hidden" aria-live="polite" aria-atomic="true" data-toast-announcer>' in body
     client.force_login(nobody)
     assert "data-notices" not in client.get(reverse("password_change")).content.decode()
