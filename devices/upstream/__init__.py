@@ -1,13 +1,14 @@
 """The client of the MetaDefender IT Access cloud API: one method per endpoint, no Django.
 
 Import from here; the modules are an implementation detail:
-`client` (GearsClient), `results` (what the cloud answered), `errors` (how a
-call failed), `redaction` (text made safe to show or log), `transport` (one
+`client` (GearsClient), `results` (what the cloud answered), `listing` (Get
+Devices pages, checked), `errors` (how a call failed), `redaction` (text made safe to show or log), `transport` (one
 HTTP exchange bounded by a deadline and a size cap).
 """
 
 from devices.upstream.client import ACTION_KINDS, OPT_HWID, OPT_MAC, TOKEN_PATH, GearsClient
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.listing import EXEMPT_FLAG, PAGE_SIZE, CloudDevice, DevicePage
 from devices.upstream.redaction import MSG_LIMIT, clean_text
 from devices.upstream.results import (
     DEFAULT_EXPIRES_IN,
@@ -24,17 +25,22 @@ __all__ = [
     "ACTION_KINDS",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RETRY_AFTER",
+    "EXEMPT_FLAG",
     "MAX_BODY",
     "MSG_LIMIT",
     "OPT_HWID",
     "OPT_MAC",
+    "PAGE_SIZE",
     "TOKEN_PATH",
     "ActionResult",
+    "CloudDevice",
     "DeadlineAdapter",
+    "DevicePage",
     "GearsAuthError",
     "GearsClient",
     "GearsError",
     "GearsNotFound",
+    "GearsPastEnd",
     "GearsRateLimited",
     "RateLimitInfo",
     "RemediationResult",

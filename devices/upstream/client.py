@@ -1,10 +1,11 @@
 """The client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
 
-gearsdash makes three kinds of upstream call, one method each on `GearsClient`:
+gearsdash makes four kinds of upstream call, one method each on `GearsClient`:
 
 - `fetch_token`: OAuth client credentials at `/o/oauth/token`;
 - `device_action`: Device Action v2.0, `POST /o/api/v2/devices/<id>/action`;
-- `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`.
+- `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`;
+- `list_devices`: Get Devices v2.2, `GET /o/api/v2.2/devices?limit=&page=` (a cloud sync's pages).
 
 Every failure is a `GearsError` that says whether retrying the same call can
 help (`permanent`) and whether the call may have reached the cloud and taken
@@ -37,7 +38,8 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 from urllib3.exceptions import ReadTimeoutError
 
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.listing import DEVICES_PATH, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
     MAX_BODY,
@@ -248,6 +250,21 @@ class GearsClient:
             if _same_text(msg, "Device not found"):
                 return RemediationResult("not_found", None, msg, answer.status, answer.rate_limit)
         raise _unexpected(answer, f"no remediation_link ({msg})" if msg else "no remediation_link") from None
+
+    def list_devices(self, access_token: str, page: int, limit: int = PAGE_SIZE) -> DevicePage:
+        """Get Devices v2.2 (api-notes §2.4): 413 raises GearsPastEnd, a body unlike a page is unexpected."""
+        check_page_request(page, limit)
+        params = {"limit": str(limit), "page": str(page), "access_token": access_token}
+        answer = self._send("GET", DEVICES_PATH, params=params, secrets=(access_token,))
+        if answer.status == 413:
+            raise GearsPastEnd(_http_message(413, answer.upstream_msg or f"page {page} is past the end"),
+                               upstream_msg=answer.upstream_msg, rate_limit=answer.rate_limit) from None
+        self._raise_for_status(answer)
+        try:
+            total, devices = parse_page(self._json_body(answer), page, limit)
+        except ValueError as why:
+            raise _unexpected(answer, str(why)) from None
+        return DevicePage(total, page, limit, devices, answer.status, answer.rate_limit)
 
     # --- plumbing -------------------------------------------------------------
 
