@@ -30,6 +30,8 @@ urlpatterns = [
     path("remediation.csv", views.remediation_export, name="remediation-export"),
     path("upstream/", views.upstream_page, name="upstream"),
     path("upstream/resume/", views.upstream_resume, name="upstream-resume"),
+    path("sync/", views.sync_page, name="sync"),
+    path("sync/start/", views.sync_start, name="sync-start"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
 ]

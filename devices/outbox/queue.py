@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
 from devices.audit import record as record_audit
-from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
+from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
 from devices.outbox.kick import kick_drainer
 from devices.outbox.limits import fit
@@ -42,7 +42,7 @@ def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK, 
     A second identical request returns the waiting action (a double click
     makes one action); a newer exemption change supersedes a waiting one.
     """
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown action {kind!r}")
     for attempt in range(1, ENQUEUE_ATTEMPTS + 1):
         try:
@@ -137,7 +137,7 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
     Devices where the same action already waits are skipped; a waiting,
     different exemption change is superseded, as a click would do.
     """
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown action {kind!r}")
     now = db_now()
     job = BulkJob.objects.create(kind=kind, created_by=_requester(user),
