@@ -66,6 +66,10 @@ def write(sync: CloudSync, page: DevicePage, now: datetime) -> bool:
 def _count(sync: CloudSync, page: DevicePage, result: PageWrite) -> None:
     sync.added += result.added
     sync.updated += result.updated
+    if sync.devices_total is not None and page.total != sync.devices_total and not sync.list_changed:
+        sync.list_changed = True
+        _note(sync, [f"The cloud's device count changed during the sync ({sync.devices_total} before page "
+                     f"{page.page}, {page.total} with it): no device is marked as not in the cloud this time."])
     sync.devices_total, sync.pages_total = page.total, page.pages_total
     sync.next_page = page.page + 1
     _note(sync, result.notes)
@@ -78,7 +82,8 @@ def _note(sync: CloudSync, notes: list[str]) -> None:
 
 
 def _finish(sync: CloudSync, now: datetime) -> None:
-    sync.marked_missing = mark_missing(sync, now)
+    # Pages shifted under a changing list: a device may have moved onto a page already read.
+    sync.marked_missing = 0 if sync.list_changed else mark_missing(sync, now)
     sync.status, sync.finished_at = CloudSync.Status.SUCCEEDED, now
     sync.save()
 

@@ -38,6 +38,8 @@ class CloudSync(models.Model):
     updated = models.PositiveIntegerField(default=0)
     marked_missing = models.PositiveIntegerField(default=0, help_text="Devices the cloud no longer lists.")
     error = models.CharField(max_length=300, blank=True)
+    # The cloud's count changed between pages: items shifted between pages, so "not listed" proves nothing.
+    list_changed = models.BooleanField(default=False)
     # What the sync could not store as the cloud sent it (a MAC another device has, a HWID unfit), or why it ended early.
     notes = models.JSONField(default=list, blank=True)
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 
-from devices.models import Action, UpstreamAttempt, UpstreamState
+from devices.models import Action, ActionKind, UpstreamAttempt, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
@@ -146,7 +146,8 @@ def claim_next(worker: str) -> Step:
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
-        ident = action.device.upstream_identifier
+        # A sync's page concerns no device: what is sent is the page number, set when it was queued.
+        ident = (action.identifier, 0) if action.kind == ActionKind.SYNC_PAGE else action.device.upstream_identifier
         if ident is None:
             action.status = Action.Status.FAILED
             action.finished_at = now

@@ -59,6 +59,8 @@ def send(client: GearsClient, claim: Claim, token: str, version: int) -> Action 
     try:
         if claim.kind == ActionKind.REMEDIATION:
             outcome = client.remediation_link(token, claim.identifier, claim.opt)
+        elif claim.kind == ActionKind.SYNC_PAGE:
+            outcome = client.list_devices(token, int(claim.identifier))
         else:
             outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
     except GearsError as exc:

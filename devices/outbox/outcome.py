@@ -30,11 +30,12 @@ from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Claim
 from devices.outbox.clock import db_now
 from devices.outbox.limits import fit, too_long
-from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsRateLimited, RemediationResult
+from devices.outbox.syncpages import page_failed, page_fetched
+from devices.upstream import ActionResult, DevicePage, GearsAuthError, GearsError, GearsRateLimited, RemediationResult
 
 logger = logging.getLogger(__name__)
 
-Outcome = ActionResult | RemediationResult | GearsError
+Outcome = ActionResult | RemediationResult | DevicePage | GearsError
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
 
@@ -48,7 +49,7 @@ def backoff(failures: int) -> timedelta:
 
 def log_outcome(outcome: Outcome) -> str:
     """How the attempt log (and the breaker) classes an outcome: an UpstreamAttempt.Outcome."""
-    if isinstance(outcome, (ActionResult, RemediationResult)):
+    if isinstance(outcome, (ActionResult, RemediationResult, DevicePage)):
         return UpstreamAttempt.Outcome.OK
     if isinstance(outcome, GearsAuthError):
         return UpstreamAttempt.Outcome.AUTH
@@ -97,6 +98,16 @@ def _answered(action: Action, result: ActionResult, state: UpstreamState, now: d
     action.last_error = "" if result.ok else _error(f"The cloud refused it: {result.msg}")
     if result.ok and action.kind in EXEMPT_MODE_OF:
         Device.objects.filter(pk=action.device_id).update(exempt_mode=EXEMPT_MODE_OF[action.kind], exempt_confirmed_at=now)
+
+
+def _page_answered(action: Action, page: DevicePage, state: UpstreamState, now: datetime) -> None:
+    # The page, the sync's progress and the next page's call commit with this outcome, or none of them.
+    action.upstream_msg = _msg(f"{len(page.devices)} devices of {page.total} (page {page.page})")
+    problem = page_fetched(action, page, now)
+    if problem:
+        _transient(action, GearsError(problem, permanent=False), state, now)
+    else:
+        _end(action, Action.Status.SUCCEEDED, now)
 
 
 def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, now: datetime) -> None:
@@ -157,6 +168,7 @@ Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
 HANDLERS: dict[object, Handler] = {
     RemediationResult: _fetched,
     ActionResult: _answered,
+    DevicePage: _page_answered,
     UpstreamAttempt.Outcome.AUTH: _auth_refused,
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
@@ -238,4 +250,6 @@ def _record(action: Action, status: int | None, outcome: Outcome | None, kind: s
         handler(action, outcome, state, now)
     if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
         _keep_last_good_link(action, now)
+    if action.kind == ActionKind.SYNC_PAGE and action.status == Action.Status.FAILED:
+        page_failed(action, outcome if outcome is not None else action.last_error, now)
     action.save()

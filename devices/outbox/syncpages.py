@@ -87,7 +87,7 @@ def page_failed(action: Action, error: Exception | str, now: datetime) -> None:
     if isinstance(error, GearsPastEnd):
         cloudsync.end_early(sync, sync.next_page, now)
     else:
-        cloudsync.fail(sync, str(error) or action.last_error or "the page call failed", now)
+        cloudsync.fail(sync, action.last_error or str(error) or "the page call failed", now)
     logger.warning("cloud sync %s ended at page %s: %s", sync.pk, sync.next_page, sync.error or sync.notes[-1:])
 
 
