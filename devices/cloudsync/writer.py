@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from devices import audit
 from devices.cloudsync.values import Listed, listed
@@ -117,8 +117,21 @@ def _update(known: dict[int, Listed], now: datetime, user) -> list[AuditEntry]:
         if changes:
             entries.append(audit.entry(AuditEntry.Verb.SYNCED, user, device=device, changes=changes,
                                        detail="Changed by a cloud sync."))
-    Device.objects.bulk_update(devices, CLOUD_FIELDS)
+    _save_cloud_fields(devices)
     return entries
+
+
+def _save_cloud_fields(devices: list[Device]) -> None:
+    """One prepared UPDATE of the cloud's columns, run for every device (bulk_update's CASE costs ~10 ms a row in Python)."""
+    fields = [Device._meta.get_field(name) for name in CLOUD_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(Device._meta.db_table)} SET "
+           + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+           + f" WHERE {quote(Device._meta.pk.column)} = %s")
+    rows = [[*(f.get_db_prep_save(getattr(device, f.attname), connection) for f in fields), device.pk]
+            for device in devices]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _create(new: list[Listed], now: datetime, user, label: str, notes: list[str]) -> list[AuditEntry]:
