@@ -139,7 +139,7 @@ def claim_next(worker: str) -> Step:
         if start > now:
             return Wait(start)
         action = (
-            due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True).select_related("device").first()
+            due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True, of=("self",)).select_related("device").first()
         )
         if action is None:
             return Wait(now + ROW_TAKEN)

@@ -211,7 +211,8 @@ def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> 
         if kind == UpstreamAttempt.Outcome.AUTH and not outdated and token_version is not None:
             state.auth_failed_version = token_version
         action = (
-            Action.objects.select_for_update()
+            # of=self: a sync's page has no device, and PostgreSQL locks no row of an outer join's nullable side.
+            Action.objects.select_for_update(of=("self",))
             .filter(pk=claim.action_id, status=Action.Status.SENDING, claimed_by=claim.worker)
             .select_related("device")
             .first()
@@ -228,7 +229,7 @@ def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> 
         except DataError as exc:
             logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
                          type(exc).__name__)
-            action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
+            action = Action.objects.select_for_update(of=("self",)).select_related("device").get(pk=action.pk)
             _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
             _record(action, status, None, kind, state, now, outdated)
         if not outdated:
