@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from devices.upstream.answers import is_int
 from devices.upstream.results import RateLimitInfo
 
 DEVICES_PATH = "/o/api/v2.2/devices"
@@ -69,7 +70,7 @@ def parse_page(body: dict[str, Any], page: int, limit: int) -> tuple[int, tuple[
     Messages name fields and positions, never values (a value could carry anything).
     """
     total = body.get("total")
-    if not _is_int(total) or total < 0:
+    if not is_int(total) or total < 0:
         raise ValueError("total is not a non-negative integer")
     if "page" in body and body["page"] != page:
         raise ValueError(f"page {page} was asked for, another came back")
@@ -94,7 +95,7 @@ def _device(item: Any, position: int) -> CloudDevice:
     if not isinstance(hostname, str):
         raise ValueError(f"{where}: hostname is not a string")
     status = item.get("status")
-    if not _is_int(status):
+    if not is_int(status):
         raise ValueError(f"{where}: status is not an integer")
     link = item.get("remediation_link")
     if link is not None and not isinstance(link, str):
@@ -113,7 +114,7 @@ def _device(item: Any, position: int) -> CloudDevice:
 def _exempt(value: Any, where: str) -> str | None:
     if value is None:
         return None
-    if _is_int(value) and value in (0, 1):
+    if is_int(value) and value in (0, 1):
         return "none" if value == 0 else EXEMPT_FLAG
     if isinstance(value, str) and value in EXEMPT_MODES:
         return value
@@ -150,7 +151,3 @@ def _macs(value: Any, where: str) -> tuple[str, ...]:
             raise ValueError(f"{where}: a mac_addr is not a string")
         macs.append(mac)
     return tuple(macs)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
