@@ -121,4 +121,4 @@ def sync_eta(sync: CloudSync, view: BudgetView | None = None) -> datetime | None
     view = view or budget_view()
     first = estimated_send_time(call, view) or view.now
     left = (sync.pages_total or sync.next_page) - sync.next_page
-    return first + timedelta(seconds=max(left, 0) * view.seconds_per_call)
+    return first + timedelta(seconds=max(left, 0) * view.bulk_seconds_per_call)

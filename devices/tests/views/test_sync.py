@@ -19,6 +19,8 @@ def test_an_operator_starts_one_sync_and_a_second_press_starts_nothing(operator_
     assert f"Cloud sync #{sync.pk} started" in response.content.decode()
     (page,) = Action.objects.all()
     assert (page.kind, page.device, page.cloud_sync, page.priority) == (ActionKind.SYNC_PAGE, None, sync, Priority.SYNC)
+    progress = operator_client.get(reverse("devices:sync"), headers=HTMX).content.decode()
+    assert "waiting for the first page" in progress and "Estimated to finish" in progress
     again = operator_client.post(reverse("devices:sync-start"), follow=True)
     assert "already running; nothing new was started" in again.content.decode()
     assert CloudSync.objects.count() == 1 and Action.objects.count() == 1
