@@ -430,7 +430,8 @@ class ImportInterrupted(Exception):
 
 
 def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | None = None,
-                 pause: float | None = None, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+                 pause: float | None = None, progress: Callable[[int, int], None] | None = None,
+                 on_written: Callable[[list[Device], list[PlannedRow]], None] | None = None) -> ImportResult:
     """Validate the whole file, then write it in short transactions of `batch_size` rows.
 
     Raises ImportRejected, having written nothing, when rows have errors and
@@ -439,7 +440,7 @@ def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | 
     inventory moved underneath (another user took an identifier, a target
     device was deleted), ImportInterrupted says how far the import got.
     Between batches other writers get the database (`pause`: seconds, SQLite
-    only); `progress(rows written, rows to write)` is called after each commit.
+    only); `progress(rows written, rows to write)` after each commit, `on_written(created, updates)` before it.
     """
     columns, raw_rows = read_rows(text)
     plan = plan_rows(columns, raw_rows)
@@ -456,7 +457,7 @@ def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | 
             time.sleep(pause)
         batch = valid[start:start + batch_size]
         try:
-            created, updated, unchanged = _write_batch(columns, [raw_of[row.line] for row in batch], batch)
+            created, updated, unchanged = _write_batch(columns, [raw_of[row.line] for row in batch], batch, on_written)
         except _BatchMoved as moved:
             raise ImportInterrupted(done, moved.line, moved.reason) from None
         except IntegrityError:
@@ -476,7 +477,8 @@ class _BatchMoved(Exception):
 
 
 @transaction.atomic
-def _write_batch(columns: list[str], raw_batch: list[RawRow], planned: list[PlannedRow]) -> tuple[int, int, int]:
+def _write_batch(columns: list[str], raw_batch: list[RawRow], planned: list[PlannedRow],
+                 on_written: Callable[[list[Device], list[PlannedRow]], None] | None = None) -> tuple[int, int, int]:
     """Plan these rows again under the write lock and write them if they still match the plan."""
     targets = sorted({row.device_id for row in planned if row.device_id is not None})
     for chunk in in_chunks(targets):
@@ -492,5 +494,7 @@ def _write_batch(columns: list[str], raw_batch: list[RawRow], planned: list[Plan
             raise _BatchMoved(now.line, moved)
     creates = [row.record for row in fresh if row.action == "create"]
     updates = {row.device_id: row.record for row in fresh if row.action == "update"}
-    save_devices(creates, updates)
+    created = save_devices(creates, updates)
+    if on_written is not None:
+        on_written(created, [row for row in fresh if row.action == "update"])
     return len(creates), len(updates), sum(1 for row in fresh if row.action == "unchanged")

@@ -1,7 +1,7 @@
 """The devices app's pages and fragments; urls.py routes to these names.
 
 Layers, top to bottom (a module imports only from those below it):
-devices, imports, actions, bulk, remediation, upstream, audit (the views);
+devices, imports, actions, bulk, remediation, upstream, audit, timeline (the views);
 panels, selection, csv_response, htmx (what the views share).
 """
 
@@ -25,6 +25,7 @@ from devices.views.remediation import (
     remediation_panel,
     remediation_refresh,
 )
+from devices.views.timeline import timeline_page
 from devices.views.upstream import upstream_page, upstream_resume
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "device_list",
     "import_preview", "import_upload",
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
+    "timeline_page",
     "upstream_page", "upstream_resume",
 ]
