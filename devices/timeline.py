@@ -134,7 +134,7 @@ def _action_event(action: Action, source: int) -> Event:
 def device_timeline(device: Device, cursor: tuple | None = None, size: int = PAGE_SIZE) -> TimelinePage:
     """The device's `size` newest entries older than `cursor`, and the cursor of the page after."""
     audited = AuditEntry.objects.filter(device=device, action__isnull=False)
-    entries = AuditEntry.objects.filter(device=device).exclude(verb__in=AUDITED_CLICKS, action__isnull=False)
+    entries = AuditEntry.objects.filter(device=device)
     actions = Action.objects.filter(device=device).select_related("requested_by")
     unaudited = actions.exclude(pk__in=audited.filter(verb__in=AUDITED_CLICKS).values("action_id"))
     # A cancel someone clicked is its audit entry; other ends are the action's own.
