@@ -3,7 +3,8 @@
 Actions are read from their own rows (queued, sent, finished with the
 cloud's answer), so bulk jobs and remediation fetches appear without an
 audit entry each; an action's audited click or cancel is shown once, from
-the audit entry, which knows who did it.
+the audit entry, which knows who did it. Remediation fetches show only
+their answer: a page view queues one whenever the link is stale.
 
 Pages are cut by a cursor (time, source, id), not an offset: entries written
 while someone reads do not shift the older pages.
@@ -17,7 +18,7 @@ from heapq import merge
 
 from django.db.models import Q, QuerySet
 
-from devices.models import Action, AuditEntry, Device
+from devices.models import Action, ActionKind, AuditEntry, Device
 
 PAGE_SIZE = 20
 FIELD_LABELS = {
@@ -136,13 +137,16 @@ def device_timeline(device: Device, cursor: tuple | None = None, size: int = PAG
     audited = AuditEntry.objects.filter(device=device, action__isnull=False)
     entries = AuditEntry.objects.filter(device=device)
     actions = Action.objects.filter(device=device).select_related("requested_by")
-    unaudited = actions.exclude(pk__in=audited.filter(verb__in=AUDITED_CLICKS).values("action_id"))
+    # A page view's remediation fetch is routine: only its answer is worth a line.
+    unaudited = actions.exclude(kind=ActionKind.REMEDIATION).exclude(
+        pk__in=audited.filter(verb__in=AUDITED_CLICKS).values("action_id"))
+    sent = actions.exclude(kind=ActionKind.REMEDIATION)
     # A cancel someone clicked is its audit entry; other ends are the action's own.
     unexplained_ends = actions.exclude(pk__in=audited.filter(verb=AuditEntry.Verb.CANCELLED).values("action_id"))
     sources = [
         [_audit_event(e) for e in _older_than(entries, "at", AUDIT, cursor)[: size + 1]],
         [_action_event(a, QUEUED) for a in _older_than(unaudited, "created_at", QUEUED, cursor)[: size + 1]],
-        [_action_event(a, SENT) for a in _older_than(actions, "first_sent_at", SENT, cursor)[: size + 1]],
+        [_action_event(a, SENT) for a in _older_than(sent, "first_sent_at", SENT, cursor)[: size + 1]],
         [_action_event(a, FINISHED) for a in _older_than(unexplained_ends, "finished_at", FINISHED, cursor)[: size + 1]],
     ]
     events = list(merge(*sources, key=lambda event: event.key, reverse=True))

@@ -193,11 +193,10 @@ def test_an_edit_appears_in_the_timeline_with_old_and_new_values(page: Page, liv
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(live_server.url + f"/devices/{sample_device.pk}/edit/")
     log_in(page, "ada", "pw-ada")
-    page.get_by_label("Owner", exact=True).fill("Ada Lovelace")
+    page.locator("#id_owner_name").fill("Ada Lovelace")
     page.get_by_label("MAC addresses").fill("00-0C-29-F2-7A-29")
     page.get_by_role("button", name="Save").click()
-    entry = page.locator("#device-timeline .timeline-entry").first
-    expect(entry).to_contain_text("Edited")
+    entry = page.locator("#device-timeline .timeline-entry", has_text="Edited")
     expect(entry).to_contain_text("by ada")
     expect(entry.locator("li", has_text="Owner:").locator("del")).to_have_text("was Grace Hopper")
     expect(entry.locator("li", has_text="Owner:").locator("ins")).to_have_text("now Ada Lovelace")
