@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from heapq import merge
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from devices.models import Action, ActionKind, AuditEntry, Device
 
@@ -132,17 +132,20 @@ def _action_event(action: Action, source: int) -> Event:
                  answer, status=action.status, bulk_job_id=action.bulk_job_id)
 
 
+def _audited(verbs) -> Exists:
+    """Whether an action has an audit entry with one of `verbs` (looked up by the entry's action index)."""
+    return Exists(AuditEntry.objects.filter(action=OuterRef("pk"), verb__in=verbs))
+
+
 def device_timeline(device: Device, cursor: tuple | None = None, size: int = PAGE_SIZE) -> TimelinePage:
     """The device's `size` newest entries older than `cursor`, and the cursor of the page after."""
-    audited = AuditEntry.objects.filter(device=device, action__isnull=False)
     entries = AuditEntry.objects.filter(device=device)
     actions = Action.objects.filter(device=device).select_related("requested_by")
     # A page view's remediation fetch is routine: only its answer is worth a line.
-    unaudited = actions.exclude(kind=ActionKind.REMEDIATION).exclude(
-        pk__in=audited.filter(verb__in=AUDITED_CLICKS).values("action_id"))
+    unaudited = actions.exclude(kind=ActionKind.REMEDIATION).exclude(_audited(AUDITED_CLICKS))
     sent = actions.exclude(kind=ActionKind.REMEDIATION)
     # A cancel someone clicked is its audit entry; other ends are the action's own.
-    unexplained_ends = actions.exclude(pk__in=audited.filter(verb=AuditEntry.Verb.CANCELLED).values("action_id"))
+    unexplained_ends = actions.exclude(_audited([AuditEntry.Verb.CANCELLED]))
     sources = [
         [_audit_event(e) for e in _older_than(entries, "at", AUDIT, cursor)[: size + 1]],
         [_action_event(a, QUEUED) for a in _older_than(unaudited, "created_at", QUEUED, cursor)[: size + 1]],
