@@ -98,11 +98,17 @@ def save_device(device: Device | None, record: DeviceRecord, *, user=None) -> De
     device = _filled(device or Device(), record)
     device.save()
     set_macs(device, record.macs)
-    changes = record.changes_from(old or EMPTY_RECORD)
+    record_change(device, old, record, user=user)
+    return device
+
+
+def record_change(device: Device, old: DeviceRecord | None, new: DeviceRecord | None = None, *, user=None) -> None:
+    """The CREATED (`old` None) or EDITED entry of `device`, if anything changed; `new` defaults to what is stored."""
+    new = new or stored_records([device.pk])[device.pk]
+    changes = new.changes_from(old or EMPTY_RECORD)
     if changes:
         verb = AuditEntry.Verb.CREATED if old is None else AuditEntry.Verb.EDITED
         audit.record(verb, user, device=device, changes=changes)
-    return device
 
 
 def _deletion_changes(record: DeviceRecord) -> list[list[str]]:
