@@ -8,12 +8,17 @@ each attempt occupies the window until finished + W + m, and an unfinished
 one until started + T + W + m (T: the longest a call can take). Every attempt
 counts: 401s, 429s, 5xx and timeouts too.
 
-Sends are also paced (about one every W/N), so a backlog goes out evenly
-instead of in bursts of N followed by a long silence, and a click never waits
-behind a burst. Pacing is a little looser than W/N (PACING_FACTOR): it is
-measured from each actual start, and the few milliseconds between a slot
-opening and the claim landing would otherwise add up on every call. The
-exact limit comes from the log, not from pacing.
+The last slot of every window is kept for clicks: work nobody waits for at
+the screen (bulk jobs, page views) starts only while at most N - 2 attempts
+occupy the window, so it uses at most N - 1 of the N slots and a click finds
+one free at once unless another click took it. A click is held back by the
+exact limit and by other clicks' pacing (one every W/N: a burst of clicks,
+or every probe of an outage, must not fill a whole window at once);
+everything else is paced behind every start (about one every W/(N-1)), so a
+backlog goes out evenly instead of in bursts followed by a long silence. Pacing is a little looser than that (PACING_FACTOR): it is measured
+from each actual start, and the few milliseconds between a slot opening and
+the claim landing would otherwise add up on every call. The exact limit
+comes from the log, not from pacing. With N = 1 nothing can be kept back.
 
 This module is pure (no database, no clock of its own), so its guarantee can
 be checked with a fake clock; devices.outbox feeds it the attempt log read
@@ -36,12 +41,32 @@ class Budget:
     call_timeout: float  # T, seconds: an unfinished call holds its slot until started + T
 
     @property
+    def reserved_for_clicks(self) -> int:
+        """Slots of every window that bulk work and page views leave free for a click (1, or 0 when N is 1)."""
+        return 1 if self.requests > 1 else 0
+
+    @property
+    def bulk_slots(self) -> int:
+        """Slots of every window that work other than clicks may use: N - 1."""
+        return self.requests - self.reserved_for_clicks
+
+    @property
     def pacing(self) -> float:
+        """The least spacing between the start of work other than clicks and any start before it."""
+        return PACING_FACTOR * self.window / self.bulk_slots
+
+    @property
+    def click_pacing(self) -> float:
+        """The least spacing between the starts of two clicks."""
         return PACING_FACTOR * self.window / self.requests
 
     def seconds_per_call(self, latency: float) -> float:
-        """Sustained spacing of sends with a backlog: N calls per (W + latency + m)."""
+        """Sustained spacing of sends with a backlog of clicks: N calls per (W + latency + m)."""
         return (self.window + max(latency, 0.0) + self.margin) / self.requests
+
+    def seconds_per_bulk_call(self, latency: float) -> float:
+        """Sustained spacing of sends with a backlog of bulk work: N - 1 calls per (W + latency + m)."""
+        return (self.window + max(latency, 0.0) + self.margin) / self.bulk_slots
 
 
 @dataclass(frozen=True)
@@ -50,25 +75,33 @@ class Span:
 
     started: float
     finished: float | None = None
+    click: bool = False
 
     def frees_at(self, budget: Budget) -> float:
         end = self.finished if self.finished is not None else self.started + budget.call_timeout
         return end + budget.window + budget.margin
 
 
-def next_start(spans: Iterable[Span], now: float, budget: Budget, blocked_until: float | None = None) -> float:
+def next_start(spans: Iterable[Span], now: float, budget: Budget, blocked_until: float | None = None, *,
+               click: bool = False) -> float:
     """The earliest time, not before `now`, at which a new attempt may start.
 
-    `spans` must include every attempt that may still occupy the window (any
-    started after now - (T + W + m) is enough).
+    `click`: the attempt is a click, which may take the last slot and is
+    paced behind other clicks only. `spans` must include every attempt that may still occupy the
+    window (any started after now - (T + W + m) is enough).
     """
     spans = list(spans)
     start = now
+    allowed = budget.requests if click else budget.bulk_slots
     occupying = sorted(f for f in (s.frees_at(budget) for s in spans) if f > now)
-    if len(occupying) >= budget.requests:
-        # Wait until only N - 1 attempts still occupy the window.
-        start = max(start, occupying[len(occupying) - budget.requests])
-    if spans:
+    if len(occupying) >= allowed:
+        # Wait until only allowed - 1 attempts still occupy the window.
+        start = max(start, occupying[len(occupying) - allowed])
+    if click:
+        clicks = [s.started for s in spans if s.click]
+        if clicks:
+            start = max(start, max(clicks) + budget.click_pacing)
+    elif spans:
         start = max(start, max(s.started for s in spans) + budget.pacing)
     if blocked_until is not None:
         start = max(start, blocked_until)

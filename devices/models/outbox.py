@@ -117,6 +117,9 @@ class Action(models.Model):
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
     opt = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A batch's attempt names one action only: each action of the batch finds its request here.
+    current_attempt = models.ForeignKey("UpstreamAttempt", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", help_text="The request that carries it now, or did last.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -154,6 +157,11 @@ class Action(models.Model):
     def is_pending(self) -> bool:
         return self.status in self.PENDING
 
+    @property
+    def goes_in_batches(self) -> bool:
+        """Bulk work of a kind the bulk endpoint takes: sent with others of its kind, one request for many."""
+        return self.priority == Priority.BULK and self.kind in BULK_ENDPOINT_KINDS
+
     @staticmethod
     def coalesce_key_for(device_id: int, kind: str) -> str:
         family = "exemption" if kind in EXEMPT_MODE_OF else kind
@@ -172,7 +180,9 @@ class UpstreamAttempt(models.Model):
         TRANSIENT = "transient", "Transient failure"
         LOST = "lost", "Worker lost"
 
+    # For a batch, the first of its actions (each action names its attempt: Action.current_attempt).
     action = models.ForeignKey(Action, null=True, on_delete=models.SET_NULL, related_name="upstream_attempts")
+    items = models.PositiveIntegerField(default=1, help_text="Devices the request carried: more than one for a batch.")
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
@@ -184,6 +194,7 @@ class UpstreamAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [models.CheckConstraint(condition=Q(items__gte=1), name="attempt_items_at_least_one")]
 
 
 class PauseKind(models.TextChoices):

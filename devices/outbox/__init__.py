@@ -1,7 +1,7 @@
 """The rate-limited outbox: enqueue, claim within the budget, send, record.
 
 Every upstream call is an `Action` row (the truth); a drainer hosted by
-django-q2 claims due rows one at a time under the lock of the single
+django-q2 claims due rows (one, or a batch of bulk ones) under the lock of the single
 `UpstreamState` row, which serialises the budget across any number of
 workers and machines. The sliding-window log is `UpstreamAttempt`, on the
 database clock. The HTTP call happens outside any transaction; its outcome is
@@ -25,11 +25,11 @@ from devices.outbox.budget import (
     estimated_send_time,
     queue_rank,
 )
-from devices.outbox.claim import IDLE, LEASE_EXTRA, Claim, Idle, Wait, claim_next, reap_lost
+from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
-from devices.outbox.drain import DrainReport, drain, send, upstream_client, worker_name
+from devices.outbox.drain import MAX_NAP, DrainReport, drain, send, upstream_client, worker_name
 from devices.outbox.kick import DRAIN_TASK, kick_drainer
-from devices.outbox.outcome import backoff, finish, log_outcome
+from devices.outbox.outcome import BatchItem, backoff, finish, finish_batch, log_outcome
 from devices.outbox.queue import (
     PAGE_VIEW_FETCHES,
     Queued,
@@ -51,8 +51,11 @@ __all__ = [
     "DRAIN_TASK",
     "IDLE",
     "LEASE_EXTRA",
+    "MAX_NAP",
     "PAGE_VIEW_FETCHES",
     "TOKEN_EARLY",
+    "Batch",
+    "BatchItem",
     "BudgetView",
     "Claim",
     "DrainReport",
@@ -76,6 +79,7 @@ __all__ = [
     "ensure_fresh_remediation",
     "estimated_send_time",
     "finish",
+    "finish_batch",
     "kick_drainer",
     "log_outcome",
     "open_remediation_fetch",

@@ -145,10 +145,26 @@ HANDLERS: dict[str, Callable[[UpstreamState, object, datetime], None]] = {
 }
 
 
-def record_outcome(state: UpstreamState, kind: str, outcome, now: datetime) -> None:
-    """Update the breaker (locked `state`) with one call's outcome of `kind` (UpstreamAttempt.Outcome)."""
+def record_outcome(state: UpstreamState, kind: str, outcome, now: datetime, *, items: int = 1) -> None:
+    """Update the breaker (locked `state`) with one call's outcome of `kind` (UpstreamAttempt.Outcome).
+
+    `items`: the devices the call carried; a 429 after a batch advises smaller ones.
+    """
     HANDLERS[kind](state, outcome, now)
+    if kind == UpstreamAttempt.Outcome.RATE_LIMITED and items > 1:
+        _advise_smaller_batches(state, outcome, items)
     state.save()
+
+
+def _advise_smaller_batches(state: UpstreamState, error, items: int) -> None:
+    # The cloud may count the devices of a bulk request, not only the request: smaller batches are the remedy.
+    advice = f"If 429s recur, lower GEARS_BATCH_SIZE (now {settings.GEARS_BATCH_SIZE})."
+    state.last_alarm = fit(UpstreamState, "last_alarm",
+                           f"429 from the cloud after a batch of {items} devices; waiting {error.retry_after:g} s "
+                           f"as it asked. {advice}")
+    state.block_reason = fit(UpstreamState, "block_reason",
+                             f"The cloud answered 429 (rate limited) to a batch of {items} devices: waiting for its "
+                             f"reset time. {advice}")
 
 
 def paused_until(now: datetime) -> datetime | None:

@@ -10,7 +10,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.db.models import Q
 
-from devices.models import Action, UpstreamAttempt
+from devices.models import Action, Priority, UpstreamAttempt
 from devices.outbox.breaker import upstream_state
 from devices.outbox.clock import db_now
 from devices.ratelimit import Budget, Span, next_start, window_usage
@@ -32,8 +32,10 @@ def budget() -> Budget:
 def attempt_spans(now: datetime, b: Budget) -> list[Span]:
     """Every logged attempt that may still occupy the window at `now`."""
     horizon = now - timedelta(seconds=b.call_timeout + b.window + b.margin + 1)
-    rows = UpstreamAttempt.objects.filter(started_at__gte=horizon).values_list("started_at", "finished_at")
-    return [Span(started.timestamp(), finished.timestamp() if finished else None) for started, finished in rows]
+    rows = UpstreamAttempt.objects.filter(started_at__gte=horizon).values_list(
+        "started_at", "finished_at", "action__priority")
+    return [Span(started.timestamp(), finished.timestamp() if finished else None, priority == Priority.CLICK)
+            for started, finished, priority in rows]
 
 
 def from_epoch(epoch: float) -> datetime:
@@ -87,7 +89,7 @@ def budget_view() -> BudgetView:
         used=window_usage(spans, now.timestamp(), b),
         limit=b.requests,
         window=b.window,
-        next_slot=from_epoch(next_start(spans, now.timestamp(), b, blocked)),
+        next_slot=from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True)),  # a click's: bulk waits longer
         seconds_per_call=b.seconds_per_call(average_latency()),
         blocked_until=state.blocked_until,
         block_reason=state.block_reason,

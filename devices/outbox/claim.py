@@ -1,7 +1,13 @@
 """Claiming: the next due action, if the budget allows a call now, under the state row's lock.
 
+Bulk work of a kind the bulk endpoint takes is claimed in batches: the next
+due one with up to GEARS_BATCH_SIZE - 1 more of its kind and identifier type,
+one request and one attempt for all. Clicks, exempt_critical and page views
+go one at a time. Clicks may take the last slot of a window, unpaced; the rest
+leaves it free (devices.ratelimit).
+
 Also puts back rows whose worker vanished (their lease passed), marked ambiguous,
-counted as a failure (attempts, breaker); an action out of attempts fails for good.
+counted as a failure (attempts, breaker; once per request); an action out of attempts fails for good.
 """
 
 from __future__ import annotations
@@ -12,16 +18,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from devices.models import Action, UpstreamAttempt, UpstreamState
+from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
 from devices.outbox.limits import fit
-from devices.ratelimit import next_start
-from devices.upstream import GearsError
+from devices.ratelimit import Budget, next_start
+from devices.upstream import OPT_HWID, GearsError
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,18 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Bulk actions of one kind and identifier type, claimed together: one request, one attempt in the log."""
+
+    attempt_id: int
+    worker: str
+    kind: str
+    opt: int
+    action_ids: tuple[int, ...]
+    identifiers: tuple[str, ...]  # in the order of action_ids: the cloud answers in that order
+
+
+@dataclass(frozen=True)
 class Wait:
     """Nothing may be sent before `until` (the budget, a pause or a retry delay)."""
 
@@ -60,7 +77,7 @@ class Idle:
 
 
 IDLE = Idle()
-Step = Claim | Wait | Idle
+Step = Claim | Batch | Wait | Idle
 
 
 def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
@@ -77,11 +94,12 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
         lost = list(
             Action.objects.select_for_update()
             .filter(status=Action.Status.SENDING, lease_until__lt=now)
-            .only("pk", "attempts", "transient_failures")
+            .only("pk", "attempts", "transient_failures", "current_attempt")
         )
         if not lost:
             return 0
         error = GearsError(LOST_ERROR, permanent=False, ambiguous=True)
+        counted: set[object] = set()
         for action in lost:
             action.transient_failures += 1
             action.ambiguous = True
@@ -94,9 +112,12 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
                 action.last_error = f"{LOST_ERROR}; it will be sent again"
             action.save(update_fields=["status", "ambiguous", "not_before", "finished_at", "claimed_by", "lease_until",
                                        "last_error", "transient_failures"])
-            record_outcome(state, UpstreamAttempt.Outcome.TRANSIENT, error, now)
-        UpstreamAttempt.objects.filter(action__in=lost, finished_at__isnull=True).update(
-            outcome=UpstreamAttempt.Outcome.LOST)
+            request = action.current_attempt_id or ("action", action.pk)
+            if request not in counted:  # the actions of a lost batch were one request
+                counted.add(request)
+                record_outcome(state, UpstreamAttempt.Outcome.TRANSIENT, error, now)
+        attempts = Q(action__in=lost) | Q(pk__in=[a.current_attempt_id for a in lost if a.current_attempt_id])
+        UpstreamAttempt.objects.filter(attempts, finished_at__isnull=True).update(outcome=UpstreamAttempt.Outcome.LOST)
     logger.warning("re-queued or failed %d action(s) claimed by a worker that stopped", len(lost))
     return len(lost)
 
@@ -114,10 +135,10 @@ def _give_up(action: Action, now: datetime) -> None:
 
 
 def claim_next(worker: str) -> Step:
-    """Claim the next due action if the budget allows a call now.
+    """Claim the next due action (with its batch, for bulk work) if the budget allows a call now.
 
-    Returns the Claim; or Wait(until) when the budget, a pause or a retry
-    delay holds everything back; or IDLE when nothing waits at all.
+    Returns the Claim or Batch; or Wait(until) when the budget, a pause or a
+    retry delay holds everything back; or IDLE when nothing waits at all.
     """
     b = budget()
     with transaction.atomic():
@@ -135,7 +156,9 @@ def claim_next(worker: str) -> Step:
                 return Wait(later)
             return Wait(now + BEHIND_IN_FLIGHT) if waiting.exists() else IDLE
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
-        start = from_epoch(next_start(attempt_spans(now, b), now.timestamp(), b, blocked))
+        spans = attempt_spans(now, b)
+        # Not even a click may start: wait without taking any row.
+        start = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True))
         if start > now:
             return Wait(start)
         action = (
@@ -143,6 +166,10 @@ def claim_next(worker: str) -> Step:
         )
         if action is None:
             return Wait(now + ROW_TAKEN)
+        if action.priority != Priority.CLICK:
+            start = from_epoch(next_start(spans, now.timestamp(), b, blocked))
+            if start > now:
+                return Wait(start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
@@ -153,12 +180,59 @@ def claim_next(worker: str) -> Step:
             action.last_error = "The device has neither a HWID nor a MAC address."
             action.save(update_fields=["status", "finished_at", "last_error"])
             return Wait(now)
+        batched = action.goes_in_batches and settings.GEARS_BATCH_SIZE > 1
+        items = [(action, ident[0])]
+        if batched:
+            items += _companions(due, action, ident[1], settings.GEARS_BATCH_SIZE - 1)
+        attempt_id = _take(items, ident[1], worker, now, b)
+        if not batched:
+            return Claim(action.pk, attempt_id, worker, action.kind, ident[0], ident[1])
+        return Batch(attempt_id, worker, action.kind, ident[1], tuple(a.pk for a, _ in items),
+                     tuple(identifier for _, identifier in items))
+
+
+def _companions(due: QuerySet, head: Action, opt: int, limit: int) -> list[tuple[Action, str]]:
+    """Up to `limit` more due bulk actions of `head`'s kind and identifier type, in claim order.
+
+    Rows another drainer holds are skipped; so are actions out of attempts and
+    devices without an identifier, which fail alone when their turn comes.
+    """
+    # HwidField stores no empty string: a device has a HWID or NULL.
+    if opt == OPT_HWID:
+        same_type = Q(device__hwid__isnull=False)
+    else:
+        same_type = Q(device__hwid__isnull=True) & Q(Exists(MacAddress.objects.filter(device=OuterRef("device"))))
+    rows = (
+        due.filter(same_type, priority=Priority.BULK, kind=head.kind, attempts__lt=settings.GEARS_MAX_ATTEMPTS)
+        .exclude(pk=head.pk)
+        .order_by("priority", "not_before", "id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("device")
+        .prefetch_related("device__macs")[:limit]
+    )
+    found = []
+    for action in rows:
+        ident = action.device.upstream_identifier
+        if ident is not None and ident[1] == opt:
+            found.append((action, ident[0]))
+    return found
+
+
+def _take(items: list[tuple[Action, str]], opt: int, worker: str, now: datetime, b: Budget) -> int:
+    """Mark `items` sending for `worker`, under one new attempt in the log; its id."""
+    head = items[0][0]
+    attempt = UpstreamAttempt.objects.create(action=head, started_at=now, worker=worker, items=len(items))
+    lease_until = now + timedelta(seconds=b.call_timeout) + LEASE_EXTRA
+    for action, identifier in items:
         action.status = Action.Status.SENDING
         action.claimed_by = worker
-        action.lease_until = now + timedelta(seconds=b.call_timeout) + LEASE_EXTRA
-        action.attempts = F("attempts") + 1
-        action.first_sent_at = Coalesce(F("first_sent_at"), Value(now, output_field=DateTimeField()))
-        action.identifier, action.opt = ident
-        action.save(update_fields=["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "identifier", "opt"])
-        attempt = UpstreamAttempt.objects.create(action=action, started_at=now, worker=worker)
-        return Claim(action.pk, attempt.pk, worker, action.kind, ident[0], ident[1])
+        action.lease_until = lease_until
+        action.attempts += 1  # the rows are locked: no other writer
+        action.first_sent_at = action.first_sent_at or now
+        action.identifier, action.opt = identifier, opt
+        action.current_attempt = attempt
+    Action.objects.bulk_update(
+        [action for action, _ in items],
+        ["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "identifier", "opt", "current_attempt"],
+    )
+    return attempt.pk

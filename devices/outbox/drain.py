@@ -20,17 +20,18 @@ from django.conf import settings
 from devices.models import Action, ActionKind
 from devices.outbox.breaker import paused_until
 from devices.outbox.budget import budget
-from devices.outbox.claim import Claim, Idle, Wait, claim_next
+from devices.outbox.claim import Batch, Claim, Idle, Wait, claim_next
 from devices.outbox.clock import db_now
-from devices.outbox.outcome import finish
+from devices.outbox.outcome import finish, finish_batch
 from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.token import TokenUnavailable, current_token, refresh_token
 from devices.upstream import GearsAuthError, GearsClient, GearsError
 
 logger = logging.getLogger(__name__)
 
-# A drainer re-checks at least this often while it waits: a click may come.
-MAX_NAP = 1.0
+# A drainer re-checks at least this often while it waits: a click made
+# meanwhile finds the slot kept for it free, and should not wait for the nap.
+MAX_NAP = 0.25
 # A drainer's slot outlives one call by this much.
 SLOT_EXTRA = timedelta(seconds=30)
 
@@ -49,30 +50,33 @@ def worker_name() -> str:
 
 @dataclass
 class DrainReport:
-    sent: int = 0
+    sent: int = 0  # actions sent (a batch counts each of its actions)
+    requests: int = 0  # requests made (a batch is one)
     work_left: bool = False
     skipped: bool = False  # every drainer slot was taken
 
 
-def send(client: GearsClient, claim: Claim, token: str, version: int) -> Action | None:
-    """Make one claimed call and record its outcome."""
+def send(client: GearsClient, claim: Claim | Batch, token: str, version: int) -> Action | list[Action] | None:
+    """Make one claimed call (one action, or a batch of them) and record its outcome."""
     try:
-        if claim.kind == ActionKind.REMEDIATION:
+        if isinstance(claim, Batch):
+            outcome = client.bulk_device_action(token, claim.kind, claim.identifiers, claim.opt)
+        elif claim.kind == ActionKind.REMEDIATION:
             outcome = client.remediation_link(token, claim.identifier, claim.opt)
         else:
             outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
     except GearsError as exc:
         outcome = exc
     except Exception as exc:  # a bug of ours must not leave the row claimed
-        logger.exception("unexpected error sending action %s", claim.action_id)
+        logger.exception("unexpected error sending %s", claim)
         outcome = GearsError(f"internal error ({type(exc).__name__})", permanent=False, ambiguous=True)
-    action = finish(claim, outcome, version)
+    written = finish_batch(claim, outcome, version) if isinstance(claim, Batch) else finish(claim, outcome, version)
     if isinstance(outcome, GearsAuthError):
         try:
             refresh_token(client, version)
         except TokenUnavailable:
             pass  # the failed request paused sending (breaker); the loop waits for it
-    return action
+    return written
 
 
 def drain(*, max_runtime: float | None = None, worker: str | None = None, use_slot: bool = True,
@@ -116,9 +120,10 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
                         report.work_left = wait < runtime
                         break
                     sleep(min(max(wait, 0.0), MAX_NAP))
-                case Claim() as claim:
+                case Claim() | Batch() as claim:
                     send(client, claim, token, version)
-                    report.sent += 1
+                    report.requests += 1
+                    report.sent += len(claim.action_ids) if isinstance(claim, Batch) else 1
     finally:
         if use_slot:
             release_slot(worker)

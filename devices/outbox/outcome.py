@@ -2,7 +2,9 @@
 
 One handler per outcome type (HANDLERS); the write is a compare-and-set on
 (status, claimed_by), so a worker that lost its lease cannot overwrite what
-another decided.
+another decided. A batch's answer is written to each of its actions: its own
+item of a bulk answer, or the failure of the whole request; the breaker
+counts the request once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,14 +30,36 @@ from devices.models import (
     UpstreamToken,
 )
 from devices.outbox.breaker import locked_state, record_outcome
-from devices.outbox.claim import Claim
+from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
 from devices.outbox.limits import fit, too_long
-from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsRateLimited, RemediationResult
+from devices.upstream import (
+    OPT_HWID,
+    ActionResult,
+    BulkActionResult,
+    GearsAuthError,
+    GearsError,
+    GearsRateLimited,
+    RemediationResult,
+)
 
 logger = logging.getLogger(__name__)
 
-Outcome = ActionResult | RemediationResult | GearsError
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One device's entry in a bulk answer."""
+
+    applied: bool
+    identifier: str
+    opt: int
+
+    @property
+    def what(self) -> str:
+        return f"{'HWID' if self.opt == OPT_HWID else 'MAC address'} {self.identifier}"
+
+
+Outcome = ActionResult | RemediationResult | BulkActionResult | BatchItem | GearsError
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
 
@@ -48,7 +73,7 @@ def backoff(failures: int) -> timedelta:
 
 def log_outcome(outcome: Outcome) -> str:
     """How the attempt log (and the breaker) classes an outcome: an UpstreamAttempt.Outcome."""
-    if isinstance(outcome, (ActionResult, RemediationResult)):
+    if isinstance(outcome, (ActionResult, RemediationResult, BulkActionResult, BatchItem)):
         return UpstreamAttempt.Outcome.OK
     if isinstance(outcome, GearsAuthError):
         return UpstreamAttempt.Outcome.AUTH
@@ -95,7 +120,21 @@ def _answered(action: Action, result: ActionResult, state: UpstreamState, now: d
     _end(action, Action.Status.SUCCEEDED if result.ok else Action.Status.FAILED, now)
     action.upstream_msg = _msg(result.msg)
     action.last_error = "" if result.ok else _error(f"The cloud refused it: {result.msg}")
-    if result.ok and action.kind in EXEMPT_MODE_OF:
+    if result.ok:
+        _confirm_exemption(action, now)
+
+
+def _item_answered(action: Action, item: BatchItem, state: UpstreamState, now: datetime) -> None:
+    # The bulk answer is a bare 0 or 1 per device: 0 means the cloud has no device by that identifier [D §2.3].
+    _end(action, Action.Status.SUCCEEDED if item.applied else Action.Status.FAILED, now)
+    action.upstream_msg = "OK" if item.applied else "0 (not applied)"
+    action.last_error = "" if item.applied else _error(f"The cloud has no device with {item.what}.")
+    if item.applied:
+        _confirm_exemption(action, now)
+
+
+def _confirm_exemption(action: Action, now: datetime) -> None:
+    if action.kind in EXEMPT_MODE_OF:
         Device.objects.filter(pk=action.device_id).update(exempt_mode=EXEMPT_MODE_OF[action.kind], exempt_confirmed_at=now)
 
 
@@ -157,6 +196,7 @@ Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
 HANDLERS: dict[object, Handler] = {
     RemediationResult: _fetched,
     ActionResult: _answered,
+    BatchItem: _item_answered,
     UpstreamAttempt.Outcome.AUTH: _auth_refused,
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
@@ -183,6 +223,27 @@ def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> 
     None when the action was taken from this worker before the answer came
     (the answer is kept in the log only).
     """
+    done = _write(claim.attempt_id, claim.worker, (claim.action_id,), outcome, token_version, lambda _: outcome)
+    return done[0] if done else None
+
+
+def finish_batch(batch: Batch, outcome: BulkActionResult | GearsError, token_version: int | None = None) -> list[Action]:
+    """Write a batch's outcome: each action gets its own item of the answer, or the whole request's failure.
+
+    Returns the actions written; one taken from this worker meanwhile keeps its new owner's decision.
+    """
+
+    def item(position: int) -> Outcome:
+        if isinstance(outcome, BulkActionResult):
+            return BatchItem(outcome.applied[position], batch.identifiers[position], batch.opt)
+        return outcome
+
+    return _write(batch.attempt_id, batch.worker, batch.action_ids, outcome, token_version, item)
+
+
+def _write(attempt_id: int, worker: str, action_ids: tuple[int, ...], outcome: Outcome, token_version: int | None,
+           item: Callable[[int], Outcome]) -> list[Action]:
+    """The log row, each claimed action still ours (compare-and-set), then the breaker once: one request."""
     # The call ended now: read the clock before queueing for the lock, or the
     # slot would stay occupied for as long as other drainers hold it.
     now = db_now()
@@ -191,37 +252,44 @@ def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> 
     with transaction.atomic():
         state = locked_state()
         status = outcome.http_status if answered else outcome.status
-        UpstreamAttempt.objects.filter(pk=claim.attempt_id).update(
+        UpstreamAttempt.objects.filter(pk=attempt_id).update(
             finished_at=now, outcome=kind, http_status=status,
             error="" if answered else fit(UpstreamAttempt, "error", str(outcome)), token_version=token_version,
         )
         outdated = kind == UpstreamAttempt.Outcome.AUTH and outdated_token(state, token_version)
         if kind == UpstreamAttempt.Outcome.AUTH and not outdated and token_version is not None:
             state.auth_failed_version = token_version
-        action = (
-            Action.objects.select_for_update()
-            .filter(pk=claim.action_id, status=Action.Status.SENDING, claimed_by=claim.worker)
+        ours = {
+            action.pk: action
+            for action in Action.objects.select_for_update()
+            .filter(pk__in=action_ids, status=Action.Status.SENDING, claimed_by=worker)
             .select_related("device")
-            .first()
-        )
-        if action is None:
-            logger.warning("action %s was taken from %s before its answer came; answer kept in the log only",
-                           claim.action_id, claim.worker)
-            if not outdated:
-                record_outcome(state, kind, outcome, now)
-            return None
-        try:
-            with transaction.atomic():  # a savepoint: a write the database refuses leaves the row as it was
-                _record(action, status, outcome, kind, state, now, outdated)
-        except DataError as exc:
-            logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
-                         type(exc).__name__)
-            action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
-            _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
-            _record(action, status, None, kind, state, now, outdated)
+        }
+        done = []
+        for position, action_id in enumerate(action_ids):
+            action = ours.get(action_id)
+            if action is None:
+                logger.warning("action %s was taken from %s before its answer came; answer kept in the log only",
+                               action_id, worker)
+                continue
+            done.append(_store(action, status, item(position), kind, state, now, outdated))
         if not outdated:
-            record_outcome(state, kind, outcome, now)
-        return action
+            record_outcome(state, kind, outcome, now, items=len(action_ids))
+        return done
+
+
+def _store(action: Action, status: int | None, outcome: Outcome, kind: str, state: UpstreamState, now: datetime,
+           outdated: bool) -> Action:
+    try:
+        with transaction.atomic():  # a savepoint: a write the database refuses leaves the row as it was
+            _record(action, status, outcome, kind, state, now, outdated)
+    except DataError as exc:
+        logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
+                     type(exc).__name__)
+        action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
+        _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
+        _record(action, status, None, kind, state, now, outdated)
+    return action
 
 
 def _record(action: Action, status: int | None, outcome: Outcome | None, kind: str, state: UpstreamState,

@@ -1,9 +1,11 @@
-"""The budget's guarantee, with a fake clock: never N+1 calls in any W, and a
-backlog still gets N per (W + latency + margin)."""
+"""The budget's guarantee, with a fake clock: never N+1 calls in any W, whatever
+mix of clicks and bulk batches; bulk work never takes the last slot, so a
+click goes out at once; and a bulk backlog still gets N - 1 per (W + latency + margin)."""
 
 from __future__ import annotations
 
 import heapq
+import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,13 +77,14 @@ def test_a_backlog_gets_n_calls_per_window_plus_latency_and_margin(requests, win
     calls = requests * 6
     starts, _ = simulate(budget, drainers, [latency], [1.0], calls=calls)
     elapsed = starts[-1] - starts[0]
-    # N calls per (W + L + m), the price of the guarantee; with pacing the first
-    # N go out W/N apart, so allow one cycle of slack.
-    # The budget allows N per (W + L + m); K drainers making one call at a
-    # time cannot exceed K per L. The slower of the two sets the pace.
-    cycle = max(budget.seconds_per_call(latency) * requests, requests * latency / drainers)
-    assert elapsed <= ((calls - 1) / requests + 1) * cycle + 1e-6
-    # Paced: never two starts closer than W/N.
+    # Bulk work gets N - 1 calls per (W + L + m), the price of the guarantee and
+    # of the slot kept for clicks; with pacing the first go out W/(N-1) apart,
+    # so allow one cycle of slack. K drainers making one call at a time cannot
+    # exceed K per L. The slower of the two sets the pace.
+    slots = budget.bulk_slots
+    cycle = max(budget.seconds_per_bulk_call(latency) * slots, slots * latency / drainers)
+    assert elapsed <= ((calls - 1) / slots + 1) * cycle + 1e-6
+    # Paced: never two starts closer than 0.9 W/(N-1).
     assert all(b - a >= budget.pacing - 1e-9 for a, b in zip(starts, starts[1:]))
 
 
@@ -89,7 +92,9 @@ def test_a_call_in_flight_holds_its_slot_until_its_timeout():
     budget = Budget(2, 10, margin=0.1, call_timeout=5)
     spans = [Span(0.0, None), Span(5.0, 6.0)]
     # Unfinished: occupies until 0 + 5 + 10 + 0.1; finished: until 6 + 10 + 0.1.
-    assert next_start(spans, 7.0, budget) == 15.1
+    assert next_start(spans, 7.0, budget, click=True) == 15.1
+    # Bulk work leaves the last slot free: it waits for both.
+    assert next_start(spans, 7.0, budget) == 16.1
     assert window_usage(spans, 7.0, budget) == 2
 
 
@@ -97,3 +102,101 @@ def test_a_block_from_the_cloud_is_honoured():
     budget = Budget(10, 60, margin=0.1, call_timeout=5)
     assert next_start([], 100.0, budget, blocked_until=130.0) == 130.0
     assert next_start([], 100.0, budget) == 100.0
+
+
+def simulate_mixed(budget: Budget, drainers: int, latencies: list[float], fractions: list[float],
+                   clicks_at: list[float], bulk_calls: int):
+    """Discrete-event run of `drainers` over a bulk backlog (each call a batch: one attempt) while
+    clicks arrive at `clicks_at`. A drainer takes a waiting click first; one waiting for bulk work's
+    turn wakes when a click arrives (as the real one does within MAX_NAP).
+
+    Returns the calls as (started, arrived, click) and each click's wait from arrival to start.
+    """
+    clicks_at = sorted(clicks_at)
+    log: list[list] = []  # [started, finished, click]
+    ready = [(0.0, d, None) for d in range(drainers)]
+    heapq.heapify(ready)
+    calls, waits = [], []
+    next_click, bulk_left = 0, bulk_calls
+    while bulk_left or next_click < len(clicks_at):
+        when, drainer, finished_call = heapq.heappop(ready)
+        if finished_call is not None:
+            log[finished_call][1] = when
+        click_due = next_click < len(clicks_at) and clicks_at[next_click] <= when
+        if not click_due and not bulk_left:
+            heapq.heappush(ready, (clicks_at[next_click], drainer, None))
+            continue
+        spans = [Span(s, f, c) for s, f, c in log]
+        start = next_start(spans, when, budget, click=click_due)
+        if start > when:
+            if not click_due and next_click < len(clicks_at):
+                start = min(start, max(clicks_at[next_click], when))
+            heapq.heappush(ready, (start, drainer, None))
+            continue
+        i = len(log)
+        latency = latencies[i % len(latencies)]
+        log.append([when, None, click_due])
+        calls.append((when, when + latency * fractions[i % len(fractions)], click_due))
+        if click_due:
+            waits.append(when - clicks_at[next_click])
+            next_click += 1
+        else:
+            bulk_left -= 1
+        heapq.heappush(ready, (when + latency, drainer, i))
+    return calls, waits
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    requests=st.integers(1, 12),
+    window=st.floats(0.5, 60),
+    drainers=st.integers(1, 5),
+    latencies=st.lists(st.floats(0, 5), min_size=1, max_size=20),
+    fractions=st.lists(st.floats(0, 1), min_size=1, max_size=20),
+    clicks=st.lists(st.floats(0, 300), max_size=30),
+)
+def test_clicks_and_bulk_batches_together_never_put_n_plus_1_calls_in_any_window(
+        requests, window, drainers, latencies, fractions, clicks):
+    budget = Budget(requests, window, margin=0.01, call_timeout=6)
+    calls, _ = simulate_mixed(budget, drainers, latencies, fractions, clicks, bulk_calls=requests * 4 + 3)
+    starts = [started for started, _, _ in calls]
+    arrivals = [arrived for _, arrived, _ in calls]
+    assert most_in_any_window(starts, window) <= requests
+    assert most_in_any_window(arrivals, window) <= requests  # as the cloud counts
+    bulk_arrivals = [arrived for _, arrived, click in calls if not click]
+    assert most_in_any_window(bulk_arrivals, window) <= budget.bulk_slots
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    requests=st.integers(2, 12),
+    window=st.floats(0.5, 60),
+    drainers=st.integers(2, 5),
+    latency=st.floats(0, 2),
+    gaps=st.lists(st.floats(0, 1), min_size=1, max_size=6),
+)
+def test_a_click_made_while_bulk_work_drains_waits_for_no_window_when_no_other_click_took_the_slot(
+        requests, window, drainers, latency, gaps):
+    budget = Budget(requests, window, margin=0.01, call_timeout=2)
+    # Clicks far enough apart that an earlier one no longer holds the slot (its span freed).
+    spacing = budget.call_timeout + window + budget.margin + latency
+    clicks = list(itertools.accumulate(spacing + gap * window for gap in gaps))
+    _, waits = simulate_mixed(budget, drainers, [latency], [1.0], clicks, bulk_calls=requests * 3 * len(clicks))
+    # At worst a click waits for a drainer to come back from the call it is making; never for the window.
+    assert all(wait <= latency + 1e-9 for wait in waits), waits
+    assert budget.reserved_for_clicks == 1
+
+
+def test_with_one_request_per_window_nothing_is_kept_back():
+    budget = Budget(1, 60, margin=0.1, call_timeout=5)
+    assert (budget.bulk_slots, budget.reserved_for_clicks) == (1, 0)
+    assert next_start([], 100.0, budget) == 100.0
+
+
+def test_a_click_is_paced_behind_clicks_only():
+    budget = Budget(10, 60, margin=0.1, call_timeout=5)
+    bulk_just_sent = [Span(99.0, 99.5)]
+    assert next_start(bulk_just_sent, 100.0, budget, click=True) == 100.0
+    assert next_start(bulk_just_sent, 100.0, budget) == 99.0 + budget.pacing
+    click_just_sent = [Span(99.0, 99.5, click=True)]
+    assert next_start(click_just_sent, 100.0, budget, click=True) == 99.0 + budget.click_pacing

@@ -1,18 +1,28 @@
 """The client of the MetaDefender IT Access cloud API: one method per endpoint, no Django.
 
 Import from here; the modules are an implementation detail:
-`client` (GearsClient), `results` (what the cloud answered), `errors` (how a
-call failed), `redaction` (text made safe to show or log), `transport` (one
-HTTP exchange bounded by a deadline and a size cap).
+`client` (GearsClient), `answers` (one HTTP answer read, and its texts),
+`results` (what the cloud answered), `errors` (how a call failed),
+`redaction` (text made safe to show or log), `transport` (one HTTP exchange
+bounded by a deadline and a size cap).
 """
 
-from devices.upstream.client import ACTION_KINDS, OPT_HWID, OPT_MAC, TOKEN_PATH, GearsClient
+from devices.upstream.client import (
+    ACTION_KINDS,
+    BULK_ACTION_KINDS,
+    BULK_PATH,
+    OPT_HWID,
+    OPT_MAC,
+    TOKEN_PATH,
+    GearsClient,
+)
 from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
 from devices.upstream.redaction import MSG_LIMIT, clean_text
 from devices.upstream.results import (
     DEFAULT_EXPIRES_IN,
     DEFAULT_RETRY_AFTER,
     ActionResult,
+    BulkActionResult,
     RateLimitInfo,
     RemediationResult,
     RemediationState,
@@ -22,6 +32,8 @@ from devices.upstream.transport import MAX_BODY, DeadlineAdapter
 
 __all__ = [
     "ACTION_KINDS",
+    "BULK_ACTION_KINDS",
+    "BULK_PATH",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RETRY_AFTER",
     "MAX_BODY",
@@ -30,6 +42,7 @@ __all__ = [
     "OPT_MAC",
     "TOKEN_PATH",
     "ActionResult",
+    "BulkActionResult",
     "DeadlineAdapter",
     "GearsAuthError",
     "GearsClient",

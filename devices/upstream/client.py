@@ -1,9 +1,10 @@
 """The client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
 
-gearsdash makes three kinds of upstream call, one method each on `GearsClient`:
+gearsdash makes four kinds of upstream call, one method each on `GearsClient`:
 
 - `fetch_token`: OAuth client credentials at `/o/oauth/token`;
 - `device_action`: Device Action v2.0, `POST /o/api/v2/devices/<id>/action`;
+- `bulk_device_action`: Devices Action v2.0 (bulk), `POST /o/api/v2/devices/action`;
 - `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`.
 
 Every failure is a `GearsError` that says whether retrying the same call can
@@ -26,17 +27,16 @@ the base URL, timeouts and credentials. One `GearsClient` per thread; a
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from urllib3.exceptions import ReadTimeoutError
 
+from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
 from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
@@ -51,6 +51,7 @@ from devices.upstream.transport import (
 )
 from devices.upstream.results import (
     ActionResult,
+    BulkActionResult,
     RateLimitInfo,
     RemediationResult,
     Token,
@@ -65,20 +66,11 @@ ACTION_KINDS = ("dhcprenew", "exempt_critical", "exempt_all", "unexempt")
 # Device Action v2.0 and Remediation v2.2: opt 0 = MAC, 1 = HWID [D]. Beware:
 # Device Details v2.1/v2.5 use the reverse (docs/upstream/api-notes.md §2.6); not called here.
 OPT_MAC, OPT_HWID = 0, 1
+# Devices Action v2.0 (bulk) takes these types only: no exempt_critical (docs/upstream/api-notes.md §2.3 [D]).
+BULK_ACTION_KINDS = ("dhcprenew", "exempt_all", "unexempt")
+BULK_PATH = "/o/api/v2/devices/action"
 
 TOKEN_PATH = "/o/oauth/token"
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """One HTTP answer, reduced to what the mapping needs (no URL, no token)."""
-
-    status: int
-    body: dict[str, Any] | None  # None: not JSON or not a JSON object
-    not_object: str  # why body is None ("not JSON", "not a JSON object")
-    upstream_msg: str  # scrubbed, truncated
-    rate_limit: RateLimitInfo | None
-    headers: Any
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ class GearsClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # --- the three calls ----------------------------------------------------
+    # --- the four calls ----------------------------------------------------
 
     def fetch_token(self, client_id: str, client_secret: str) -> Token:
         """OAuth client credentials grant (docs/upstream/api-notes.md §3 [D]): POST form to /o/oauth/token."""
@@ -149,8 +141,8 @@ class GearsClient:
         )
         if answer.status in (400, 401):
             # OAuth errors name their cause in `error` (Spring style, docs/upstream/api-notes.md §3 [I]).
-            code = clean_text(_str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
-            description = clean_text(_str_field(answer.body, "error_description"), (client_secret,))
+            code = clean_text(str_field(answer.body, "error"), (client_secret,)) or f"HTTP {answer.status}"
+            description = clean_text(str_field(answer.body, "error_description"), (client_secret,))
             message = f"token request refused: {code}" + (f" ({description})" if description else "")
             error_class = GearsAuthError if answer.status == 401 else GearsError
             raise error_class(
@@ -197,20 +189,56 @@ class GearsClient:
             # The vendor lists 404 without a body (docs/upstream/api-notes.md §2.1); the simulator
             # and the likely real answer say {"result":0,"msg":"Device not found"}.
             raise GearsNotFound(
-                _http_message(answer.status, answer.upstream_msg or "Not found"),
+                http_message(answer.status, answer.upstream_msg or "Not found"),
                 upstream_msg=answer.upstream_msg,
                 rate_limit=answer.rate_limit,
             ) from None
         self._raise_for_status(answer)
         body = self._json_body(answer)
         result, msg = body.get("result"), body.get("msg", "")
-        if not _is_int(result) or not isinstance(msg, str):
-            raise _unexpected(answer, "no integer result with a msg") from None
+        if not is_int(result) or not isinstance(msg, str):
+            raise unexpected(answer, "no integer result with a msg") from None
         return ActionResult(
             ok=result == 1,
             msg=clean_text(msg, (access_token,)),
             http_status=answer.status,
             rate_limit=answer.rate_limit,
+        )
+
+    def bulk_device_action(
+        self, access_token: str, kind: str, identifiers: list[str] | tuple[str, ...], opt: int
+    ) -> BulkActionResult:
+        """Devices Action v2.0 (bulk): POST /o/api/v2/devices/action?access_token=, JSON body.
+
+        `identifiers` are all MACs (opt 0, sent as MAC_list) or all HWIDs (opt
+        1, HWID_list). The answer has one 0/1 per identifier, in order [D];
+        one of another length or shape is an error, since no item's fate can
+        be told from it.
+        """
+        if kind not in BULK_ACTION_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(BULK_ACTION_KINDS)}")
+        _check_opt(opt)
+        identifiers = list(identifiers)
+        if not identifiers or not all(isinstance(i, str) and i for i in identifiers):
+            raise ValueError("identifiers must be a non-empty list of MAC addresses or HWIDs")
+        list_name = "HWID_list" if opt == OPT_HWID else "MAC_list"
+        answer = self._send(
+            "POST",
+            BULK_PATH,
+            params={"access_token": access_token},
+            json_body={"types": kind, list_name: identifiers, "opt": opt},
+            secrets=(access_token,),
+        )
+        self._raise_for_status(answer)
+        items = self._json_body(answer).get("result")
+        if not isinstance(items, list):
+            raise unexpected(answer, "result is not a list") from None
+        if len(items) != len(identifiers):
+            raise unexpected(answer, f"{len(items)} results for {len(identifiers)} devices") from None
+        if not all(is_int(item) and item in (0, 1) for item in items):
+            raise unexpected(answer, "a result is neither 0 nor 1") from None
+        return BulkActionResult(
+            applied=tuple(item == 1 for item in items), http_status=answer.status, rate_limit=answer.rate_limit
         )
 
     def remediation_link(self, access_token: str, identifier: str, opt: int) -> RemediationResult:
@@ -224,7 +252,7 @@ class GearsClient:
         answer = self._send(
             "GET", path, params={"opt": str(opt), "access_token": access_token}, secrets=(access_token,)
         )
-        if answer.status == 404 and _same_text(answer.upstream_msg, "Device not found"):
+        if answer.status == 404 and same_text(answer.upstream_msg, "Device not found"):
             # v2.0 probably answers an unknown device with 404 where v2.2
             # documents a body; the HTTP status of v2.2's body is not
             # documented (docs/upstream/api-notes.md §2.2). Both mean the same.
@@ -234,20 +262,20 @@ class GearsClient:
         link = body.get("remediation_link")
         msg = body.get("msg", "")
         if not isinstance(msg, str):
-            raise _unexpected(answer, "msg is not a string") from None
+            raise unexpected(answer, "msg is not a string") from None
         msg = clean_text(msg, (access_token,))
         if isinstance(link, str) and link.strip():
             return RemediationResult("link", link, msg, answer.status, answer.rate_limit)
         # Every key is optional (v2.2 page [D]); v3 sends "" for no link, so
         # an empty link falls through to result/msg.
         if link is not None and not isinstance(link, str):
-            raise _unexpected(answer, "remediation_link is not a string") from None
-        if body.get("result") == 0 and _is_int(body.get("result")):
-            if _same_text(msg, "Device has no issues"):
+            raise unexpected(answer, "remediation_link is not a string") from None
+        if body.get("result") == 0 and is_int(body.get("result")):
+            if same_text(msg, "Device has no issues"):
                 return RemediationResult("no_issues", None, msg, answer.status, answer.rate_limit)
-            if _same_text(msg, "Device not found"):
+            if same_text(msg, "Device not found"):
                 return RemediationResult("not_found", None, msg, answer.status, answer.rate_limit)
-        raise _unexpected(answer, f"no remediation_link ({msg})" if msg else "no remediation_link") from None
+        raise unexpected(answer, f"no remediation_link ({msg})" if msg else "no remediation_link") from None
 
     # --- plumbing -------------------------------------------------------------
 
@@ -258,8 +286,9 @@ class GearsClient:
         *,
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        json_body: dict[str, object] | None = None,
         secrets: tuple[str, ...] = (),
-    ) -> _Answer:
+    ) -> Answer:
         """Send one request and read the answer; transport failures raise GearsError.
 
         `path` is already percent-encoded and carries no query string, so it
@@ -267,7 +296,7 @@ class GearsClient:
         """
         started = time.monotonic()
         failure: GearsError | None = None
-        answer: _Answer | None = None
+        answer: Answer | None = None
         status: int | None = None
         with Deadline(self.connect_timeout + self.timeout) as deadline:
             try:
@@ -276,6 +305,7 @@ class GearsClient:
                     self.base_url + path,
                     params=params,
                     data=data,
+                    json=json_body,
                     headers={"Accept": "application/json"},
                     timeout=(self.connect_timeout, self.timeout),
                     # A redirect would resend the token in the query string to
@@ -285,7 +315,7 @@ class GearsClient:
                 )
                 status = response.status_code
                 try:
-                    answer = _read_answer(response, read_body(response, deadline, self.max_body), secrets)
+                    answer = read_answer(response, read_body(response, deadline, self.max_body), secrets)
                 finally:
                     response.close()
             except Exception as exc:  # noqa: BLE001 - a cut socket may surface as any error: classed below
@@ -361,13 +391,13 @@ class GearsClient:
             ambiguous=True,
         )
 
-    def _raise_for_status(self, answer: _Answer) -> None:
+    def _raise_for_status(self, answer: Answer) -> None:
         """Raise the GearsError for a non-2xx answer (after endpoint-specific cases)."""
         status = answer.status
         if 200 <= status < 300:
             return
         common = {"status": status, "upstream_msg": answer.upstream_msg, "rate_limit": answer.rate_limit}
-        message = _http_message(status, answer.upstream_msg)
+        message = http_message(status, answer.upstream_msg)
         if status == 401:
             raise GearsAuthError(message, **common) from None
         if status == 429:
@@ -389,72 +419,10 @@ class GearsClient:
         raise GearsError(message, permanent=False, ambiguous=True, **common) from None
 
     @staticmethod
-    def _json_body(answer: _Answer) -> dict[str, Any]:
+    def _json_body(answer: Answer) -> dict[str, Any]:
         if answer.body is None:
-            raise _unexpected(answer, answer.not_object) from None
+            raise unexpected(answer, answer.not_object) from None
         return answer.body
-
-
-def _read_answer(response: requests.Response, content: bytes, secrets: tuple[str, ...]) -> _Answer:
-    body: dict[str, Any] | None = None
-    not_object = ""
-    try:
-        parsed = json.loads(content)
-    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, absurd nesting
-        not_object = "not JSON"
-    else:
-        if isinstance(parsed, dict):
-            body = parsed
-        else:
-            not_object = "not a JSON object"
-    return _Answer(
-        status=response.status_code,
-        body=body,
-        not_object=not_object,
-        upstream_msg=clean_text(_upstream_msg(body), secrets),
-        rate_limit=RateLimitInfo.from_headers(response.headers),
-        headers=response.headers,
-    )
-
-
-def _upstream_msg(body: dict[str, Any] | None) -> str:
-    """The cloud's explanation: v2 `msg`, else OAuth-style `error: error_description`."""
-    if body is None:
-        return ""
-    msg = _str_field(body, "msg")
-    if msg:
-        return msg
-    error, description = _str_field(body, "error"), _str_field(body, "error_description")
-    return ": ".join(part for part in (error, description) if part)
-
-
-def _str_field(body: dict[str, Any] | None, key: str) -> str:
-    value = body.get(key) if body else None
-    return value if isinstance(value, str) else ""
-
-
-def _http_message(status: int, upstream_msg: str) -> str:
-    return f"HTTP {status} from the cloud" + (f": {upstream_msg}" if upstream_msg else "")
-
-
-def _unexpected(answer: _Answer, why: str) -> GearsError:
-    # The call reached the cloud and we cannot tell what it did.
-    return GearsError(
-        f"unexpected answer from the cloud (HTTP {answer.status}): {why}",
-        permanent=False,
-        ambiguous=True,
-        status=answer.status,
-        upstream_msg=answer.upstream_msg,
-        rate_limit=answer.rate_limit,
-    )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _same_text(text: str, expected: str) -> bool:
-    return text.strip().casefold() == expected.casefold()
 
 
 def _check_opt(opt: int) -> None:

@@ -1,4 +1,4 @@
-"""What the cloud answered: tokens, action and remediation results, rate-limit headers."""
+"""What the cloud answered: tokens, action (single and bulk) and remediation results, rate-limit headers."""
 
 from __future__ import annotations
 
@@ -66,6 +66,17 @@ class ActionResult:
 
     ok: bool  # result == 1; a 200 with result 0 is an action the cloud refused
     msg: str  # the cloud's msg ("OK", "Device has no persistent agent", ...)
+    http_status: int
+    rate_limit: RateLimitInfo | None
+
+
+@dataclass(frozen=True)
+class BulkActionResult:
+    """The cloud's answer to a Devices Action v2.0 (bulk) call: one outcome per device sent, in order."""
+
+    # True: applied (1); False: not (0), which the cloud gives for a device it
+    # has no record of under that MAC/HWID, or a malformed MAC [D].
+    applied: tuple[bool, ...]
     http_status: int
     rate_limit: RateLimitInfo | None
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from devices import outbox
-from devices.upstream import ActionResult, GearsError, RemediationResult, Token
+from devices.upstream import ActionResult, BulkActionResult, GearsError, RemediationResult, Token
 
 
 class FakeClock:
@@ -32,11 +32,12 @@ class FakeClock:
 
 @dataclass
 class Call:
-    endpoint: str  # "token", "action" or "remediation"
+    endpoint: str  # "token", "action", "bulk" or "remediation"
     token: str = ""
     identifier: str = ""
     opt: int | None = None
     kind: str = ""
+    identifiers: tuple[str, ...] = ()  # a bulk call's devices, in order
 
 
 @dataclass
@@ -46,6 +47,7 @@ class FakeUpstream:
     `script` holds what the next calls answer, in order (a result, or an
     exception to raise); when it is empty every action succeeds. `tokens`
     does the same for fetch_token. `latency` moves the fake clock per call.
+    A bulk call applies every device but those in `unknown` (answered 0).
     Granted tokens live `token_lifetime` seconds; until `down_until` every
     call, token requests included, fails as a refused connection would.
     """
@@ -59,6 +61,7 @@ class FakeUpstream:
     granted: int = 0
     token_lifetime: float = 3600
     down_until: datetime | None = None
+    unknown: set[str] = field(default_factory=set)
 
     def fetch_token(self, client_id: str, client_secret: str) -> Token:
         self.calls.append(Call("token"))
@@ -74,6 +77,12 @@ class FakeUpstream:
     def device_action(self, access_token: str, identifier: str, opt: int, kind: str) -> ActionResult:
         self.calls.append(Call("action", access_token, identifier, opt, kind))
         return self._answer(ActionResult(ok=True, msg="OK", http_status=200, rate_limit=None))
+
+    def bulk_device_action(self, access_token: str, kind: str, identifiers, opt: int) -> BulkActionResult:
+        identifiers = tuple(identifiers)
+        self.calls.append(Call("bulk", access_token, opt=opt, kind=kind, identifiers=identifiers))
+        applied = tuple(identifier not in self.unknown for identifier in identifiers)
+        return self._answer(BulkActionResult(applied=applied, http_status=200, rate_limit=None))
 
     def remediation_link(self, access_token: str, identifier: str, opt: int) -> RemediationResult:
         self.calls.append(Call("remediation", access_token, identifier, opt))
@@ -95,6 +104,10 @@ class FakeUpstream:
 
     def sent(self) -> list[Call]:
         return [call for call in self.calls if call.endpoint != "token"]
+
+    def devices_sent(self) -> list[str]:
+        """Every identifier sent, a bulk call's one by one."""
+        return [i for call in self.sent() for i in (call.identifiers if call.endpoint == "bulk" else (call.identifier,))]
 
     def token_requests(self) -> int:
         return sum(1 for call in self.calls if call.endpoint == "token")

@@ -152,3 +152,103 @@ def test_an_action_already_past_max_attempts_is_failed_at_claim_without_a_call(f
     action.refresh_from_db()
     assert action.status == "failed" and not UpstreamAttempt.objects.exists()
     assert action.last_error == "Gave up after 8 attempts (GEARS_MAX_ATTEMPTS is 8); the last: HTTP 500 from the cloud"
+
+
+# ------------------------------------------------------------------ batches
+
+
+def mac_only(make_device, count: int, start: int = 1) -> list[Device]:
+    return [make_device(f"mac-{i:03d}", macs=[f"02:00:00:00:01:{i:02x}"]) for i in range(start, start + count)]
+
+
+def test_bulk_actions_of_one_kind_and_identifier_type_are_claimed_as_one_batch_and_one_attempt(
+        fake_clock, outbox_settings, devices, make_device, operator):
+    by_hwid, by_mac = devices(3), mac_only(make_device, 2)
+    outbox.enqueue_bulk([d.pk for d in by_hwid + by_mac], "exempt_all", user=operator)
+    outbox.enqueue_bulk([d.pk for d in by_hwid], "dhcprenew", user=operator)
+    first = outbox.claim_next("w1")
+    attempt = UpstreamAttempt.objects.get()
+    assert first == outbox.Batch(attempt.pk, "w1", "exempt_all", 1, first.action_ids, tuple(d.hwid for d in by_hwid))
+    assert attempt.items == 3
+    for action in Action.objects.filter(pk__in=first.action_ids):
+        assert (action.status, action.claimed_by, action.attempts, action.current_attempt_id, action.opt) == (
+            "sending", "w1", 1, attempt.pk, 1)
+        assert action.identifier == action.device.hwid and action.first_sent_at == fake_clock.now()
+    fake_clock.advance(1)
+    second = outbox.claim_next("w1")
+    assert (second.kind, second.opt, second.identifiers) == ("exempt_all", 0, tuple(d.primary_mac for d in by_mac))
+    fake_clock.advance(1)
+    third = outbox.claim_next("w1")
+    assert (third.kind, third.opt, len(third.action_ids)) == ("dhcprenew", 1, 3)
+    assert UpstreamAttempt.objects.count() == 3
+
+
+def test_a_batch_holds_at_most_gears_batch_size_actions_in_claim_order(fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_BATCH_SIZE = 2
+    job = outbox.enqueue_bulk([d.pk for d in devices(5)], "unexempt", user=operator)
+    ids = list(job.actions.order_by("id").values_list("pk", flat=True))
+    batches = []
+    for _ in range(3):
+        batches.append(outbox.claim_next("w1").action_ids)
+        fake_clock.advance(1)
+    assert batches == [tuple(ids[0:2]), tuple(ids[2:4]), tuple(ids[4:5])]
+
+
+def test_with_a_batch_size_of_1_bulk_actions_go_one_per_request(fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_BATCH_SIZE = 1
+    outbox.enqueue_bulk([d.pk for d in devices(3)], "exempt_all", user=operator)
+    assert isinstance(outbox.claim_next("w1"), outbox.Claim)
+
+
+def test_clicks_exempt_critical_and_page_views_go_alone(fake_clock, outbox_settings, devices, operator):
+    clicked, *bulk = devices(5)
+    outbox.enqueue_bulk([d.pk for d in bulk], "exempt_critical", user=operator)  # the bulk endpoint lacks it
+    outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
+    outbox.enqueue(clicked, "dhcprenew", user=operator)
+    click = outbox.claim_next("w1")
+    assert isinstance(click, outbox.Claim) and click.identifier == clicked.hwid
+    fake_clock.advance(1)
+    critical = outbox.claim_next("w1")
+    assert isinstance(critical, outbox.Claim) and critical.kind == "exempt_critical"
+    assert Action.objects.filter(status="sending").count() == 2
+
+
+def test_a_device_without_identifier_and_an_action_out_of_attempts_are_left_out_and_handled_alone(
+        fake_clock, outbox_settings, devices, make_device, operator):
+    first, *rest = devices(3)
+    bare = Device.objects.create(name="bare")
+    job = outbox.enqueue_bulk([first.pk, bare.pk, *[d.pk for d in rest]], "dhcprenew", user=operator)
+    spent = job.actions.get(device=rest[0])
+    Action.objects.filter(pk=spent.pk).update(attempts=8)
+    batch = outbox.claim_next("w1")
+    assert batch.identifiers == (first.hwid, rest[1].hwid)
+    fake_clock.advance(1)
+    assert outbox.claim_next("w1") == outbox.Wait(fake_clock.now())  # the bare device fails alone
+    assert outbox.claim_next("w1") == outbox.Wait(fake_clock.now())  # and the spent action gives up
+    assert job.actions.get(device=bare).last_error == "The device has neither a HWID nor a MAC address."
+    assert job.actions.get(pk=spent.pk).last_error.startswith("Gave up after 8 attempts")
+    assert UpstreamAttempt.objects.count() == 1
+
+
+def test_a_lost_batch_goes_back_to_the_queue_and_counts_as_one_failure(fake_clock, outbox_settings, devices,
+                                                                      operator):
+    outbox.enqueue_bulk([d.pk for d in devices(4)], "exempt_all", user=operator)
+    lost = outbox.claim_next("worker-that-dies")
+    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 0.1)
+    assert outbox.reap_lost(fake_clock.now()) == 4
+    assert set(Action.objects.values_list("status", "ambiguous", "transient_failures")) == {("retrying", True, 1)}
+    assert outbox.upstream_state().consecutive_failures == 1  # one request, not four
+    assert UpstreamAttempt.objects.get(pk=lost.attempt_id).outcome == "lost"
+
+
+def test_bulk_work_leaves_the_last_slot_of_the_window_to_a_click(fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_BATCH_SIZE = 1
+    *bulk, clicked = devices(11)
+    outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
+    for _ in range(9):
+        assert isinstance(outbox.claim_next("w1"), outbox.Claim)
+        fake_clock.advance(0.1)
+    assert isinstance(outbox.claim_next("w1"), outbox.Wait)  # 9 of 10 slots taken: bulk waits
+    outbox.enqueue(clicked, "exempt_all", user=operator)
+    click = outbox.claim_next("w1")
+    assert isinstance(click, outbox.Claim) and click.identifier == clicked.hwid

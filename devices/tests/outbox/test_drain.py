@@ -6,6 +6,8 @@ import inspect
 import logging
 from datetime import timedelta
 
+import pytest
+
 from devices import outbox
 from devices.models import Action, AuditEntry, DrainerSlot, UpstreamAttempt, UpstreamState, UpstreamToken
 from devices.tests.outbox.fakes import FakeUpstream, transient
@@ -14,7 +16,7 @@ from gearsdash.env import RateLimit
 
 
 def test_the_fake_client_has_the_real_clients_calls():
-    for name in ("fetch_token", "device_action", "remediation_link"):
+    for name in ("fetch_token", "device_action", "bulk_device_action", "remediation_link"):
         real = inspect.signature(getattr(GearsClient, name)).parameters
         fake = inspect.signature(getattr(FakeUpstream, name)).parameters
         assert list(real) == list(fake), name
@@ -44,8 +46,9 @@ def test_clicks_go_before_bulk_work(run_drain, fake_upstream, devices, operator)
     job = outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
     outbox.enqueue(clicked, "exempt_critical", user=operator)
     run_drain()
-    kinds = [call.kind for call in fake_upstream.sent()]
-    assert kinds[0] == "exempt_critical" and len(kinds) == 6
+    click, batch = fake_upstream.sent()
+    assert (click.endpoint, click.kind, click.identifier) == ("action", "exempt_critical", clicked.hwid)
+    assert (batch.endpoint, batch.kind, batch.identifiers) == ("bulk", "dhcprenew", tuple(d.hwid for d in bulk))
     assert job.actions.filter(status="succeeded").count() == 5
 
 
@@ -139,21 +142,24 @@ def test_a_worker_killed_after_its_claim_costs_one_ambiguous_resend(
     assert UpstreamAttempt.objects.filter(outcome="lost").count() == 1
 
 
-def test_a_backlog_goes_out_at_the_limit(run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
+def test_a_bulk_backlog_goes_out_at_the_limit_less_the_slot_kept_for_clicks(
+        run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
     outbox_settings.GEARS_RATE_LIMIT = RateLimit(5, 1.0)
+    outbox_settings.GEARS_BATCH_SIZE = 1  # one request per action
     outbox.enqueue_bulk([d.pk for d in devices(20)], "dhcprenew", user=operator)
     run_drain()
     assert Action.objects.filter(status="succeeded").count() == 20
     starts = sorted(UpstreamAttempt.objects.values_list("started_at", flat=True))
-    for i in range(len(starts) - 5):  # no 6 starts within any second
-        assert starts[i + 5] - starts[i] > timedelta(seconds=1)
-    # And no slower than the budget allows: 5 per (W + latency + margin).
+    for i in range(len(starts) - 4):  # no 5 starts within any second: one slot stays free
+        assert starts[i + 4] - starts[i] > timedelta(seconds=1)
+    # And no slower than the budget allows: 5 - 1 per (W + latency + margin).
     throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
-    assert throughput >= 0.95 * 5 / (1.0 + 0.05 + 0.02), throughput
+    assert throughput >= 0.95 * 4 / (1.0 + 0.05 + 0.02), throughput
 
 
 def test_a_run_stops_at_its_runtime_and_says_work_is_left(run_drain, outbox_settings, devices, operator):
     outbox_settings.GEARS_RATE_LIMIT = RateLimit(1, 10.0)
+    outbox_settings.GEARS_BATCH_SIZE = 1
     outbox.enqueue_bulk([d.pk for d in devices(3)], "dhcprenew", user=operator)
     report = run_drain(max_runtime=15)
     assert report.sent == 2 and report.work_left
@@ -167,11 +173,12 @@ def test_work_due_after_the_run_ends_is_left_to_the_next_run(run_drain, fake_clo
     assert fake_clock.slept == []
 
 
-def test_a_drainer_waits_in_naps_of_at_most_a_second(run_drain, fake_clock, devices, operator):
+def test_a_drainer_waits_in_naps_of_at_most_max_nap(run_drain, fake_clock, devices, operator):
     action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
-    Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(seconds=3.5))
+    Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(seconds=1.1))
     assert run_drain(max_runtime=10).sent == 1
-    assert fake_clock.slept == [1.0, 1.0, 1.0, 0.5]
+    assert outbox.MAX_NAP <= 0.25
+    assert fake_clock.slept == pytest.approx([outbox.MAX_NAP] * 4 + [1.1 - 4 * outbox.MAX_NAP])
 
 
 def test_an_audit_entry_per_click_and_no_token_in_any_record(run_drain, fake_upstream, devices, operator):
@@ -275,6 +282,7 @@ def test_a_30_s_outage_mid_drain_is_no_credentials_failure_and_sending_resumes_w
         run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator, caplog):
     outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 10.0)
     outbox_settings.GEARS_RETRY_BASE, outbox_settings.GEARS_RETRY_CAP = 30, 1800  # the defaults
+    outbox_settings.GEARS_BATCH_SIZE = 1  # 80 requests, to keep sending through the outage
     fake_upstream.token_lifetime = 44
     outbox.enqueue_bulk([d.pk for d in devices(80)], "dhcprenew", user=operator)
     run_drain(max_runtime=35)
@@ -293,3 +301,38 @@ def test_a_30_s_outage_mid_drain_is_no_credentials_failure_and_sending_resumes_w
     lines = warnings_logged(caplog)
     assert len(lines) < 20 and not any("GEARS_CLIENT_SECRET" in line for line in lines), lines
     assert outbox.budget_view().pause_kind == ""
+
+
+# ------------------------------------------------------------------ batches and the slot kept for clicks
+
+
+def test_a_bulk_job_goes_out_fifty_devices_per_request(run_drain, fake_upstream, outbox_settings, devices, operator):
+    outbox_settings.GEARS_BATCH_SIZE = 50
+    job = outbox.enqueue_bulk([d.pk for d in devices(120)], "exempt_all", user=operator)
+    report = run_drain()
+    assert [len(call.identifiers) for call in fake_upstream.sent()] == [50, 50, 20]
+    assert (report.sent, report.requests) == (120, 3)
+    assert job.actions.filter(status="succeeded").count() == 120
+    assert list(UpstreamAttempt.objects.order_by("started_at").values_list("items", flat=True)) == [50, 50, 20]
+
+
+def test_a_click_made_while_a_bulk_job_waits_for_its_pace_goes_out_within_a_nap(
+        run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
+    outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 60.0)  # bulk paced 6 s apart, as at the real limit
+    outbox_settings.GEARS_BATCH_SIZE = 1
+    *bulk, clicked = devices(12)
+    outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
+    made = {}
+
+    def sleep(seconds: float) -> None:
+        fake_clock.sleep(seconds)
+        if len(fake_upstream.sent()) == 9 and not made:  # the bulk job has taken all the slots it may
+            made["at"] = fake_clock.now()
+            made["action"] = outbox.enqueue(clicked, "exempt_critical", user=operator).action
+
+    outbox.drain(max_runtime=90, client=fake_upstream, sleep=sleep, monotonic=fake_clock.monotonic)
+    click = UpstreamAttempt.objects.get(action=made["action"])
+    assert click.started_at - made["at"] <= timedelta(seconds=outbox.MAX_NAP)
+    # Bulk work never took the last slot of a window: at most 9 starts in any 60 s.
+    starts = sorted(UpstreamAttempt.objects.exclude(pk=click.pk).values_list("started_at", flat=True))
+    assert all(b - a > timedelta(seconds=60) for a, b in zip(starts, starts[9:]))

@@ -102,18 +102,19 @@ def test_a_fixed_access_token_is_used_as_given_and_a_refusal_pauses_sending(db, 
     assert not UpstreamToken.objects.filter(access_token__contains="fixed-token").exists()
 
 
-def test_a_backlog_goes_out_at_the_limit_with_no_429(db, upstream, operator):
+def test_a_backlog_goes_out_at_the_limit_with_no_429(db, upstream, operator, settings):
     sim = upstream(limit=5, window=0.5)
+    settings.GEARS_BATCH_SIZE = 1  # one request per action
     devices = devices_known(sim, 15)
     outbox.enqueue_bulk([d.pk for d in devices], "dhcprenew", user=operator)
     outbox.drain(max_runtime=30)
     s = stats(sim)
     assert s["rate_limited"] == 0 and max(s["max_accepted_in_window_by_key"].values()) <= 5
     assert Action.objects.filter(status="succeeded").count() == 15
-    # No slower than the budget allows: 5 per (W + latency + margin), latency as measured.
+    # No slower than the budget allows for bulk work: 5 - 1 per (W + latency + margin), latency as measured.
     starts = sorted(UpstreamAttempt.objects.values_list("started_at", flat=True))
     throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
-    assert throughput >= 0.9 * 5 / (0.5 + outbox.average_latency() + 0.02), throughput
+    assert throughput >= 0.9 * 4 / (0.5 + outbox.average_latency() + 0.02), throughput
 
 
 # ------------------------------------------------------------------ PostgreSQL: concurrency
@@ -124,9 +125,10 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="ro
 @postgres_only
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_four_drainers_share_one_budget_exactly(upstream, operator):
+def test_four_drainers_share_one_budget_exactly(upstream, operator, settings):
     n, window, backlog = 10, 1.0, 80
     sim = upstream(limit=n, window=window)
+    settings.GEARS_BATCH_SIZE = 1  # one request per action
     known = [d["hwid"] for d in sim_devices(sim)]
     # The simulator knows 40 devices: actions for the other 40 fail with 404,
     # which costs budget like any other call.
@@ -161,8 +163,8 @@ def test_four_drainers_share_one_budget_exactly(upstream, operator):
     assert Action.objects.filter(status__in=["succeeded", "failed"]).count() == total
     assert len(action_calls(sim)) == total == len(starts)  # each sent once
     throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
-    # At least 95 % of the budget's rate: n per (W + margin + latency).
-    assert throughput >= 0.95 * n / (window + 0.02 + outbox.average_latency()), throughput
+    # At least 95 % of the budget's rate for bulk work: n - 1 per (W + margin + latency).
+    assert throughput >= 0.95 * (n - 1) / (window + 0.02 + outbox.average_latency()), throughput
     print(f"4 drainers: {total} calls in {time.monotonic() - started:.1f} s, {throughput:.2f}/s against {n / window:.2f}/s")
 
 
@@ -196,8 +198,10 @@ def test_tokens_living_4_4_s_and_a_3_s_outage_mid_drain_cost_3_grants_few_lines_
         db, upstream, operator, settings, caplog):
     # Issue 13's run at a tenth of its time base: tokens of 44 s, an outage of 30 s, resume within 10 s.
     lifetime, outage, resume_within = 4.4, 3.0, 1.0
-    sim = upstream(limit=10, window=0.8, token_lifetime=lifetime)
+    # 11 per window: bulk work keeps one slot for clicks, so it still sends 10 per window, as the run measured.
+    sim = upstream(limit=11, window=0.8, token_lifetime=lifetime)
     settings.GEARS_RETRY_BASE, settings.GEARS_RETRY_CAP = 0.1, 180.0
+    settings.GEARS_BATCH_SIZE = 1  # 80 requests, to keep sending through the outage
     known = [d["hwid"] for d in sim_devices(sim) if d["persistent_agent"]]
     hwids = (known * 3)[:80]
     Device.objects.bulk_create([Device(name=f"e2e-{i:03d}", hwid=f"{h}" if i < len(known) else f"{h}-{i}")

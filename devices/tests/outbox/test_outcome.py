@@ -9,7 +9,15 @@ import pytest
 from devices import outbox
 from devices.models import Action, Device, RemediationState, UpstreamAttempt
 from devices.tests.outbox.fakes import transient
-from devices.upstream import ActionResult, GearsAuthError, GearsError, GearsNotFound, GearsRateLimited, RemediationResult
+from devices.upstream import (
+    ActionResult,
+    BulkActionResult,
+    GearsAuthError,
+    GearsError,
+    GearsNotFound,
+    GearsRateLimited,
+    RemediationResult,
+)
 
 
 @pytest.fixture
@@ -196,3 +204,92 @@ def test_a_401_for_the_refreshed_token_too_fails_the_action_and_pauses_sending(
     assert action.status == "failed"
     state = outbox.upstream_state()
     assert state.pause_kind == "auth" and "GEARS_CLIENT_SECRET" in state.block_reason
+
+
+# ------------------------------------------------------------------ batches
+
+
+@pytest.fixture
+def batch(fake_clock, outbox_settings, devices, operator):
+    """`batch(n, kind)`: n bulk actions of `kind` queued and claimed by w1 as one batch."""
+
+    def claim(count=3, kind="exempt_all"):
+        outbox.enqueue_bulk([d.pk for d in devices(count)], kind, user=operator)
+        claimed = outbox.claim_next("w1")
+        assert isinstance(claimed, outbox.Batch) and len(claimed.action_ids) == count
+        return claimed
+
+    return claim
+
+
+def actions_of(claimed) -> list[Action]:
+    by_id = Action.objects.select_related("device").in_bulk(claimed.action_ids)
+    return [by_id[pk] for pk in claimed.action_ids]
+
+
+def test_each_item_of_a_bulk_answer_lands_on_its_own_action(fake_clock, batch):
+    claimed = batch(3, "exempt_all")
+    fake_clock.advance(0.2)
+    written = outbox.finish_batch(claimed, BulkActionResult((True, False, True), 200, None))
+    assert len(written) == 3
+    first, unknown, third = actions_of(claimed)
+    for action in (first, third):
+        assert (action.status, action.http_status, action.last_error, action.finished_at) == (
+            "succeeded", 200, "", fake_clock.now())
+        assert (action.device.exempt_mode, action.device.exempt_confirmed_at) == ("all", fake_clock.now())
+    assert unknown.status == "failed"
+    assert unknown.last_error == f"The cloud has no device with HWID {unknown.device.hwid}."
+    assert unknown.device.exempt_mode is None
+    attempt = UpstreamAttempt.objects.get()
+    assert (attempt.outcome, attempt.items, attempt.http_status) == ("ok", 3, 200)
+
+
+def test_an_unknown_mac_in_a_batch_fails_with_the_mac_in_its_message(fake_clock, outbox_settings, make_device,
+                                                                     operator):
+    device = make_device("by-mac", macs=["02:00:00:00:00:07"])
+    outbox.enqueue_bulk([device.pk], "dhcprenew", user=operator)
+    claimed = outbox.claim_next("w1")
+    (action,) = outbox.finish_batch(claimed, BulkActionResult((False,), 200, None))
+    assert action.last_error == "The cloud has no device with MAC address 02:00:00:00:00:07."
+
+
+def test_a_500_on_a_batch_retries_each_action_and_the_breaker_counts_one_failure(fake_clock, batch):
+    claimed = batch(4)
+    outbox.finish_batch(claimed, transient())
+    assert set(Action.objects.values_list("status", "transient_failures", "ambiguous")) == {("retrying", 1, True)}
+    assert outbox.upstream_state().consecutive_failures == 1
+    assert UpstreamAttempt.objects.get().outcome == "transient"
+
+
+def test_a_401_on_a_batch_queues_each_action_again_for_the_new_token(fake_clock, batch):
+    claimed = batch(3)
+    outbox.finish_batch(claimed, GearsAuthError("HTTP 401 from the cloud"), token_version=1)
+    assert set(Action.objects.values_list("status", flat=True)) == {"queued"}
+    assert outbox.upstream_state().consecutive_auth_failures == 1
+
+
+def test_a_429_on_a_batch_is_honoured_and_the_alarm_advises_a_smaller_batch_size(fake_clock, batch):
+    claimed = batch(3)
+    outbox.finish_batch(claimed, GearsRateLimited("HTTP 429 from the cloud", retry_after=40))
+    assert set(Action.objects.values_list("status", "transient_failures")) == {("queued", 0)}
+    state = outbox.upstream_state()
+    assert state.rate_limited_count == 1 and state.blocked_until == fake_clock.now() + timedelta(seconds=40)
+    assert "batch of 3 devices" in state.last_alarm and "lower GEARS_BATCH_SIZE (now 50)" in state.last_alarm
+    assert "GEARS_BATCH_SIZE" in state.block_reason
+
+
+def test_a_batch_the_cloud_refuses_fails_each_action_with_its_message(batch):
+    claimed = batch(2)
+    outbox.finish_batch(claimed, GearsError("HTTP 400 from the cloud: Malformed JSON body", permanent=True,
+                                            status=400, upstream_msg="Malformed JSON body"))
+    assert set(Action.objects.values_list("status", "http_status", "upstream_msg")) == {
+        ("failed", 400, "Malformed JSON body")}
+
+
+def test_an_action_taken_from_the_worker_keeps_its_new_owners_decision(fake_clock, batch):
+    claimed = batch(3)
+    taken = claimed.action_ids[1]
+    Action.objects.filter(pk=taken).update(claimed_by="w2")
+    written = outbox.finish_batch(claimed, BulkActionResult((True, True, True), 200, None))
+    assert [a.pk for a in written] == [claimed.action_ids[0], claimed.action_ids[2]]
+    assert Action.objects.get(pk=taken).status == "sending"

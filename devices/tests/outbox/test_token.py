@@ -71,6 +71,7 @@ def test_a_token_living_44_s_is_reused_for_nine_tenths_of_its_life(fake_clock, f
 def test_a_drain_with_tokens_living_44_s_costs_one_grant_per_lifetime_not_one_per_call(
         run_drain, fake_upstream, fake_clock, outbox_settings, devices, operator):
     outbox_settings.GEARS_RATE_LIMIT = RateLimit(10, 10.0)
+    outbox_settings.GEARS_BATCH_SIZE = 1  # 80 requests, over several lifetimes
     fake_upstream.token_lifetime = 44
     outbox.enqueue_bulk([d.pk for d in devices(80)], "dhcprenew", user=operator)
     started = fake_clock.now()

@@ -1,8 +1,13 @@
-"""Constants and helpers shared by the upstream client tests (credentials, simulator control, leak checks)."""
+"""Constants and helpers shared by the upstream client tests (credentials, simulator control, leak checks,
+a local server that answers as told)."""
 
 from __future__ import annotations
 
+import threading
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -44,3 +49,31 @@ def assert_no_leak(error, caplog, *secrets):
         for text in texts:
             assert secret not in text
     assert error.__cause__ is None and error.__suppress_context__
+
+
+@contextmanager
+def serving(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A real HTTP server on a free local port that answers every request with `answer(handler)`."""
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            try:
+                answer(self)
+            except OSError:
+                pass  # the client hung up, as it should
+
+        do_GET = do_POST
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,15 +7,12 @@ http.server in a thread), each misbehaving one way.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from devices.tests.upstream.support import STATIC_TOKEN, assert_no_leak
+from devices.tests.upstream.support import STATIC_TOKEN, assert_no_leak, serving
 from devices.upstream import OPT_HWID, GearsClient, GearsError
 
 TIMEOUT, CONNECT_TIMEOUT = 0.3, 0.2
@@ -23,33 +20,6 @@ DEADLINE = TIMEOUT + CONNECT_TIMEOUT
 # Each byte comes well within the per-read timeout, so only a deadline over the whole call can end it.
 DRIP = 0.05
 OK_BODY = json.dumps({"result": 1, "msg": "OK"}).encode()
-
-
-@contextmanager
-def serving(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            try:
-                answer(self)
-            except OSError:
-                pass  # the client hung up, as it should
-
-        do_GET = do_POST
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def drip(handler: BaseHTTPRequestHandler, data: bytes) -> None:
