@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0013_cloud_view'),
+        ('devices', '0014_batches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
