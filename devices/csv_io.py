@@ -27,6 +27,9 @@ from devices.models import Device, MacAddress
 from devices.validators import normalize_hwid, normalize_mac_list, validate_one_line
 
 COLUMNS = ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
+# What the cloud says of a device: exported to be read, ignored by the import (only a sync writes them).
+CLOUD_COLUMNS = ("compliance", "exempt_mode", "last_seen", "in_cloud")
+EXPORT_COLUMNS = COLUMNS + CLOUD_COLUMNS
 # A quoted CSV field may hold a line break; a name may not.
 ONE_LINE_COLUMNS = ("name", "owner_name")
 MAX_LENGTHS = {name: Device._meta.get_field(name).max_length for name in ("name", "owner_name", "owner_email", "notes")}
@@ -81,16 +84,17 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
 
 def iter_devices_csv(devices: QuerySet[Device]) -> Iterator[str]:
     """CSV lines for `devices`, in their order, header first."""
-    return csv_lines(COLUMNS, device_rows(devices))
+    return csv_lines(EXPORT_COLUMNS, device_rows(devices))
 
 
 def device_rows(devices: QuerySet[Device]) -> Iterator[tuple[str, ...]]:
-    """The import columns' values for `devices`, in their order.
+    """The export columns' values for `devices`, in their order.
 
     Reads plain tuples in chunks with one MAC query per chunk: model
     instances and prefetch_related cost ~5x more at 100,000 devices.
     """
-    rows = devices.values_list("pk", "name", "hwid", "owner_name", "owner_email", "notes")
+    rows = devices.values_list("pk", "name", "hwid", "owner_name", "owner_email", "notes", "compliance", "exempt_mode",
+                               "last_seen_at", "cloud_synced_at", "cloud_missing_since")
     chunk: list[tuple] = []
     for row in rows.iterator(chunk_size=_EXPORT_CHUNK):
         chunk.append(row)
@@ -109,8 +113,9 @@ def _chunk_rows(chunk: list[tuple]) -> Iterator[tuple[str, ...]]:
     )
     for device_id, address in found:
         macs[device_id].append(address)
-    for pk, name, hwid, owner_name, owner_email, notes in chunk:
-        yield (name, hwid or "", " ".join(macs[pk]), owner_name, owner_email, notes)
+    for pk, name, hwid, owner_name, owner_email, notes, compliance, exempt, seen, synced, missing in chunk:
+        yield (name, hwid or "", " ".join(macs[pk]), owner_name, owner_email, notes, compliance, exempt or "",
+               seen.isoformat() if seen else "", {True: "yes", False: "no"}.get(Device.presence(synced, missing), ""))
 
 
 # ---------------------------------------------------------------- reading
@@ -171,15 +176,10 @@ def read_rows(text: str) -> tuple[list[str], list[RawRow]]:
 
 
 def _check_header(columns: list[str]) -> None:
-    unknown = [c for c in columns if c not in COLUMNS]
+    unknown = [c for c in columns if c not in EXPORT_COLUMNS]
     if unknown:
-        raise CsvFormatError(
-            "Unknown column(s) in the header: "
-            + ", ".join(repr(c) for c in unknown)
-            + ". The columns are: "
-            + ",".join(COLUMNS)
-            + "."
-        )
+        raise CsvFormatError(f"Unknown column(s) in the header: {', '.join(repr(c) for c in unknown)}. "
+                             f"The columns are: {','.join(COLUMNS)} (and, ignored, {','.join(CLOUD_COLUMNS)}).")
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise CsvFormatError("Column(s) appear twice in the header: " + ", ".join(repeated) + ".")

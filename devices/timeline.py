@@ -145,12 +145,12 @@ def device_timeline(device: Device, cursor: tuple | None = None, size: int = PAG
     unaudited = actions.exclude(kind=ActionKind.REMEDIATION).exclude(_audited(AUDITED_CLICKS))
     sent = actions.exclude(kind=ActionKind.REMEDIATION)
     # A cancel someone clicked is its audit entry; other ends are the action's own.
-    unexplained_ends = actions.exclude(_audited([AuditEntry.Verb.CANCELLED]))
+    ends = actions.exclude(_audited([AuditEntry.Verb.CANCELLED]))
     sources = [
         [_audit_event(e) for e in _older_than(entries, "at", AUDIT, cursor)[: size + 1]],
         [_action_event(a, QUEUED) for a in _older_than(unaudited, "created_at", QUEUED, cursor)[: size + 1]],
         [_action_event(a, SENT) for a in _older_than(sent, "first_sent_at", SENT, cursor)[: size + 1]],
-        [_action_event(a, FINISHED) for a in _older_than(unexplained_ends, "finished_at", FINISHED, cursor)[: size + 1]],
+        [_action_event(a, FINISHED) for a in _older_than(ends, "finished_at", FINISHED, cursor)[: size + 1]],
     ]
     events = list(merge(*sources, key=lambda event: event.key, reverse=True))
     shown = events[:size]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from devices import outbox
-from devices.csv_io import COLUMNS, device_rows
+from devices.csv_io import EXPORT_COLUMNS, device_rows
 from devices.filters import DeviceFilterSet
 from devices.forms import DeviceForm
 from devices.inventory import delete_device, delete_devices, save_device
@@ -54,8 +54,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 def device_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Exactly the devices the list shows for these parameters, in import columns."""
-    return csv_response("devices", COLUMNS, device_rows(DeviceFilterSet(request.GET).qs))
+    """Exactly the devices the list shows for these parameters: the import columns, then what the cloud says."""
+    return csv_response("devices", EXPORT_COLUMNS, device_rows(DeviceFilterSet(request.GET).qs))
 
 
 @require_GET

@@ -20,6 +20,10 @@ def timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     before = request.GET.get("before", "")
     cursor = parse_cursor(before) if before else None
-    problems = [f"Ignored before={before[:40]!r}: not a place in the timeline; showing the newest entries."] if before and cursor is None else []
+    problems = []
+    if before and cursor is None:
+        problems.append(f"Ignored before={before[:40]!r}: not a place in the timeline; showing the newest entries.")
     context = {"device": device, "timeline": device_timeline(device, cursor), "problems": problems}
-    return render_page_or_fragment(request, "devices/timeline/page.html", "devices/timeline/partials/entries.html", context)
+    return render_page_or_fragment(
+        request, "devices/timeline/page.html", "devices/timeline/partials/entries.html", context
+    )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from devices.models import Device
@@ -168,9 +171,28 @@ def test_export_is_exactly_what_the_filter_shows(viewer_client, make_device):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows == [
-        ["name", "hwid", "macs", "owner_name", "owner_email", "notes"],
-        ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline'],
+        ["name", "hwid", "macs", "owner_name", "owner_email", "notes", "compliance", "exempt_mode", "last_seen", "in_cloud"],
+        ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline', "unknown", "", "", ""],
     ]
+
+
+def test_the_export_carries_what_the_cloud_says_and_imports_back_unchanged(admin_client_, make_device):
+    seen = datetime(2026, 3, 1, 8, 30, tzinfo=dt_timezone.utc)
+    make_device("synced", hwid="S1")
+    make_device("gone", hwid="G1")
+    Device.objects.filter(name="synced").update(compliance="non_compliant", exempt_mode="critical", last_seen_at=seen,
+                                                cloud_synced_at=seen)
+    Device.objects.filter(name="gone").update(cloud_synced_at=seen, cloud_missing_since=seen)
+    export = b"".join(admin_client_.get(reverse("devices:device-export")).streaming_content)
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(export.decode()))}
+    assert [rows["synced"][c] for c in ("compliance", "exempt_mode", "last_seen", "in_cloud")] == [
+        "non_compliant", "critical", "2026-03-01T08:30:00+00:00", "yes"]
+    assert rows["gone"]["in_cloud"] == "no"
+    upload = admin_client_.post(reverse("devices:import-upload"),
+                                {"file": SimpleUploadedFile("export.csv", export, "text/csv")})
+    assert upload.status_code == 302
+    done = admin_client_.post(upload["Location"], {"mode": "all"}, follow=True).content.decode()
+    assert "0 created, 0 updated, 2 unchanged, 0 skipped" in done
 
 
 def test_the_list_costs_the_same_queries_for_10_or_50_rows(viewer_client, make_device, django_assert_max_num_queries):
