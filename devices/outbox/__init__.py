@@ -11,9 +11,9 @@ that lost its lease cannot overwrite what another decided.
 Lock order, everywhere: UpstreamState, then Action rows.
 
 Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
-the read-model, ETAs), claim, outcome (recording a call), breaker (pauses),
-token, slots (how many drainers), drain (the loop), tasks (django-q2), kick,
-clock, limits. Import from here.
+the read-model, ETAs), calls (waiting actions as the calls they make),
+claim, outcome (recording a call), breaker (pauses), token, slots (how many
+drainers), drain (the loop), tasks (django-q2), kick, clock, limits. Import from here.
 """
 
 from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
@@ -22,9 +22,11 @@ from devices.outbox.budget import (
     average_latency,
     budget,
     budget_view,
+    estimated_finish,
     estimated_send_time,
     queue_rank,
 )
+from devices.outbox.calls import Waiting, waiting
 from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
 from devices.outbox.drain import MAX_NAP, DrainReport, drain, send, upstream_client, worker_name
@@ -64,6 +66,7 @@ __all__ = [
     "Queued",
     "TokenUnavailable",
     "Wait",
+    "Waiting",
     "average_latency",
     "backoff",
     "budget",
@@ -77,6 +80,7 @@ __all__ = [
     "enqueue",
     "enqueue_bulk",
     "ensure_fresh_remediation",
+    "estimated_finish",
     "estimated_send_time",
     "finish",
     "finish_batch",
@@ -99,5 +103,6 @@ __all__ = [
     "take_slot",
     "upstream_client",
     "upstream_state",
+    "waiting",
     "worker_name",
 ]

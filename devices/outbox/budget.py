@@ -8,10 +8,19 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import QuerySet
 
 from devices.models import Action, Priority, UpstreamAttempt
 from devices.outbox.breaker import upstream_state
+from devices.outbox.calls import (
+    CLAIM_ORDER,
+    Waiting,
+    ahead_of,
+    pending,
+    same_identifier_type,
+    waiting,
+    waiting_before_call,
+)
 from devices.outbox.clock import db_now
 from devices.ratelimit import Budget, Span, next_start, window_usage
 
@@ -45,30 +54,71 @@ def from_epoch(epoch: float) -> datetime:
 
 @dataclass(frozen=True)
 class BudgetView:
-    """What the Upstream page and ETAs show; read without taking the lock."""
+    """What the Upstream page and ETAs show; read without taking the lock.
+
+    Interactive calls may take every slot of a window and go first; bulk
+    calls leave the window's last slot free for them (N-1 of N) while they wait.
+    """
 
     now: datetime
     used: int
     limit: int
     window: float
-    next_slot: datetime
-    seconds_per_call: float
+    next_slot: datetime  # the next call a click may make (bulk waits for bulk_slot)
+    click_slot: datetime  # the next call a click may make: the window's last slot, not paced
+    bulk_slot: datetime  # the next bulk call: paced, and the window's last slot kept free
+    seconds_per_call: float  # spacing of interactive calls: N per window
+    bulk_seconds_per_call: float  # spacing of bulk calls: N-1 per window
     blocked_until: datetime | None
     block_reason: str
-    backlog: int
-    pause_kind: str = ""
+    pause_kind: str
+    queue: Waiting
 
     @property
     def paused(self) -> bool:
         return self.blocked_until is not None and self.blocked_until > self.now
 
-    def eta_for_rank(self, rank: int, not_before: datetime | None = None) -> datetime:
-        eta = self.next_slot + timedelta(seconds=rank * self.seconds_per_call)
+    @property
+    def batch_size(self) -> int:
+        return self.queue.batch_size
+
+    @property
+    def backlog(self) -> int:
+        """Waiting actions: one per device."""
+        return self.queue.devices
+
+    @property
+    def backlog_calls(self) -> int:
+        """The requests the waiting actions make."""
+        return self.queue.calls
+
+    @property
+    def reserved(self) -> int:
+        """Slots per window bulk work leaves for clicks (none when the limit is a single call)."""
+        return budget().reserved_for_clicks
+
+    @property
+    def reserved_free(self) -> bool:
+        """A click made now could go out now."""
+        return self.click_slot <= self.now
+
+    def call_time(self, fast_ahead: int, bulk_ahead: int | None = None, not_before: datetime | None = None) -> datetime:
+        """When the call goes out that has `fast_ahead` interactive calls before it and, if it is a
+        bulk call, `bulk_ahead` bulk calls (None: it is an interactive call)."""
+        eta = self.click_slot + timedelta(seconds=fast_ahead * self.seconds_per_call)
+        if bulk_ahead is not None:
+            eta = max(eta, self.bulk_slot) + timedelta(seconds=bulk_ahead * self.bulk_seconds_per_call)
         return max(eta, not_before) if not_before else eta
+
+    def finish_of(self, work: Waiting) -> datetime | None:
+        """When the last call of this waiting work goes out."""
+        if work.bulk_calls:
+            return self.call_time(work.fast, work.bulk_calls - 1)
+        return self.call_time(work.fast - 1) if work.fast else None
 
     @property
     def drained_at(self) -> datetime | None:
-        return self.eta_for_rank(self.backlog - 1) if self.backlog else None
+        return self.finish_of(self.queue)
 
 
 def average_latency(sample: int = 50) -> float:
@@ -84,32 +134,47 @@ def budget_view() -> BudgetView:
     state = upstream_state()
     spans = attempt_spans(now, b)
     blocked = state.blocked_until.timestamp() if state.blocked_until else None
+    click_slot = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True))
+    latency = average_latency()
     return BudgetView(
         now=now,
         used=window_usage(spans, now.timestamp(), b),
         limit=b.requests,
         window=b.window,
-        next_slot=from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True)),  # a click's: bulk waits longer
-        seconds_per_call=b.seconds_per_call(average_latency()),
+        next_slot=click_slot,  # a click's: bulk waits longer
+        click_slot=click_slot,
+        bulk_slot=from_epoch(next_start(spans, now.timestamp(), b, blocked)),
+        seconds_per_call=b.seconds_per_call(latency),
+        bulk_seconds_per_call=b.seconds_per_bulk_call(latency),
         blocked_until=state.blocked_until,
         block_reason=state.block_reason,
-        backlog=Action.objects.filter(status__in=Action.PENDING).count(),
         pause_kind=state.pause_kind,
+        queue=waiting(settings.GEARS_BATCH_SIZE),
     )
 
 
 def queue_rank(action: Action) -> int:
     """How many waiting actions go out before this one (claim order: priority, not_before, id)."""
-    ahead = (
-        Q(priority__lt=action.priority)
-        | Q(priority=action.priority, not_before__lt=action.not_before)
-        | Q(priority=action.priority, not_before=action.not_before, id__lt=action.pk)
-    )
-    return Action.objects.filter(status__in=Action.PENDING).filter(ahead).count()
+    return pending().filter(ahead_of(action.priority, action.not_before, action.pk)).count()
 
 
 def estimated_send_time(action: Action, view: BudgetView | None = None) -> datetime | None:
+    """When the call that carries this waiting action goes out (None: it no longer waits)."""
     if not action.is_pending:
         return None
     view = view or budget_view()
-    return view.eta_for_rank(queue_rank(action), action.not_before)
+    before = waiting_before_call(action, view.batch_size)
+    bulk_ahead = before.bulk_calls if action.priority >= Priority.BULK else None
+    return view.call_time(before.fast, bulk_ahead, action.not_before)
+
+
+def estimated_finish(actions: QuerySet[Action], view: BudgetView) -> datetime | None:
+    """When the last of these actions (a bulk job's) goes out: each identifier type batches apart,
+    so the last in claim order need not be the last sent."""
+    last = actions.filter(status__in=Action.PENDING).select_related("device").order_by(*(f"-{f}" for f in CLAIM_ORDER))
+    ends = []
+    for has_hwid in (False, True):
+        action = last.filter(same_identifier_type(has_hwid)).first()
+        if action is not None:
+            ends.append(estimated_send_time(action, view))
+    return max(ends, default=None)

@@ -8,17 +8,15 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
 
 from devices.audit import record as record_audit
+from devices.inventory import in_chunks
 from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
+from devices.outbox.fanout import chunk_size, insert_pending, link_superseded
 from devices.outbox.kick import kick_drainer
 from devices.outbox.limits import fit
 
-# Rows per query when a bulk job reads or updates actions by key or id
-# (SQLite allows a few thousand variables in one statement).
-CHUNK = 2000
 # Attempts at an enqueue that lost a race for the one-pending-action-per-key constraint.
 ENQUEUE_ATTEMPTS = 3
 # Fetches a user's page views may have waiting at once: a viewer paging through
@@ -134,40 +132,33 @@ def ensure_fresh_remediation(device: Device, *, user) -> Action | None:
 def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "") -> BulkJob:
     """Fan `kind` out over devices at bulk priority, one action per device.
 
-    Devices where the same action already waits are skipped; a waiting,
-    different exemption change is superseded, as a click would do.
+    Devices where the same action already waits are skipped (counted as
+    already queued); a waiting, different exemption change is superseded, as
+    a click would do. Set-based: a few statements per 900 devices.
     """
     if kind not in ActionKind.values:
         raise ValueError(f"unknown action {kind!r}")
+    device_ids = list(dict.fromkeys(device_ids))
     now = db_now()
     job = BulkJob.objects.create(kind=kind, created_by=_requester(user),
                                  description=fit(BulkJob, "description", description), requested=len(device_ids))
-    key_of = {pk: Action.coalesce_key_for(pk, kind) for pk in device_ids}
-    same, other = set(), []
-    for start in range(0, len(device_ids), CHUNK):
-        keys = [key_of[pk] for pk in device_ids[start:start + CHUNK]]
-        waiting = Action.objects.filter(coalesce_key__in=keys, status__in=Action.PENDING)
-        for pk, key, waiting_kind in waiting.values_list("pk", "coalesce_key", "kind"):
-            (same.add(key) if waiting_kind == kind else other.append(pk))
-    for start in range(0, len(other), CHUNK):
-        Action.objects.filter(pk__in=other[start:start + CHUNK]).update(status=Action.Status.SUPERSEDED, finished_at=now)
-    Action.objects.bulk_create(
-        [
-            Action(device_id=pk, kind=kind, priority=Priority.BULK, bulk_job=job, coalesce_key=key_of[pk],
-                   requested_by=job.created_by, not_before=now)
-            for pk in device_ids
-            if key_of[pk] not in same
-        ],
-        batch_size=1000,
-    )
-    if other:
-        replacement = Action.objects.filter(bulk_job=job, coalesce_key=OuterRef("coalesce_key")).values("pk")[:1]
-        for start in range(0, len(other), CHUNK):
-            Action.objects.filter(pk__in=other[start:start + CHUNK]).update(superseded_by=Subquery(replacement))
-    job.already_queued = len(same)
+    key_prefix = Action.coalesce_key_for(0, kind).removesuffix("0")  # a key is this prefix and the device id
+    superseded = []
+    for chunk in in_chunks(device_ids, chunk_size()):
+        keys = [f"{key_prefix}{pk}" for pk in chunk]
+        other = list(Action.objects.filter(coalesce_key__in=keys, status__in=Action.PENDING).exclude(kind=kind)
+                     .values_list("pk", flat=True))
+        # Only rows still waiting: one a drainer claimed meanwhile is on its way.
+        Action.objects.filter(pk__in=other, status__in=Action.PENDING).update(
+            status=Action.Status.SUPERSEDED, finished_at=now)
+        superseded += other
+    prototype = Action(kind=kind, priority=Priority.BULK, bulk_job=job, requested_by=job.created_by, not_before=now)
+    queued = insert_pending(device_ids, prototype, key_prefix)
+    link_superseded(superseded, job.pk)
+    job.already_queued = len(device_ids) - queued
     job.save(update_fields=["already_queued"])
     record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
-                 detail=f"{len(device_ids) - len(same)} devices queued, {len(same)} already waiting; {description}")
+                 detail=f"{queued} devices queued, {job.already_queued} already waiting; {description}")
     kick_drainer()
     return job
 

@@ -13,6 +13,8 @@ def duration(value: timedelta | None) -> str:
     if value is None:
         return ""
     seconds = max(0, int(round(value.total_seconds())))
+    if not seconds:
+        return "under a second"
     if seconds < 60:
         return f"{seconds} s"
     minutes = round(seconds / 60)

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from devices.inventory import DeviceRecord, save_device
+from devices.models import Device, MacAddress
 from devices.roles import ADMIN, OPERATOR, VIEWER, ensure_roles
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
@@ -77,6 +78,24 @@ def sample_device(make_device):
         owner_name="Grace Hopper",
         owner_email="grace@example.com",
     )
+
+
+@pytest.fixture
+def lab_devices(db):
+    """`lab_devices(n, hwid=True)`: n devices named lab-…, known by a HWID or by a primary MAC only."""
+
+    def make(count: int, *, hwid: bool = True) -> list[Device]:
+        first = Device.objects.count()
+        made = Device.objects.bulk_create(
+            [Device(name=f"lab-{first + i:05d}", hwid=f"LAB{first + i:08d}" if hwid else None) for i in range(count)])
+        if not hwid:
+            MacAddress.objects.bulk_create([
+                MacAddress(device=d, address="02:00:00:{:02x}:{:02x}:{:02x}".format(*(first + i).to_bytes(3, "big")),
+                           is_primary=True)
+                for i, d in enumerate(made)])
+        return made
+
+    return make
 
 
 # ------------------------------------------------------------------ browser

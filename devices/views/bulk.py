@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
-from devices.models import Action, ActionKind, BulkJob
+from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, BulkJob
 from devices.views.htmx import wants_fragment
 from devices.views.selection import selected_devices
 
@@ -33,11 +33,14 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     if request.POST.get("confirm") != "yes":
         view = outbox.budget_view()
-        finish = view.eta_for_rank(view.backlog + len(ids) - 1)
+        with_hwid = selection.devices.filter(hwid__isnull=False).count()
+        after = view.queue.plus_job(kind, with_hwid, len(ids) - with_hwid)
+        finish = view.finish_of(after)
         return render(request, "devices/bulk/confirm.html", {
             "count": len(ids), "kind": kind, "label": ActionKind(kind).label, "description": description,
             "post": request.POST, "back": back, "budget": view, "finish": finish,
-            "duration": finish - view.now,
+            "duration": finish - view.now, "requests": after.calls - view.queue.calls,
+            "batched": kind in BULK_ENDPOINT_KINDS and view.batch_size > 1,
         })
     job = outbox.enqueue_bulk(ids, kind, user=request.user, description=description)
     messages.success(request, f"{ActionKind(kind).label}: {job.requested - job.already_queued} actions queued.")
@@ -81,7 +84,6 @@ def bulk_context(job: BulkJob, query=None) -> dict:
     done = sum(counts.get(s, 0) for s in Action.TERMINAL)
     pending = sum(counts.get(s, 0) for s in (*Action.PENDING, Action.Status.SENDING))
     view = outbox.budget_view()
-    last = job.actions.filter(status__in=Action.PENDING).order_by("-priority", "-not_before", "-id").first()
     status = query.get("status", "")
     status = status if status in Action.Status.values else ""
     actions = job.actions.select_related("device").order_by("device__name", "id")
@@ -99,7 +101,9 @@ def bulk_context(job: BulkJob, query=None) -> dict:
         "outcome": outcome_sentence(counts),
         "status": status,
         "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(query.get("page")),
-        "eta": outbox.estimated_send_time(last, view) if last else None,
+        "eta": outbox.estimated_finish(job.actions.all(), view) if pending else None,
+        "requests_left": outbox.waiting(view.batch_size, Q(bulk_job=job)).calls if pending else 0,
+        "batched": job.kind in BULK_ENDPOINT_KINDS and view.batch_size > 1,
         "budget": view,
     }
 

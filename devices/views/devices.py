@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
@@ -21,6 +21,7 @@ from devices.models import DEVICE_ACTIONS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
 from devices.views.htmx import render_page_or_fragment
+from devices.views.paging import CappedPaginator
 from devices.views.panels import device_actions_context, remediation_context
 from devices.views.selection import selected_devices
 
@@ -30,8 +31,9 @@ from devices.views.selection import selected_devices
 @vary_on_headers("HX-Request")
 def device_list(request: HttpRequest) -> HttpResponse:
     filterset = DeviceFilterSet(request.GET)
-    paginator = Paginator(filterset.qs.prefetch_related("macs"), filterset.page_size)
+    paginator = CappedPaginator(filterset.qs, filterset.page_size, ids_first=bool(filterset.value("q")))
     page = paginator.get_page(request.GET.get("page"))
+    prefetch_related_objects(page.object_list, "macs")
     selecting = filterset.selecting_pairs()
     context = {
         "form": filterset.form,

@@ -18,7 +18,7 @@
     if (bar) bar.hidden = ticked === 0;
     if (label) {
       label.textContent = matching
-        ? "All " + Number(form.dataset.total).toLocaleString() + " matching devices selected"
+        ? "All " + form.dataset.totalText + " matching devices selected"
         : ticked + " selected";
     }
   }

@@ -8,7 +8,7 @@ from django.db.models.signals import pre_save
 from django.urls import reverse
 
 from devices import outbox
-from devices.models import Action, AuditEntry, BulkJob, Priority
+from devices.models import Action, AuditEntry, BulkJob, Device, Priority
 
 
 def test_a_double_click_makes_one_action_and_dhcprenew_is_not_queued_twice(outbox_settings, devices, operator):
@@ -55,6 +55,41 @@ def test_a_bulk_exemption_supersedes_a_different_waiting_change_and_links_its_re
     job = outbox.enqueue_bulk([device.pk], "unexempt", user=operator)
     waiting.refresh_from_db()
     assert waiting.status == "superseded" and waiting.superseded_by == job.actions.get()
+
+
+def test_a_bulk_job_over_more_devices_than_one_statement_takes_keeps_every_rule(outbox_settings, operator):
+    """2,000 devices (several statements' worth): some wait for the same action, some
+    for a different exemption, one is named twice, one no longer exists."""
+    Device.objects.bulk_create([Device(name=f"scale-{i:04d}", hwid=f"SCALE{i:011d}") for i in range(2000)])
+    ids = list(Device.objects.order_by("pk").values_list("pk", flat=True))
+    same = outbox.enqueue_bulk(ids[:700], "exempt_all", user=operator)
+    other = outbox.enqueue_bulk(ids[700:1300], "unexempt", user=operator)
+    gone = Device.objects.create(name="deleted-meanwhile").pk
+    Device.objects.filter(pk=gone).delete()
+
+    job = outbox.enqueue_bulk([*ids, ids[0], gone], "exempt_all", user=operator, description="all 2,000")
+
+    assert job.requested == 2001  # distinct ids named
+    assert job.actions.count() == 1300 and job.already_queued == 701
+    assert same.actions.filter(status="queued").count() == 700  # the same action waited: left alone
+    replaced = other.actions.all()
+    assert {a.status for a in replaced} == {"superseded"}
+    assert all(a.superseded_by.device_id == a.device_id and a.superseded_by.bulk_job_id == job.pk for a in replaced)
+    fresh = job.actions.first()
+    assert (fresh.kind, fresh.status, fresh.priority, fresh.requested_by, fresh.coalesce_key) == (
+        "exempt_all", "queued", Priority.BULK, operator, f"exemption:{fresh.device_id}")
+    assert Action.objects.filter(status__in=Action.PENDING).count() == 2000  # one per device
+    assert AuditEntry.objects.get(bulk_job=job).detail == "1300 devices queued, 701 already waiting; all 2,000"
+
+
+def test_a_bulk_job_does_not_supersede_an_action_a_drainer_claimed_meanwhile(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    waiting = outbox.enqueue(device, "exempt_all", user=operator).action
+    Action.objects.filter(pk=waiting.pk).update(status="sending")
+    job = outbox.enqueue_bulk([device.pk], "unexempt", user=operator)
+    waiting.refresh_from_db()
+    assert waiting.status == "sending" and waiting.superseded_by is None
+    assert job.actions.get().status == "queued"
 
 
 def test_a_bulk_description_longer_than_its_field_is_cut_to_fit(outbox_settings, devices, operator):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 from django.urls import reverse
 
 from devices import outbox
 from devices.models import Action
+from gearsdash.env import RateLimit
 
 HTMX = {"HX-Request": "true"}
 
@@ -115,3 +119,23 @@ def test_a_cancelled_action_shows_no_sent_time_and_a_resend_after_a_500_does_not
     resent_row = re.search(rf'<tr id="action-{resent.pk}".*?</tr>', page, re.S).group(0)
     assert "without an answer" not in resent_row and "ambiguous" not in resent_row
     assert "sent again" in resent_row and "HTTP 500" in resent_row
+
+
+def row_eta(body: str, action: Action) -> datetime:
+    row = re.search(rf'<tr id="action-{action.pk}".*?</tr>', body, re.S)[0]
+    return datetime.fromisoformat(re.search(r'<time class="eta" datetime="([^"]+)"', row)[1])
+
+
+def test_a_click_row_shows_the_next_slot_and_a_bulk_row_its_batch_time(
+        operator_client, lab_devices, operator, settings, frozen_clock):
+    settings.GEARS_RATE_LIMIT = RateLimit(10, 60)
+    devices = lab_devices(3000)
+    outbox.enqueue_bulk([d.pk for d in devices], "exempt_all", user=operator)
+    last = devices[-1]
+    operator_client.post(create_url(last), {"kind": "dhcprenew"})
+    bulk, click = Action.objects.get(device=last, kind="exempt_all"), Action.objects.get(device=last, kind="dhcprenew")
+    page = operator_client.get(last.get_absolute_url()).content.decode()
+    assert row_eta(page, click) == frozen_clock  # the slot bulk work leaves free: now, before all 60 requests
+    assert timedelta(minutes=6) < row_eta(page, bulk) - frozen_clock < timedelta(minutes=7)  # the 60th request
+    polled = operator_client.get(reverse("devices:action-row", args=[bulk.pk]), headers=HTMX).content.decode()
+    assert row_eta(polled, bulk) == row_eta(page, bulk)

@@ -1,0 +1,58 @@
+"""A paginator that counts matches only up to a cap: "more than 10,000 devices".
+
+Counting every match of a search on every keystroke costs more than showing
+a page of them. Up to the cap the count is exact; past it the list says "more
+than", and Next keeps working: a deep page raises the cap to reach it.
+
+With `ids_first` (a search), the count reads the matching ids instead; when
+they are all known, the page is read by id rather than by searching again.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.utils.functional import cached_property
+
+# Matches counted exactly; beyond this the list says "more than 10,000".
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    def __init__(self, object_list, per_page, cap: int | None = None, *, ids_first: bool = False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = COUNT_CAP if cap is None else cap
+        self.ids_first = ids_first
+
+    def get_page(self, number) -> Page:
+        try:
+            wanted = max(1, int(number))
+        except (TypeError, ValueError):
+            wanted = 1
+        # Count far enough to know whether the wanted page exists, and one row
+        # more: whether a Next page follows it.
+        self.cap = max(self.cap, wanted * self.per_page)
+        return super().get_page(number)
+
+    @cached_property
+    def count(self) -> int:
+        """Matches, counted up to cap + 1: past the cap, the page after the cap's exists."""
+        # The order changes no count, and dropping it spares a sort of every match.
+        matches = self.object_list.order_by()[: self.cap + 1]
+        if not self.ids_first:
+            return matches.count()
+        ids = list(matches.values_list("pk", flat=True))
+        if len(ids) <= self.cap:
+            # Every match is known: the page is a lookup by id, in the same order.
+            ordering = self.object_list.query.order_by
+            self.object_list = self.object_list.model._default_manager.filter(pk__in=ids).order_by(*ordering)
+        return len(ids)
+
+    @property
+    def capped(self) -> bool:
+        """True when there are more matches than were counted."""
+        return self.count > self.cap
+
+    @property
+    def pages_counted(self) -> int:
+        """Full pages within the cap: "page 3 of more than 200"."""
+        return self.cap // self.per_page
