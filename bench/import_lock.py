@@ -54,7 +54,7 @@ def main() -> None:
     from devices.models import Action, Device
 
     if args.batch:
-        csv_io.IMPORT_BATCH = args.batch
+        csv_io.applying.IMPORT_BATCH = args.batch
     setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
     say = (lambda *a: None) if args.json else print
     fill_inventory(args.rows, say)

@@ -14,6 +14,7 @@ from devices.models import (
     DeviceImport,
     DrainerSlot,
     MacAddress,
+    Notice,
     UpstreamAttempt,
     UpstreamState,
     UpstreamToken,
@@ -173,3 +174,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ("verb", "kind")
     search_fields = ("username", "device_name", "detail")
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """What the toasts said; only devices.notices writes them."""
+
+    list_display = ("id", "created_at", "kind", "tone", "text")
+    list_filter = ("kind",)
+    readonly_fields = [f.name for f in Notice._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

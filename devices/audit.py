@@ -51,17 +51,17 @@ def record_many(verb: str, user, rows: Iterable[DeviceChange], *, detail: str = 
     return len(entries)
 
 
-def import_recorder(user, device_import: DeviceImport) -> Callable[[list[Device], list], None]:
+def import_recorder(user, device_import: DeviceImport) -> Callable[[list[tuple[int, str]], list], None]:
     """What the CSV import calls after each batch it writes: one IMPORTED entry per device.
 
-    The callable takes the devices the batch created and its planned update
-    rows (device_id, record, changes as column/old/new).
+    The callable takes the (id, name) of each device the batch created and its
+    planned update rows (device_id, record, changes as column/old/new).
     """
     source = f"{device_import.filename} (import {str(device_import.pk)[:8]})"
 
-    def written(created: list[Device], updated: list) -> None:
+    def written(created: list[tuple[int, str]], updated: list) -> None:
         record_many(AuditEntry.Verb.IMPORTED, user,
-                    [(device.pk, device.name, []) for device in created], detail=f"Created from {source}")
+                    [(pk, name, []) for pk, name in created], detail=f"Created from {source}")
         record_many(
             AuditEntry.Verb.IMPORTED, user,
             [(row.device_id, row.record.name, [[c.column, c.old, c.new] for c in row.changes]) for row in updated],

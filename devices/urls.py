@@ -33,4 +33,5 @@ urlpatterns = [
     path("upstream/resume/", views.upstream_resume, name="upstream-resume"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
+    path("notices/", views.notice_feed, name="notices"),
 ]

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import Resolver404, include, path
 from django.views.decorators.cache import cache_control
-from django.views.generic import RedirectView
 
+from devices.views import overview
 from gearsdash import password_reset
 
 admin.site.site_header = "gearsdash administration"
@@ -48,7 +48,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 handler404 = page_not_found
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="devices:device-list", permanent=False)),
+    path("", overview, name="overview"),
     path("favicon.ico", favicon, name="favicon"),
     path("devices/", include("devices.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

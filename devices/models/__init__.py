@@ -1,4 +1,4 @@
-"""The app's models, by job: the inventory, the outbox, the audit log, cloud syncs.
+"""The app's models, by job: the inventory, the outbox, the audit log, cloud syncs, notices.
 
 Every public name is exported here: import models from `devices.models`.
 """
@@ -29,6 +29,7 @@ from devices.models.outbox import (
     UpstreamState,
     UpstreamToken,
 )
+from devices.models.notices import Notice, NoticeKind, NoticeTone
 from devices.models.search import DeviceQuerySet, mac_fragments
 from devices.models.sync import CloudSync, SyncStatus, SyncTrigger
 
@@ -52,6 +53,9 @@ __all__ = [
     "ExemptMode",
     "ImportStatus",
     "MacAddress",
+    "Notice",
+    "NoticeKind",
+    "NoticeTone",
     "Priority",
     "RemediationState",
     "SyncStatus",

@@ -116,6 +116,8 @@ class Action(models.Model):
     ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
+    # 1: a HWID, 0: a MAC. Set when queued, from the device, so that ETAs can
+    # group batches without a join; set again to what was sent.
     opt = models.PositiveSmallIntegerField(null=True, blank=True)
     # A batch's attempt names one action only: each action of the batch finds its request here.
     current_attempt = models.ForeignKey("UpstreamAttempt", null=True, blank=True, on_delete=models.SET_NULL,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from devices import notices
 from devices.models import UpstreamAttempt, UpstreamState
 from devices.outbox.clock import db_now
 from devices.outbox.kick import kick_drainer
@@ -51,6 +52,7 @@ def set_pause(state: UpstreamState, kind: str, until: datetime, reason: str) -> 
     """Pause sending until `until`; a longer 429 pause in force is never shortened."""
     if state.pause_kind == PauseKind.RATE_LIMITED and state.blocked_until and state.blocked_until > until:
         return
+    notices.pause_starting(state, kind, reason)
     state.blocked_until = until
     state.pause_kind = kind
     state.block_reason = fit(UpstreamState, "block_reason", reason)
@@ -130,6 +132,7 @@ def _answered(state: UpstreamState, outcome, now: datetime) -> None:
     if in_force and state.pause_kind != PauseKind.RATE_LIMITED:
         in_force = False
     if not in_force:
+        notices.pause_ending(state)
         state.blocked_until = None
         state.pause_kind = PauseKind.NONE
         state.block_reason = ""
@@ -217,6 +220,7 @@ def token_granted() -> None:
         _announce_recovery(state)
         state.consecutive_failures, state.failing_since = 0, None
         if state.pause_kind in (PauseKind.FAILURES, PauseKind.CREDENTIALS):
+            notices.pause_ending(state)
             state.blocked_until, state.pause_kind, state.block_reason = None, PauseKind.NONE, ""
         state.save()
 
@@ -233,6 +237,7 @@ def resume(*, user=None) -> None:
     """Lift a pause now (the next call is the probe)."""
     with transaction.atomic():
         state = locked_state()
+        notices.pause_ending(state)
         state.blocked_until = None
         state.pause_kind = PauseKind.NONE
         state.block_reason = ""

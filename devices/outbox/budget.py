@@ -171,7 +171,7 @@ def estimated_send_time(action: Action, view: BudgetView | None = None) -> datet
 def estimated_finish(actions: QuerySet[Action], view: BudgetView) -> datetime | None:
     """When the last of these actions (a bulk job's) goes out: each identifier type batches apart,
     so the last in claim order need not be the last sent."""
-    last = actions.filter(status__in=Action.PENDING).select_related("device").order_by(*(f"-{f}" for f in CLAIM_ORDER))
+    last = actions.filter(status__in=Action.PENDING).order_by(*(f"-{f}" for f in CLAIM_ORDER))
     ends = []
     for has_hwid in (False, True):
         action = last.filter(same_identifier_type(has_hwid)).first()

@@ -7,7 +7,7 @@ costs seconds; an INSERT ... SELECT over the device table costs milliseconds.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import CharField, F, Value
+from django.db.models import Case, CharField, F, IntegerField, Value, When
 from django.db.models.functions import Cast, Concat
 
 from devices.inventory import in_chunks
@@ -27,6 +27,10 @@ def _column_values(prototype: Action, key_prefix: str) -> dict:
             continue
         if field.attname == "device_id":
             values[field.column] = F("pk")
+        elif field.attname == "opt":
+            # The identifier type the call will use, so that ETAs group batches without a join.
+            values[field.column] = Case(When(hwid__isnull=False, then=Value(1)), default=Value(0),
+                                        output_field=IntegerField())
         elif field.attname == "coalesce_key":
             values[field.column] = Concat(Value(key_prefix), Cast("pk", CharField()), output_field=CharField())
         else:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Case, Value, When
 
+from devices import notices
 from devices.models import (
     EXEMPT_MODE_OF,
     Action,
@@ -273,6 +274,9 @@ def _write(attempt_id: int, worker: str, action_ids: tuple[int, ...], outcome: O
                                action_id, worker)
                 continue
             done.append(_store(action, status, item(position), kind, state, now, outdated))
+        # One check per bulk job the request ended actions of (a batch is mostly one job).
+        for action in {action.bulk_job_id: action for action in done if action.is_terminal}.values():
+            notices.bulk_action_ended(action)
         if not outdated:
             record_outcome(state, kind, outcome, now, items=len(action_ids))
         return done

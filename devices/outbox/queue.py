@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from devices import notices
 from devices.audit import record as record_audit
 from devices.inventory import in_chunks
 from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
@@ -72,7 +73,7 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
         waiting.save(update_fields=["status", "finished_at"])
     action = Action.objects.create(
         device=device, kind=kind, priority=priority, coalesce_key=key,
-        requested_by=_requester(user), not_before=now,
+        requested_by=_requester(user), not_before=now, opt=1 if device.hwid else 0,
     )
     if waiting is not None:
         waiting.superseded_by = action
@@ -187,6 +188,7 @@ def cancel_bulk(job: BulkJob, *, user) -> int:
         )
         record_audit(AuditEntry.Verb.BULK_CANCELLED, user, kind=job.kind, bulk_job=job,
                      detail=f"{count} waiting actions cancelled")
+        notices.bulk_job_cancelled(job, count)
     return count
 
 

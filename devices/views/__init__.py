@@ -1,7 +1,7 @@
 """The devices app's pages and fragments; urls.py routes to these names.
 
 Layers, top to bottom (a module imports only from those below it):
-devices, imports, actions, bulk, remediation, upstream, audit, timeline (the views);
+devices, imports, actions, bulk, remediation, upstream, audit, overview, notices, timeline (the views);
 panels, selection, csv_response, htmx (what the views share).
 """
 
@@ -18,6 +18,8 @@ from devices.views.devices import (
     device_list,
 )
 from devices.views.imports import import_preview, import_upload
+from devices.views.notices import notice_feed
+from devices.views.overview import overview
 from devices.views.remediation import (
     remediation_card,
     remediation_email,
@@ -35,6 +37,7 @@ __all__ = [
     "device_bulk_delete", "device_create", "device_delete", "device_detail", "device_edit", "device_export",
     "device_list",
     "import_preview", "import_upload",
+    "notice_feed", "overview",
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
     "timeline_page",
     "upstream_page", "upstream_resume",

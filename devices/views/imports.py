@@ -16,9 +16,9 @@ from devices.csv_io import (
     ImportInterrupted,
     ImportRejected,
     apply_import,
+    check_readable,
     decode_upload,
     plan_import,
-    read_rows,
 )
 from devices.forms import CsvUploadForm
 from devices.models import DeviceImport
@@ -35,7 +35,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             text = decode_upload(upload.read())
-            read_rows(text)
+            check_readable(text)
         except CsvFormatError as exc:
             form.add_error("file", str(exc))
         else:
@@ -97,23 +97,25 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
                 return redirect("devices:device-list")
         else:
             messages.error(request, "Choose to import all rows, only the valid rows, or discard.")
-    plan = plan_import(pending.content)
+    # The plan keeps every row with errors and the first valid ones, and counts the rest.
+    plan = plan_import(pending.content, keep=max(PREVIEW_VALID_ROWS, PREVIEW_ERROR_ROWS))
+    summary = plan.summary
     valid_rows = [row for row in plan.rows if row.ok]
     error_rows = plan.error_rows
     # Listed apart, all of them up to the cap: in the valid rows they could sit past the preview's end.
-    removing_rows = [row for row in valid_rows if row.removes_identifiers]
+    removing_rows = [row for row in valid_rows if row.removes_identifiers][:PREVIEW_ERROR_ROWS]
     return render(
         request,
         "devices/imports/preview.html",
         {
             "pending": pending,
             "plan": plan,
-            "summary": plan.summary,
+            "summary": summary,
             "error_rows": error_rows[:PREVIEW_ERROR_ROWS],
-            "more_error_rows": max(0, len(error_rows) - PREVIEW_ERROR_ROWS),
-            "removing_rows": removing_rows[:PREVIEW_ERROR_ROWS],
-            "more_removing_rows": max(0, len(removing_rows) - PREVIEW_ERROR_ROWS),
+            "more_error_rows": max(0, summary["errors"] - PREVIEW_ERROR_ROWS),
+            "removing_rows": removing_rows,
+            "more_removing_rows": max(0, summary["removing"] - len(removing_rows)),
             "valid_rows": valid_rows[:PREVIEW_VALID_ROWS],
-            "more_valid_rows": max(0, len(valid_rows) - PREVIEW_VALID_ROWS),
+            "more_valid_rows": max(0, plan.valid_count - PREVIEW_VALID_ROWS),
         },
     )

@@ -106,3 +106,79 @@ document.addEventListener("keydown", function (event) {
   menu.open = false;
   menu.querySelector("summary").focus();
 });
+
+// Toasts: notices (a bulk job ended, a sync ended, sending paused or resumed)
+// polled from the feed named by <body data-notices>. Each stays until
+// dismissed, across pages of this tab (sessionStorage); only notices written
+// after the tab's first page was rendered are shown, and only new ones are
+// announced (restored ones would repeat on every page).
+(function () {
+  var feed = document.body.dataset.notices;
+  var list = document.querySelector("[data-toast-list]");
+  var announcer = document.querySelector("[data-toast-announcer]");
+  if (!feed || !list) return;
+  var KEY = "gearsdash.notices";
+  var EVERY = 5000;
+  var state = null;
+  try { state = JSON.parse(sessionStorage.getItem(KEY)); } catch (error) { state = null; }
+  if (!state || !Array.isArray(state.toasts)) {
+    state = { after: null, since: document.body.dataset.noticesSince, toasts: [] };
+  }
+  function save() {
+    try { sessionStorage.setItem(KEY, JSON.stringify(state)); } catch (error) { /* private mode: this page only */ }
+  }
+  function dismiss(id, item) {
+    state.toasts = state.toasts.filter(function (toast) { return toast.id !== id; });
+    save();
+    var next = item.nextElementSibling || item.previousElementSibling;
+    var hadFocus = item.contains(document.activeElement);
+    item.remove();
+    if (hadFocus) (next ? next.querySelector("button") : document.getElementById("main")).focus();
+  }
+  function show(toast) {
+    var item = document.createElement("li");
+    item.className = "toast message " + toast.tone;
+    item.dataset.noticeId = toast.id;
+    var text = document.createElement(toast.link ? "a" : "span");
+    text.className = "toast-text";
+    text.textContent = toast.text;
+    if (toast.link) text.href = toast.link;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss notification");
+    close.textContent = "×";
+    close.addEventListener("click", function () { dismiss(toast.id, item); });
+    item.append(text, close);
+    list.append(item);
+  }
+  state.toasts.forEach(show);
+  var timer = null;
+  function poll() {
+    if (document.hidden) return;
+    var query = state.after !== null ? "after=" + encodeURIComponent(state.after) : "since=" + encodeURIComponent(state.since);
+    fetch(feed + "?" + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        // Logged out (a redirect to the login page) or refused: no more polling on this page.
+        if (response.redirected || !json || response.status === 403) { clearInterval(timer); return null; }
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (!data) return;
+        data.notices.forEach(function (notice) {
+          if (state.toasts.some(function (toast) { return toast.id === notice.id; })) return;
+          var toast = { id: notice.id, text: notice.text, link: notice.link, tone: notice.tone };
+          state.toasts.push(toast);
+          show(toast);
+          if (announcer) announcer.textContent = notice.text;
+        });
+        state.after = data.last;
+        save();
+      })
+      .catch(function () { /* the next poll tries again */ });
+  }
+  timer = setInterval(poll, EVERY);
+  poll();
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+})();

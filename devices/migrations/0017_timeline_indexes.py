@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0014_batches'),
+        ('devices', '0016_notices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
