@@ -8,11 +8,12 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         from devices.roles import ensure_roles
-        from devices.outbox.tasks import ensure_drain_schedule
+        from devices.outbox.tasks import ensure_drain_schedule, ensure_sync_schedule
 
         # Runs after auth has created this app's permissions.
         post_migrate.connect(ensure_roles, sender=self)
         post_migrate.connect(ensure_drain_schedule, sender=self)
+        post_migrate.connect(ensure_sync_schedule, sender=self)
         # SQLite cannot rebuild a table that a trigger names: the search
         # triggers step aside while migrations run (devices/search_index.py).
         pre_migrate.connect(_drop_search_triggers, sender=self)

@@ -1,4 +1,4 @@
-"""The audit log's one writer: who queued, emailed, created, edited, imported or deleted what."""
+"""The audit log's one writer: who queued, cancelled, retried, emailed, created, changed, imported or deleted what."""
 
 from __future__ import annotations
 
@@ -7,28 +7,21 @@ from collections.abc import Callable, Iterable
 from devices.models import Action, AuditEntry, BulkJob, Device, DeviceImport
 
 DETAIL_MAX = AuditEntry._meta.get_field("detail").max_length
-NAME_MAX = AuditEntry._meta.get_field("device_name").max_length
-# Rows per INSERT: an import or a bulk delete writes one row per device.
-BULK_BATCH = 1000
-
-# (device id or None, the device's name, [[field, old, new], ...])
-DeviceChange = tuple[int | None, str, list]
+# Rows per INSERT when many entries are written at once (a sync page, a mark of missing devices).
+BULK_BATCH = 500
 
 
-def _who(user) -> tuple:
-    """The user to link and the name to keep; None or anonymous is the system."""
-    return (user if getattr(user, "pk", None) else None), (getattr(user, "username", "") or "system")
+def entry(verb: str, user, *, action: Action | None = None, device: Device | None = None,
+          kind: str = "", bulk_job: BulkJob | None = None, detail: str = "",
+          changes: list[list[str]] | None = None) -> AuditEntry:
+    """One audit entry, not saved yet; `user` may be None or anonymous (the system acted).
 
-
-def record(verb: str, user, *, action: Action | None = None, device: Device | None = None,
-           kind: str = "", bulk_job: BulkJob | None = None, detail: str = "",
-           changes: list | None = None) -> AuditEntry:
-    """Write one audit entry; `changes` lists [field, old, new] of an edit."""
-    linked, username = _who(user)
-    return AuditEntry.objects.create(
+    `changes`: [[field, old, new], ...], values as text.
+    """
+    return AuditEntry(
         verb=verb,
-        user=linked,
-        username=username,
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "username", "") or "system",
         kind=kind or (action.kind if action else ""),
         device=device,
         device_name=device.name if device else "",
@@ -39,20 +32,20 @@ def record(verb: str, user, *, action: Action | None = None, device: Device | No
     )
 
 
-def record_many(verb: str, user, rows: Iterable[DeviceChange], *, detail: str = "") -> int:
-    """Write one entry per device in `rows`, a few INSERTs per thousand; returns how many."""
-    linked, username = _who(user)
-    entries = [
-        AuditEntry(verb=verb, user=linked, username=username, device_id=device_id,
-                   device_name=name[:NAME_MAX], detail=detail[:DETAIL_MAX], changes=changes)
-        for device_id, name, changes in rows
-    ]
-    AuditEntry.objects.bulk_create(entries, batch_size=BULK_BATCH)
-    return len(entries)
+def record(verb: str, user, **fields) -> AuditEntry:
+    """Write one audit entry (the fields as `entry` takes them)."""
+    written = entry(verb, user, **fields)
+    written.save()
+    return written
+
+
+def record_many(entries: Iterable[AuditEntry]) -> int:
+    """Write many entries built by `entry` in a few INSERTs; returns how many."""
+    return len(AuditEntry.objects.bulk_create(list(entries), batch_size=BULK_BATCH))
 
 
 def import_recorder(user, device_import: DeviceImport) -> Callable[[list[tuple[int, str]], list], None]:
-    """What the CSV import calls after each batch it writes: one IMPORTED entry per device.
+    """What the CSV import calls after each batch it writes: one IMPORTED entry per device, in bulk.
 
     The callable takes the (id, name) of each device the batch created and its
     planned update rows (device_id, record, changes as column/old/new).
@@ -60,12 +53,12 @@ def import_recorder(user, device_import: DeviceImport) -> Callable[[list[tuple[i
     source = f"{device_import.filename} (import {str(device_import.pk)[:8]})"
 
     def written(created: list[tuple[int, str]], updated: list) -> None:
-        record_many(AuditEntry.Verb.IMPORTED, user,
-                    [(pk, name, []) for pk, name in created], detail=f"Created from {source}")
         record_many(
-            AuditEntry.Verb.IMPORTED, user,
-            [(row.device_id, row.record.name, [[c.column, c.old, c.new] for c in row.changes]) for row in updated],
-            detail=f"Updated from {source}",
+            [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=pk, name=name), detail=f"Created from {source}")
+             for pk, name in created]
+            + [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=row.device_id, name=row.record.name),
+                     detail=f"Updated from {source}", changes=[[c.column, c.old, c.new] for c in row.changes])
+               for row in updated]
         )
 
     return written

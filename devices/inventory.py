@@ -130,8 +130,9 @@ def delete_devices(device_ids: list[int], *, user=None, detail: str = "") -> int
     """Delete these devices, one audit entry each (written in bulk); returns how many were deleted."""
     stored = stored_records(device_ids)
     audit.record_many(
-        AuditEntry.Verb.DELETED, user,
-        [(pk, record.name, _deletion_changes(record)) for pk, record in stored.items()], detail=detail,
+        audit.entry(AuditEntry.Verb.DELETED, user, device=Device(pk=pk, name=record.name), detail=detail,
+                    changes=_deletion_changes(record))
+        for pk, record in stored.items()
     )
     deleted = 0
     for chunk in in_chunks(list(stored)):

@@ -253,6 +253,9 @@ GEARS_REMEDIATION_TTL = env_int("GEARS_REMEDIATION_TTL", 15 * 60, minimum=0)
 # §2.3): waiting bulk actions of one kind and identifier type go out together.
 # 1 sends every action alone.
 GEARS_BATCH_SIZE = env_int("GEARS_BATCH_SIZE", 50, minimum=1)
+# A cloud sync (Get Devices v2.2, 50 devices a request) starts when the last
+# one started longer ago than this many seconds; 0 turns the schedule off.
+GEARS_SYNC_INTERVAL = env_int("GEARS_SYNC_INTERVAL", 6 * 3600, minimum=0)
 # How many drainers may send at once (across every worker and machine).
 GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
 # A drainer gives its django-q2 worker back after this long, and queues

@@ -16,6 +16,7 @@ from devices.models.inventory import (
 from devices.models.outbox import (
     BULK_ENDPOINT_KINDS,
     DEVICE_ACTIONS,
+    DEVICE_KINDS,
     EXEMPT_MODE_OF,
     PENDING_STATUSES,
     Action,
@@ -36,6 +37,7 @@ from devices.models.sync import CloudSync, SyncStatus, SyncTrigger
 __all__ = [
     "BULK_ENDPOINT_KINDS",
     "DEVICE_ACTIONS",
+    "DEVICE_KINDS",
     "EXEMPT_MODE_OF",
     "PENDING_STATUSES",
     "Action",

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from devices.models.inventory import Device, ExemptMode
+from devices.models.sync import CloudSync
 
 
 class ActionKind(models.TextChoices):
@@ -16,10 +17,13 @@ class ActionKind(models.TextChoices):
     EXEMPT_ALL = "exempt_all", "Exempt all issues"
     UNEXEMPT = "unexempt", "Remove exemption"
     REMEDIATION = "remediation", "Fetch remediation link"
+    SYNC_PAGE = "sync_page", "Fetch a page of the cloud's device list"
 
 
-# The four Device Action v2.0 types; a remediation fetch is a GET of its own.
-DEVICE_ACTIONS = [(k.value, k.label) for k in ActionKind if k != ActionKind.REMEDIATION]
+# What may be queued for one device: every kind but a sync's page, which concerns the whole list.
+DEVICE_KINDS = tuple(k.value for k in ActionKind if k != ActionKind.SYNC_PAGE)
+# The four Device Action v2.0 types; a remediation fetch and a sync page are GETs of their own.
+DEVICE_ACTIONS = [(k.value, k.label) for k in ActionKind if k not in (ActionKind.REMEDIATION, ActionKind.SYNC_PAGE)]
 
 # The types the bulk endpoint takes (docs/upstream/api-notes.md §2.3): bulk
 # jobs of these kinds go out up to GEARS_BATCH_SIZE devices per request.
@@ -41,6 +45,7 @@ class Priority(models.IntegerChoices):
     CLICK = 0, "Interactive"
     PAGE_VIEW = 5, "Page view"
     BULK = 9, "Bulk"
+    SYNC = 12, "Cloud sync"
 
 
 class BulkJob(models.Model):
@@ -93,7 +98,9 @@ class Action(models.Model):
     PENDING = PENDING_STATUSES
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.CANCELLED)
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="actions")
+    # None only for a page of a cloud sync, which concerns no one device (a constraint below).
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="actions")
+    cloud_sync = models.ForeignKey(CloudSync, null=True, blank=True, on_delete=models.CASCADE, related_name="page_calls")
     kind = models.CharField(max_length=20, choices=ActionKind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.CLICK)
@@ -146,10 +153,16 @@ class Action(models.Model):
             models.CheckConstraint(condition=Q(status__in=ActionStatus.values), name="action_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="action_kind_valid"),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="action_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=ActionKind.SYNC_PAGE.value, device__isnull=True, cloud_sync__isnull=False)
+                | (~Q(kind=ActionKind.SYNC_PAGE.value) & Q(device__isnull=False, cloud_sync__isnull=True)),
+                name="action_device_or_sync_page",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} on {self.device_id} ({self.status})"
+        target = f"sync {self.cloud_sync_id}" if self.kind == ActionKind.SYNC_PAGE else self.device_id
+        return f"{self.kind} on {target} ({self.status})"
 
     @property
     def is_terminal(self) -> bool:

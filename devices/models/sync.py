@@ -38,6 +38,10 @@ class CloudSync(models.Model):
     updated = models.PositiveIntegerField(default=0)
     marked_missing = models.PositiveIntegerField(default=0, help_text="Devices the cloud no longer lists.")
     error = models.CharField(max_length=300, blank=True)
+    # The cloud's count changed between pages: items shifted between pages, so "not listed" proves nothing.
+    list_changed = models.BooleanField(default=False)
+    # What the sync could not store as the cloud sent it (a MAC another device has, a HWID unfit), or why it ended early.
+    notes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -51,3 +55,18 @@ class CloudSync(models.Model):
 
     def __str__(self) -> str:
         return f"Cloud sync {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == SyncStatus.RUNNING
+
+    @property
+    def pages_done(self) -> int:
+        return self.next_page - 1
+
+    @property
+    def percent(self) -> int:
+        """How far through the pages, 0-100 (0 until the first page told the total)."""
+        if not self.pages_total:
+            return 100 if self.status == SyncStatus.SUCCEEDED else 0
+        return min(100, round(100 * self.pages_done / self.pages_total))

@@ -13,7 +13,8 @@ Lock order, everywhere: UpstreamState, then Action rows.
 Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
 the read-model, ETAs), calls (waiting actions as the calls they make),
 claim, outcome (recording a call), breaker (pauses), token, slots (how many
-drainers), drain (the loop), tasks (django-q2), kick, clock, limits. Import from here.
+drainers), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
+(django-q2), kick, clock, limits. Import from here.
 """
 
 from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
@@ -46,6 +47,7 @@ from devices.outbox.queue import (
     retry,
 )
 from devices.outbox.slots import release_slot, renew_slot, take_slot
+from devices.outbox.syncpages import Started, open_page_call, settle, start_sync, sync_eta
 from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "Idle",
     "PauseKind",
     "Queued",
+    "Started",
     "TokenUnavailable",
     "Wait",
     "Waiting",
@@ -86,6 +89,7 @@ __all__ = [
     "finish_batch",
     "kick_drainer",
     "log_outcome",
+    "open_page_call",
     "open_remediation_fetch",
     "page_view_fetches_waiting",
     "pause",
@@ -100,6 +104,9 @@ __all__ = [
     "resume",
     "retry",
     "send",
+    "settle",
+    "start_sync",
+    "sync_eta",
     "take_slot",
     "upstream_client",
     "upstream_state",

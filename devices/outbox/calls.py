@@ -133,8 +133,10 @@ def waiting_before_call(action: Action, batch_size: int) -> Waiting:
     """
     place = (action.priority, action.not_before, action.pk)
     before = waiting(batch_size, ahead_of(*place))
+    if not is_batched(action):  # a sync's page, for one, has no device
+        return before
     has_hwid = action.opt == 1
-    in_batch = before.groups.get((action.kind, int(has_hwid)), 0) % batch_size if is_batched(action) else 0
+    in_batch = before.groups.get((action.kind, int(has_hwid)), 0) % batch_size
     if not in_batch:
         return before
     group = pending().filter(ahead_of(*place), same_identifier_type(has_hwid), priority=action.priority, kind=action.kind)

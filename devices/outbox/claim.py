@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamState
+from devices.models import Action, ActionKind, MacAddress, Priority, UpstreamAttempt, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
@@ -162,7 +162,7 @@ def claim_next(worker: str) -> Step:
         if start > now:
             return Wait(start)
         action = (
-            due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True).select_related("device").first()
+            due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True, of=("self",)).select_related("device").first()
         )
         if action is None:
             return Wait(now + ROW_TAKEN)
@@ -173,7 +173,8 @@ def claim_next(worker: str) -> Step:
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
-        ident = action.device.upstream_identifier
+        # A sync's page concerns no device: what is sent is the page number, set when it was queued.
+        ident = (action.identifier, 0) if action.kind == ActionKind.SYNC_PAGE else action.device.upstream_identifier
         if ident is None:
             action.status = Action.Status.FAILED
             action.finished_at = now

@@ -63,6 +63,8 @@ def send(client: GearsClient, claim: Claim | Batch, token: str, version: int) ->
             outcome = client.bulk_device_action(token, claim.kind, claim.identifiers, claim.opt)
         elif claim.kind == ActionKind.REMEDIATION:
             outcome = client.remediation_link(token, claim.identifier, claim.opt)
+        elif claim.kind == ActionKind.SYNC_PAGE:
+            outcome = client.list_devices(token, int(claim.identifier))
         else:
             outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
     except GearsError as exc:

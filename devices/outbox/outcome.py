@@ -34,10 +34,12 @@ from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
 from devices.outbox.limits import fit, too_long
+from devices.outbox.syncpages import page_failed, page_fetched
 from devices.upstream import (
     OPT_HWID,
     ActionResult,
     BulkActionResult,
+    DevicePage,
     GearsAuthError,
     GearsError,
     GearsRateLimited,
@@ -60,7 +62,7 @@ class BatchItem:
         return f"{'HWID' if self.opt == OPT_HWID else 'MAC address'} {self.identifier}"
 
 
-Outcome = ActionResult | RemediationResult | BulkActionResult | BatchItem | GearsError
+Outcome = ActionResult | RemediationResult | BulkActionResult | BatchItem | DevicePage | GearsError
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
 
@@ -74,7 +76,7 @@ def backoff(failures: int) -> timedelta:
 
 def log_outcome(outcome: Outcome) -> str:
     """How the attempt log (and the breaker) classes an outcome: an UpstreamAttempt.Outcome."""
-    if isinstance(outcome, (ActionResult, RemediationResult, BulkActionResult, BatchItem)):
+    if isinstance(outcome, (ActionResult, RemediationResult, BulkActionResult, BatchItem, DevicePage)):
         return UpstreamAttempt.Outcome.OK
     if isinstance(outcome, GearsAuthError):
         return UpstreamAttempt.Outcome.AUTH
@@ -139,6 +141,16 @@ def _confirm_exemption(action: Action, now: datetime) -> None:
         Device.objects.filter(pk=action.device_id).update(exempt_mode=EXEMPT_MODE_OF[action.kind], exempt_confirmed_at=now)
 
 
+def _page_answered(action: Action, page: DevicePage, state: UpstreamState, now: datetime) -> None:
+    # The page, the sync's progress and the next page's call commit with this outcome, or none of them.
+    action.upstream_msg = _msg(f"{len(page.devices)} devices of {page.total} (page {page.page})")
+    problem = page_fetched(action, page, now)
+    if problem:
+        _transient(action, GearsError(problem, permanent=False), state, now)
+    else:
+        _end(action, Action.Status.SUCCEEDED, now)
+
+
 def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, now: datetime) -> None:
     # One refresh, then the same call again, without penalty; a second 401 in
     # a row means the credentials themselves are refused.
@@ -198,6 +210,7 @@ HANDLERS: dict[object, Handler] = {
     RemediationResult: _fetched,
     ActionResult: _answered,
     BatchItem: _item_answered,
+    DevicePage: _page_answered,
     UpstreamAttempt.Outcome.AUTH: _auth_refused,
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
@@ -262,7 +275,8 @@ def _write(attempt_id: int, worker: str, action_ids: tuple[int, ...], outcome: O
             state.auth_failed_version = token_version
         ours = {
             action.pk: action
-            for action in Action.objects.select_for_update()
+            # of=self: a sync's page has no device, and PostgreSQL locks no row of an outer join's nullable side.
+            for action in Action.objects.select_for_update(of=("self",))
             .filter(pk__in=action_ids, status=Action.Status.SENDING, claimed_by=worker)
             .select_related("device")
         }
@@ -290,7 +304,7 @@ def _store(action: Action, status: int | None, outcome: Outcome, kind: str, stat
     except DataError as exc:
         logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
                      type(exc).__name__)
-        action = Action.objects.select_for_update().select_related("device").get(pk=action.pk)
+        action = Action.objects.select_for_update(of=("self",)).select_related("device").get(pk=action.pk)
         _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
         _record(action, status, None, kind, state, now, outdated)
     return action
@@ -310,4 +324,6 @@ def _record(action: Action, status: int | None, outcome: Outcome | None, kind: s
         handler(action, outcome, state, now)
     if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
         _keep_last_good_link(action, now)
+    if action.kind == ActionKind.SYNC_PAGE and action.status == Action.Status.FAILED:
+        page_failed(action, outcome if outcome is not None else action.last_error, now)
     action.save()

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from devices import notices
 from devices.audit import record as record_audit
 from devices.inventory import in_chunks
-from devices.models import Action, ActionKind, AuditEntry, BulkJob, Device, Priority
+from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
 from devices.outbox.fanout import chunk_size, insert_pending, link_superseded
 from devices.outbox.kick import kick_drainer
@@ -41,7 +41,7 @@ def enqueue(device: Device, kind: str, *, user, priority: int = Priority.CLICK, 
     A second identical request returns the waiting action (a double click
     makes one action); a newer exemption change supersedes a waiting one.
     """
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown action {kind!r}")
     for attempt in range(1, ENQUEUE_ATTEMPTS + 1):
         try:
@@ -137,7 +137,7 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
     already queued); a waiting, different exemption change is superseded, as
     a click would do. Set-based: a few statements per 900 devices.
     """
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown action {kind!r}")
     device_ids = list(dict.fromkeys(device_ids))
     now = db_now()

@@ -2,7 +2,8 @@
 
 Import from here; the modules are an implementation detail:
 `client` (GearsClient), `answers` (one HTTP answer read, and its texts),
-`results` (what the cloud answered), `errors` (how a call failed),
+`results` (what the cloud answered), `listing` (Get Devices pages, checked),
+`errors` (how a call failed),
 `redaction` (text made safe to show or log), `transport` (one HTTP exchange
 bounded by a deadline and a size cap).
 """
@@ -16,7 +17,8 @@ from devices.upstream.client import (
     TOKEN_PATH,
     GearsClient,
 )
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.listing import EXEMPT_FLAG, PAGE_SIZE, CloudDevice, DevicePage
 from devices.upstream.redaction import MSG_LIMIT, clean_text
 from devices.upstream.results import (
     DEFAULT_EXPIRES_IN,
@@ -36,18 +38,23 @@ __all__ = [
     "BULK_PATH",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RETRY_AFTER",
+    "EXEMPT_FLAG",
     "MAX_BODY",
     "MSG_LIMIT",
     "OPT_HWID",
     "OPT_MAC",
+    "PAGE_SIZE",
     "TOKEN_PATH",
     "ActionResult",
     "BulkActionResult",
+    "CloudDevice",
     "DeadlineAdapter",
+    "DevicePage",
     "GearsAuthError",
     "GearsClient",
     "GearsError",
     "GearsNotFound",
+    "GearsPastEnd",
     "GearsRateLimited",
     "RateLimitInfo",
     "RemediationResult",

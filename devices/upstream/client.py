@@ -1,11 +1,12 @@
 """The client of the MetaDefender IT Access (formerly OPSWAT Gears) cloud API.
 
-gearsdash makes four kinds of upstream call, one method each on `GearsClient`:
+gearsdash makes five kinds of upstream call, one method each on `GearsClient`:
 
 - `fetch_token`: OAuth client credentials at `/o/oauth/token`;
 - `device_action`: Device Action v2.0, `POST /o/api/v2/devices/<id>/action`;
 - `bulk_device_action`: Devices Action v2.0 (bulk), `POST /o/api/v2/devices/action`;
-- `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`.
+- `remediation_link`: Get Remediation Link v2.2, `GET /o/api/v2.2/devices/<value>/remediation`;
+- `list_devices`: Get Devices v2.2, `GET /o/api/v2.2/devices?limit=&page=` (a cloud sync's pages).
 
 Every failure is a `GearsError` that says whether retrying the same call can
 help (`permanent`) and whether the call may have reached the cloud and taken
@@ -37,7 +38,8 @@ import requests
 from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsRateLimited
+from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.listing import DEVICES_PATH, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
     MAX_BODY,
@@ -276,6 +278,26 @@ class GearsClient:
             if same_text(msg, "Device not found"):
                 return RemediationResult("not_found", None, msg, answer.status, answer.rate_limit)
         raise unexpected(answer, f"no remediation_link ({msg})" if msg else "no remediation_link") from None
+
+    def list_devices(self, access_token: str, page: int, limit: int = PAGE_SIZE) -> DevicePage:
+        """Get Devices v2.2 (docs/upstream/api-notes.md §2.4): GET /o/api/v2.2/devices?limit=&page=&access_token=.
+
+        413 (page past the end [D]) raises GearsPastEnd; 406 and 400 are
+        permanent like any 4xx; a body that does not fit a page is an
+        unexpected answer, so nothing of it is used.
+        """
+        check_page_request(page, limit)
+        params = {"limit": str(limit), "page": str(page), "access_token": access_token}
+        answer = self._send("GET", DEVICES_PATH, params=params, secrets=(access_token,))
+        if answer.status == 413:
+            raise GearsPastEnd(http_message(413, answer.upstream_msg or f"page {page} is past the end"),
+                               upstream_msg=answer.upstream_msg, rate_limit=answer.rate_limit) from None
+        self._raise_for_status(answer)
+        try:
+            total, devices = parse_page(self._json_body(answer), page, limit)
+        except ValueError as why:
+            raise unexpected(answer, str(why)) from None
+        return DevicePage(total, page, limit, devices, answer.status, answer.rate_limit)
 
     # --- plumbing -------------------------------------------------------------
 

@@ -108,6 +108,25 @@ class GearsNotFound(GearsError):
         )
 
 
+class GearsPastEnd(GearsError):
+    """413 from Get Devices: the page asked for is past the end of the list (the cloud has fewer devices now).
+
+    Permanent for this page; for a sync it means the list shrank under it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 413,
+        upstream_msg: str = "",
+        rate_limit: RateLimitInfo | None = None,
+    ) -> None:
+        super().__init__(
+            message, permanent=True, status=status, upstream_msg=upstream_msg, rate_limit=rate_limit
+        )
+
+
 def _rebuild_error(cls: type[GearsError], message: str, state: dict[str, Any]) -> GearsError:
     error = cls.__new__(cls, message)
     error.args = (message,)

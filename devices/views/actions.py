@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
-from devices.models import Action, ActionKind, Device
+from devices.models import DEVICE_KINDS, Action, ActionKind, Device
 from devices.views.panels import CONFIRM_KINDS, device_actions_context, exemption_context
 
 # The event a history row's final answer fires (HX-Trigger): regions that depend on an action's outcome redraw on it.
@@ -25,7 +25,7 @@ ACTION_FINAL = "action-final"
 def action_create(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     kind = request.POST.get("kind", "")
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         messages.error(request, f"Unknown action {kind[:40]!r}; nothing was queued.")
         return redirect(device)
     if kind in CONFIRM_KINDS and not request.htmx and request.POST.get("confirm") != "yes":
@@ -50,7 +50,8 @@ def action_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _action_for_row(pk: int) -> Action:
-    return get_object_or_404(Action.objects.select_related("device", "requested_by"), pk=pk)
+    # A sync's page calls belong to no device: they have no row on a device page.
+    return get_object_or_404(Action.objects.select_related("device", "requested_by"), pk=pk, device__isnull=False)
 
 
 @require_GET

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
-from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, BulkJob
+from devices.models import BULK_ENDPOINT_KINDS, DEVICE_KINDS, Action, ActionKind, BulkJob
 from devices.views.htmx import wants_fragment
 from devices.views.selection import selected_devices
 
@@ -25,7 +25,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     selection = selected_devices(request)
     ids = list(selection.devices.values_list("pk", flat=True))
     description, back = selection.description, selection.back
-    if kind not in ActionKind.values:
+    if kind not in DEVICE_KINDS:
         messages.error(request, "Choose an action for the selected devices; nothing was queued.")
         return redirect(back)
     if not ids:

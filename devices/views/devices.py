@@ -17,7 +17,7 @@ from devices.csv_io import EXPORT_COLUMNS, device_rows
 from devices.filters import DeviceFilterSet
 from devices.forms import DeviceForm
 from devices.inventory import delete_device, delete_devices, save_device
-from devices.models import DEVICE_ACTIONS, ActionKind, Device
+from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
 from devices.views.htmx import render_page_or_fragment
@@ -45,7 +45,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "can_delete": request.user.has_perm("devices.delete_device"),
         "can_act": request.user.has_perm("devices.trigger_actions"),
         "can_bulk": request.user.has_perm("devices.delete_device") or request.user.has_perm("devices.trigger_actions"),
-        "kinds": ActionKind.choices,
+        "kinds": [(kind, ActionKind(kind).label) for kind in DEVICE_KINDS],
         "row_kinds": DEVICE_ACTIONS,
     }
     return render_page_or_fragment(

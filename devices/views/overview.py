@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from devices import outbox
 from devices.charts import bar_chart
 from devices.fleet import fleet_counts
-from devices.models import Action, BulkJob, CloudSync
+from devices.models import Action, BulkJob
 from devices.usage import Period, limit_per_minute, usage
 from devices.views.htmx import wants_fragment
 
@@ -43,7 +43,7 @@ def running_jobs() -> tuple[list[BulkJob], int]:
 
 def activity_context() -> dict:
     jobs, running = running_jobs()
-    return {"budget": outbox.budget_view(), "jobs": jobs, "running": running, "sync": CloudSync.objects.first()}
+    return {"budget": outbox.budget_view(), "jobs": jobs, "running": running}
 
 
 def chart_context(periods: list[Period], limit: float, *, hourly: bool) -> dict:
@@ -72,5 +72,5 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = activity_context()
     if wants_fragment(request):
         return render(request, "devices/overview/partials/activity.html", context)
-    context.update(figures_context(context["budget"].now))
+    context.update(figures_context(context["budget"].now), **sync_context())
     return render(request, "devices/overview/page.html", context)

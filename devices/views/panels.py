@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils.safestring import mark_safe
 
 from devices import outbox
-from devices.models import DEVICE_ACTIONS, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
+from devices.models import DEVICE_ACTIONS, CloudSync, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
 from devices.remediation import is_trusted_link, mailto_url, qr_note, qr_svg
 
 HISTORY_ROWS = 20
@@ -65,3 +65,24 @@ def remediation_context(device: Device, view: outbox.BudgetView | None = None) -
         "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
         "upstream_host": settings.GEARS_BASE_URL,
     }
+
+
+def sync_context() -> dict:
+    """The running sync (else the last one), its ETA, and the last finished one's result."""
+    current = CloudSync.objects.select_related("requested_by").first()
+    running = current is not None and current.is_running
+    previous = CloudSync.objects.exclude(status=CloudSync.Status.RUNNING).first() if running else current
+    return {
+        "sync": current if running else None,
+        "eta": outbox.sync_eta(current) if running else None,
+        "last": previous,
+        "interval": sync_interval_text(),
+    }
+
+
+def syncsync_interval_text() -> str:
+    seconds = settings.GEARS_SYNC_INTERVAL
+    if not seconds:
+        return "off"
+    hours, rest = divmod(seconds, 3600)
+    return f"every {hours} h" if not rest else f"every {seconds // 60} min" if not seconds % 60 else f"every {seconds} s"

@@ -7,7 +7,7 @@ import pytest
 from devices import outbox
 from devices.models import Action, Notice
 from devices.tests.outbox.fakes import transient
-from devices.upstream import ActionResult, GearsAuthError, GearsRateLimited
+from devices.upstream import ActionResult, BulkActionResult, GearsAuthError, GearsRateLimited
 
 OK = ActionResult(True, "OK", 200, None)
 REFUSED = ActionResult(False, "Device not found", 200, None)
@@ -16,6 +16,8 @@ REFUSED = ActionResult(False, "Device not found", 200, None)
 @pytest.fixture
 def bulk_claims(fake_clock, outbox_settings, devices, operator):
     """`bulk_claims(n)`: a bulk job over n devices and its n actions claimed, not yet answered."""
+
+    outbox_settings.GEARS_BATCH_SIZE = 1  # one claim per action: each answer is written on its own
 
     def make(count: int):
         job = outbox.enqueue_bulk([d.pk for d in devices(count)], "dhcprenew", user=operator, description="lab")
@@ -41,6 +43,18 @@ def test_a_bulk_job_is_noted_once_when_its_last_action_ends(bulk_claims, django_
     assert len(callbacks) == 1
     (notice,) = Notice.objects.all()
     assert notice.kind == "bulk_ended" and notice.tone == "warning" and notice.link == f"/devices/bulk/{job.pk}/"
+    assert notice.text == f"Bulk job #{job.pk} (Renew DHCP, 3 devices) finished: 2 succeeded, 1 failed."
+
+
+def test_a_batch_that_ends_a_bulk_job_notes_it_once(fake_clock, outbox_settings, devices, operator,
+                                                    django_capture_on_commit_callbacks):
+    job = outbox.enqueue_bulk([d.pk for d in devices(3)], "dhcprenew", user=operator, description="lab")
+    batch = outbox.claim_next("w")
+    assert isinstance(batch, outbox.Batch) and len(batch.action_ids) == 3
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        outbox.finish_batch(batch, BulkActionResult((True, False, True), 200, None))
+    assert len(callbacks) == 1
+    (notice,) = Notice.objects.all()
     assert notice.text == f"Bulk job #{job.pk} (Renew DHCP, 3 devices) finished: 2 succeeded, 1 failed."
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0016_notices'),
+        ('devices', '0017_cloud_sync_pages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
