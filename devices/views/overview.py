@@ -22,6 +22,7 @@ from devices.fleet import fleet_counts
 from devices.models import Action, BulkJob
 from devices.usage import Period, limit_per_minute, usage
 from devices.views.htmx import wants_fragment
+from devices.views.panels import sync_context
 
 RUNNING_SHOWN = 5
 FAILURES_SHOWN = 5

@@ -80,7 +80,8 @@ def sync_context() -> dict:
     }
 
 
-def syncsync_interval_text() -> str:
+def sync_interval_text() -> str:
+    """How often the schedule starts a sync, in words."""
     seconds = settings.GEARS_SYNC_INTERVAL
     if not seconds:
         return "off"
