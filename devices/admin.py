@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from devices.inventory import delete_device, delete_devices, record_change, stored_records
 from devices.models import (
     Action,
     AuditEntry,
@@ -76,6 +77,22 @@ class DeviceAdmin(MacSearchAdmin):
         "cloud_missing_since",
     )
     inlines = [MacAddressInline]
+
+    # Changes made here reach the device's timeline like the form's: old values
+    # are read before the save, new ones after the MAC inlines are written.
+    def save_model(self, request, obj: Device, form, change: bool) -> None:
+        form.stored_before = stored_records([obj.pk]).get(obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        record_change(form.instance, form.stored_before, user=request.user)
+
+    def delete_model(self, request, obj: Device) -> None:
+        delete_device(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset: QuerySet[Device]) -> None:
+        delete_devices(list(queryset.values_list("pk", flat=True)), user=request.user, detail="Deleted in the admin")
 
 
 @admin.register(MacAddress)

@@ -1,10 +1,10 @@
-"""The audit log's one writer: who queued, cancelled, retried, emailed, created or changed what."""
+"""The audit log's one writer: who queued, cancelled, retried, emailed, created, changed, imported or deleted what."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from devices.models import Action, AuditEntry, BulkJob, Device
+from devices.models import Action, AuditEntry, BulkJob, Device, DeviceImport
 
 DETAIL_MAX = AuditEntry._meta.get_field("detail").max_length
 # Rows per INSERT when many entries are written at once (a sync page, a mark of missing devices).
@@ -42,3 +42,23 @@ def record(verb: str, user, **fields) -> AuditEntry:
 def record_many(entries: Iterable[AuditEntry]) -> int:
     """Write many entries built by `entry` in a few INSERTs; returns how many."""
     return len(AuditEntry.objects.bulk_create(list(entries), batch_size=BULK_BATCH))
+
+
+def import_recorder(user, device_import: DeviceImport) -> Callable[[list[tuple[int, str]], list], None]:
+    """What the CSV import calls after each batch it writes: one IMPORTED entry per device, in bulk.
+
+    The callable takes the (id, name) of each device the batch created and its
+    planned update rows (device_id, record, changes as column/old/new).
+    """
+    source = f"{device_import.filename} (import {str(device_import.pk)[:8]})"
+
+    def written(created: list[tuple[int, str]], updated: list) -> None:
+        record_many(
+            [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=pk, name=name), detail=f"Created from {source}")
+             for pk, name in created]
+            + [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=row.device_id, name=row.record.name),
+                     detail=f"Updated from {source}", changes=[[c.column, c.old, c.new] for c in row.changes])
+               for row in updated]
+        )
+
+    return written

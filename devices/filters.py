@@ -6,16 +6,23 @@ A parameter that does not validate is ignored (with a message from
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.conf import settings
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from devices.models import AuditEntry, Device, MacAddress, RemediationState
+from devices.models import AuditEntry, Compliance, Device, ExemptMode, MacAddress, RemediationState
 
 DEFAULT_PER_PAGE = 50
 DEFAULT_SORT = "name"
+# `exempt=unknown`: the cloud never confirmed a mode (the column is NULL).
+UNCONFIRMED = "unknown"
+# A hundred years: any larger N is a typo, and timedelta overflows far above it.
+MAX_UNSEEN_DAYS = 36_500
 
 
 class ForgivingFilterSet(django_filters.FilterSet):
@@ -88,6 +95,12 @@ class InUseChoiceField(forms.TypedChoiceField):
         return data if data not in self.empty_values and self.valid_value(data) else str(self.empty_value)
 
 
+class WholeNumberFilter(django_filters.Filter):
+    """A whole number: "1.5" is refused with a message, where NumberFilter would take it as a decimal."""
+
+    field_class = forms.IntegerField
+
+
 class DeviceListOptions(forms.Form):
     """The list's page size: a view option, not a filter."""
 
@@ -104,7 +117,7 @@ class DeviceFilterSet(ForgivingFilterSet):
     """The device list's search, filters, sort and page size."""
 
     # The parameters that select devices: what a bulk "all matching" and the exports repeat.
-    SELECTING = ("q", "identifier", "owner", "remediation", "sort")
+    SELECTING = ("q", "identifier", "owner", "remediation", "compliance", "exempt", "cloud", "unseen_days", "sort")
 
     q = django_filters.CharFilter(label="Search", method="search", max_length=200)
     identifier = django_filters.ChoiceFilter(
@@ -124,6 +137,29 @@ class DeviceFilterSet(ForgivingFilterSet):
         field_name="remediation_state",
         empty_label="Any remediation state",
         choices=RemediationState.choices,
+    )
+    # The cloud's view (issue 10); the overview page links to these parameter names.
+    compliance = django_filters.ChoiceFilter(
+        label="Compliance", field_name="compliance", empty_label="Any compliance", choices=Compliance.choices
+    )
+    exempt = django_filters.ChoiceFilter(
+        label="Exemption",
+        method="filter_exempt",
+        empty_label="Any exemption",
+        choices=[*ExemptMode.choices, (UNCONFIRMED, "Not confirmed yet")],
+    )
+    cloud = django_filters.ChoiceFilter(
+        label="In the cloud",
+        method="filter_cloud",
+        empty_label="In the cloud or not",
+        choices=[("present", "In the cloud"), ("missing", "Not in the cloud")],
+    )
+    unseen_days = WholeNumberFilter(
+        label="Not seen for (days)",
+        method="filter_unseen",
+        min_value=1,
+        max_value=MAX_UNSEEN_DAYS,
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_UNSEEN_DAYS, "placeholder": "days"}),
     )
     sort = SortFilter(
         label="Sort",
@@ -157,6 +193,22 @@ class DeviceFilterSet(ForgivingFilterSet):
             return queryset.exclude(owner_name="", owner_email="")
         return queryset.filter(owner_name="", owner_email="")
 
+    def filter_exempt(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        if value == UNCONFIRMED:
+            return queryset.filter(exempt_mode__isnull=True)
+        return queryset.filter(exempt_mode=value)
+
+    def filter_cloud(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        """Missing: a complete sync did not list it; present: the last sync did (never synced is neither)."""
+        if value == "missing":
+            return queryset.filter(cloud_missing_since__isnull=False)
+        return queryset.filter(cloud_synced_at__isnull=False, cloud_missing_since__isnull=True)
+
+    def filter_unseen(self, queryset: QuerySet[Device], name: str, days: int) -> QuerySet[Device]:
+        """Not heard of for `days` days: last seen before then, or never."""
+        since = timezone.now() - timedelta(days=days)
+        return queryset.filter(Q(last_seen_at__lt=since) | Q(last_seen_at__isnull=True))
+
     @property
     def sort_key(self) -> str:
         return self.value("sort", DEFAULT_SORT)
@@ -175,11 +227,13 @@ class DeviceFilterSet(ForgivingFilterSet):
         Empty without a filter. The sort selects nothing, so it is left out.
         """
         phrases = [f"the search is “{self.value('q')}”"] if self.value("q") else []
-        for name in ("identifier", "owner", "remediation"):
+        for name in ("identifier", "owner", "remediation", "compliance", "exempt", "cloud"):
             value = self.value(name)
             if value:
                 label = dict(self.filters[name].extra["choices"]).get(value, value)
                 phrases.append(f"{self.filters[name].label.lower()} is “{label}”")
+        if self.value("unseen_days"):
+            phrases.append(f"not seen for {self.value('unseen_days')} days")
         return ", ".join(phrases)
 
 

@@ -50,7 +50,7 @@ def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
              for s in RemediationState]
     rows.append(("presence", "missing", "Not in the cloud", {"cloud": "missing"}, Q(cloud_missing_since__isnull=False)))
     rows.append(("presence", "unseen", f"Not seen for {UNSEEN_DAYS} days", {"unseen_days": UNSEEN_DAYS},
-                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS))))
+                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS)) | Q(last_seen_at__isnull=True)))
     return rows
 
 

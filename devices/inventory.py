@@ -2,7 +2,8 @@
 
 `save_device` writes one device (the form), `save_devices` many at once (the
 CSV import); both leave each device with exactly its record's MACs, the first
-being the primary.
+being the primary. `save_device` and the deletes write the device's audit
+entries (old → new) in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from devices import audit
 from devices.bulk_insert import VALUE_FIELDS, insert_devices
-from devices.models import Device, MacAddress
+from devices.models import AuditEntry, Device, MacAddress
 
 # The Device columns a DeviceRecord holds (its MACs are rows of their own).
 RECORD_FIELDS = VALUE_FIELDS
@@ -46,6 +48,23 @@ class DeviceRecord:
             notes=device.notes,
         )
 
+    def changes_from(self, old: DeviceRecord) -> list[list[str]]:
+        """[field, old, new] for each field that differs from `old`, as readable text (MACs space-separated)."""
+        return [
+            [name, _text(getattr(old, name)), _text(getattr(self, name))]
+            for name in ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
+            if getattr(old, name) != getattr(self, name)
+        ]
+
+
+EMPTY_RECORD = DeviceRecord(name="", hwid=None)
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return " ".join(value)
+    return value or ""
+
 
 def conflicting_owners(
     hwid: str | None, macs: list[str], exclude_device_id: int | None
@@ -68,16 +87,57 @@ def conflicting_owners(
 
 
 @transaction.atomic
-def save_device(device: Device | None, record: DeviceRecord) -> Device:
-    """Create or update a device and make its MAC rows match `record.macs`.
+def save_device(device: Device | None, record: DeviceRecord, *, user=None) -> Device:
+    """Create or update a device, make its MAC rows match `record.macs`, and
+    record who did it with each field's old and new value (nothing when nothing changed).
 
     Uniqueness is the database's job: a concurrent save of the same identifier
     raises IntegrityError, which the caller reports.
     """
+    # Read from the database, not the instance: a bound form has already written its values onto it.
+    old = stored_records([device.pk]).get(device.pk, EMPTY_RECORD) if device and device.pk else None
     device = _filled(device or Device(), record)
     device.save()
     set_macs(device, record.macs)
+    record_change(device, old, record, user=user)
     return device
+
+
+def record_change(device: Device, old: DeviceRecord | None, new: DeviceRecord | None = None, *, user=None) -> None:
+    """The CREATED (`old` None) or EDITED entry of `device`, if anything changed; `new` defaults to what is stored."""
+    new = new or stored_records([device.pk])[device.pk]
+    changes = new.changes_from(old or EMPTY_RECORD)
+    if changes:
+        verb = AuditEntry.Verb.CREATED if old is None else AuditEntry.Verb.EDITED
+        audit.record(verb, user, device=device, changes=changes)
+
+
+def _deletion_changes(record: DeviceRecord) -> list[list[str]]:
+    """What a deleted device was: its values as old, nothing as new."""
+    return EMPTY_RECORD.changes_from(record)
+
+
+@transaction.atomic
+def delete_device(device: Device, *, user=None) -> None:
+    """Delete a device; its audit entry keeps the name and the values it had."""
+    old = stored_records([device.pk]).get(device.pk)
+    audit.record(AuditEntry.Verb.DELETED, user, device=device, changes=_deletion_changes(old) if old else [])
+    device.delete()
+
+
+@transaction.atomic
+def delete_devices(device_ids: list[int], *, user=None, detail: str = "") -> int:
+    """Delete these devices, one audit entry each (written in bulk); returns how many were deleted."""
+    stored = stored_records(device_ids)
+    audit.record_many(
+        audit.entry(AuditEntry.Verb.DELETED, user, device=Device(pk=pk, name=record.name), detail=detail,
+                    changes=_deletion_changes(record))
+        for pk, record in stored.items()
+    )
+    deleted = 0
+    for chunk in in_chunks(list(stored)):
+        deleted += Device.objects.filter(pk__in=chunk).delete()[1].get("devices.Device", 0)
+    return deleted
 
 
 def _filled(device: Device, record: DeviceRecord) -> Device:

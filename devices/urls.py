@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.device_detail, name="device-detail"),
     path("<int:pk>/edit/", views.device_edit, name="device-edit"),
     path("<int:pk>/delete/", views.device_delete, name="device-delete"),
+    path("<int:pk>/timeline/", views.timeline_page, name="device-timeline"),
     path("import/", views.import_upload, name="import-upload"),
     path("import/<uuid:pk>/", views.import_preview, name="import-preview"),
     path("<int:pk>/actions/", views.action_create, name="action-create"),

@@ -15,13 +15,13 @@ from devices.csv_io.applying import (
     ImportResult,
     apply_import,
 )
-from devices.csv_io.cells import COLUMNS, escape_cell, unescape_cell
+from devices.csv_io.cells import CLOUD_COLUMNS, COLUMNS, EXPORT_COLUMNS, escape_cell, unescape_cell
 from devices.csv_io.export import csv_lines, device_rows, iter_devices_csv
 from devices.csv_io.planning import FieldChange, ImportPlan, PlannedRow, plan_import
 from devices.csv_io.reading import CsvFormatError, RawRow, check_readable, decode_upload, read_rows
 
 __all__ = [
-    "COLUMNS", "CsvFormatError", "FieldChange", "ImportInterrupted", "ImportPlan", "ImportRejected",
+    "CLOUD_COLUMNS", "COLUMNS", "CsvFormatError", "EXPORT_COLUMNS", "FieldChange", "ImportInterrupted", "ImportPlan", "ImportRejected",
     "ImportResult", "PlannedRow", "RawRow", "apply_import", "check_readable", "csv_lines", "decode_upload",
     "device_rows", "escape_cell", "iter_devices_csv", "plan_import", "read_rows", "unescape_cell",
 ]

@@ -16,7 +16,7 @@ from itertools import islice
 
 from django.db import IntegrityError, connection, transaction
 
-from devices.csv_io.planning import ImportPlan, Planner, plan_import
+from devices.csv_io.planning import ImportPlan, PlannedRow, Planner, plan_import
 from devices.csv_io.reading import RawRow, iter_rows
 from devices.inventory import lock_devices, save_devices
 
@@ -31,6 +31,9 @@ BATCH_LIMITS = (200, 20_000)
 # has waited less: a gap as long as the batch (up to this) lets every waiting
 # writer in.
 BATCH_PAUSE = 0.15
+# Called inside each batch's transaction with the created devices' (id, name)
+# and the update rows: the audit's hook (devices.audit.import_recorder).
+Written = Callable[[list[tuple[int, str]], list[PlannedRow]], None]
 
 
 class ImportRejected(Exception):
@@ -67,7 +70,8 @@ class ImportInterrupted(Exception):
 
 
 def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | None = None,
-                 pause: float | None = None, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+                 pause: float | None = None, progress: Callable[[int, int], None] | None = None,
+                 on_written: Written | None = None) -> ImportResult:
     """Validate the whole file, then write it in short transactions.
 
     Raises ImportRejected, having written nothing, when rows have errors and
@@ -78,7 +82,7 @@ def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | 
     `batch_size` fixes the rows per transaction (default: sized by time).
     Between batches other writers get the database (`pause`: at most so many
     seconds, SQLite only); `progress(rows written, rows to write)` is called
-    after each commit.
+    after each commit, `on_written(created, update rows)` before it (the audit).
     """
     plan = plan_import(text)
     if plan.counts["errors"] and not valid_rows_only:
@@ -94,7 +98,7 @@ def apply_import(text: str, *, valid_rows_only: bool = False, batch_size: int | 
     while batch := list(islice(valid, size)):
         started = time.perf_counter()
         try:
-            created, updated, unchanged = _write_batch(columns, batch, plan.targets)
+            created, updated, unchanged = _write_batch(columns, batch, plan.targets, on_written)
         except _BatchMoved as moved:
             raise ImportInterrupted(done, moved.line, moved.reason) from None
         except IntegrityError:
@@ -126,7 +130,8 @@ class _BatchMoved(Exception):
 
 
 @transaction.atomic
-def _write_batch(columns: list[str], raw_batch: list[RawRow], targets: dict[int, int]) -> tuple[int, int, int]:
+def _write_batch(columns: list[str], raw_batch: list[RawRow], targets: dict[int, int],
+                 on_written: Written | None = None) -> tuple[int, int, int]:
     """Plan these rows again under the write lock and write them if they still match the plan."""
     # PostgreSQL: nobody edits or deletes the batch's devices until it commits.
     lock_devices(sorted({targets[raw.line] for raw in raw_batch if raw.line in targets}))
@@ -141,5 +146,8 @@ def _write_batch(columns: list[str], raw_batch: list[RawRow], targets: dict[int,
             raise _BatchMoved(now.line, moved)
     creates = [row.record for row in fresh if row.action == "create"]
     updates = {row.device_id: row.record for row in fresh if row.action == "update"}
-    save_devices(creates, updates)
+    created_ids = save_devices(creates, updates)
+    if on_written is not None:
+        on_written(list(zip(created_ids, [record.name for record in creates])),
+                   [row for row in fresh if row.action == "update"])
     return len(creates), len(updates), sum(1 for row in fresh if row.action == "unchanged")

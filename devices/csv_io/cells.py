@@ -5,6 +5,9 @@ from __future__ import annotations
 from devices.models import Device
 
 COLUMNS = ("name", "hwid", "macs", "owner_name", "owner_email", "notes")
+# What the cloud says of a device: exported to be read, ignored by the import (only a sync writes them).
+CLOUD_COLUMNS = ("compliance", "exempt_mode", "last_seen", "in_cloud")
+EXPORT_COLUMNS = COLUMNS + CLOUD_COLUMNS
 # A quoted CSV field may hold a line break; a name may not.
 ONE_LINE_COLUMNS = ("name", "owner_name")
 MAX_LENGTHS = {name: Device._meta.get_field(name).max_length for name in ("name", "owner_name", "owner_email", "notes")}

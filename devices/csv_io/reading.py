@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from devices.csv_io.cells import COLUMNS, unescape_cell
+from devices.csv_io.cells import CLOUD_COLUMNS, COLUMNS, EXPORT_COLUMNS, unescape_cell
 
 # The key under which a row that cannot be read carries its message.
 ROW_ERROR = "__error__"
@@ -116,15 +116,10 @@ def check_readable(text: str) -> None:
 
 
 def _check_header(columns: list[str]) -> None:
-    unknown = [c for c in columns if c not in COLUMNS]
+    unknown = [c for c in columns if c not in EXPORT_COLUMNS]
     if unknown:
-        raise CsvFormatError(
-            "Unknown column(s) in the header: "
-            + ", ".join(repr(c) for c in unknown)
-            + ". The columns are: "
-            + ",".join(COLUMNS)
-            + "."
-        )
+        raise CsvFormatError(f"Unknown column(s) in the header: {', '.join(repr(c) for c in unknown)}. "
+                             f"The columns are: {','.join(COLUMNS)} (and, ignored, {','.join(CLOUD_COLUMNS)}).")
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise CsvFormatError("Column(s) appear twice in the header: " + ", ".join(repeated) + ".")

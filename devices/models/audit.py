@@ -50,3 +50,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.verb} {self.kind} {self.device_name}"
+
+    @property
+    def action_label(self) -> str:
+        """What the entry was about, in the words of its verb.
+
+        An emailed link was not fetched: its kind (the remediation fetch) would read
+        "Fetch remediation link" beside "Emailed a remediation link".
+        """
+        if self.verb == AuditVerb.EMAILED:
+            return "Remediation link"
+        return self.get_kind_display()

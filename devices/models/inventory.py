@@ -131,9 +131,14 @@ class Device(models.Model):
     @property
     def in_cloud(self) -> bool | None:
         """True: the last sync listed it; False: a complete sync did not; None: never synced."""
-        if self.cloud_missing_since is not None:
+        return self.presence(self.cloud_synced_at, self.cloud_missing_since)
+
+    @staticmethod
+    def presence(synced_at, missing_since) -> bool | None:
+        """`in_cloud` from the two columns, for rows read as plain values (the export)."""
+        if missing_since is not None:
             return False
-        return True if self.cloud_synced_at is not None else None
+        return True if synced_at is not None else None
 
     @property
     def ordered_macs(self) -> list[MacAddress]:

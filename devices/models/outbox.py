@@ -140,6 +140,9 @@ class Action(models.Model):
             ),
             models.Index(fields=["status"], name="action_status_idx"),
             models.Index(fields=["device", "-created_at"], name="action_device_recent_idx"),
+            # A device's timeline reads its actions' steps newest first (devices.timeline).
+            models.Index(fields=["device", "-first_sent_at"], name="action_device_sent_idx"),
+            models.Index(fields=["device", "-finished_at"], name="action_device_finished_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

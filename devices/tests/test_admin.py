@@ -8,7 +8,7 @@ from django.urls import reverse
 import pytest
 from django.contrib.auth import get_user_model
 
-from devices.models import Device, ExemptMode, RemediationState, UpstreamToken
+from devices.models import AuditEntry, Device, ExemptMode, RemediationState, UpstreamToken
 
 
 @pytest.fixture
@@ -84,3 +84,15 @@ def test_the_admin_search_finds_a_mac_typed_in_any_notation(superuser_client, sa
     make_device("decoy-77", hwid="DECOY", macs=["00:50:56:12:34:56"])
     body = superuser_client.get(reverse(admin_list), {"q": typed}).content.decode()
     assert "ws-042" in body and "decoy-77" not in body
+
+
+def test_an_admin_edit_and_delete_reach_the_devices_timeline(superuser_client, sample_device):
+    url = reverse("admin:devices_device_change", args=[sample_device.pk])
+    superuser_client.post(url, device_change_data(sample_device, owner_name="Ada", **{"macs-1-address": "00-0C-29-F2-7A-31"}))
+    edited = AuditEntry.objects.get(verb="edited")
+    assert edited.username == "root"
+    assert edited.changes == [["macs", "00:0c:29:f2:7a:29 00:0c:29:f2:7a:30", "00:0c:29:f2:7a:29 00:0c:29:f2:7a:31"],
+                              ["owner_name", "Grace Hopper", "Ada"]]
+    superuser_client.post(reverse("admin:devices_device_delete", args=[sample_device.pk]), {"post": "yes"})
+    assert not Device.objects.exists()
+    assert AuditEntry.objects.get(verb="deleted").device_name == "ws-042"

@@ -186,3 +186,21 @@ def test_focus_stays_on_the_pressed_button_and_escape_closes_the_row_menu(page: 
     expect(menu).not_to_have_attribute("open", re.compile(".*"))
     expect(menu.get_by_role("button", name="Renew DHCP")).to_be_hidden()
     expect(menu.locator("summary")).to_be_focused()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_edit_appears_in_the_timeline_with_old_and_new_values(page: Page, live_server, admin_user, sample_device, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + f"/devices/{sample_device.pk}/edit/")
+    log_in(page, "ada", "pw-ada")
+    page.locator("#id_owner_name").fill("Ada Lovelace")
+    page.get_by_label("MAC addresses").fill("00-0C-29-F2-7A-29")
+    page.get_by_role("button", name="Save").click()
+    entry = page.locator("#device-timeline .timeline-entry", has_text="Edited")
+    expect(entry).to_contain_text("by ada")
+    expect(entry.locator("li", has_text="Owner:").locator("del")).to_have_text("was Grace Hopper")
+    expect(entry.locator("li", has_text="Owner:").locator("ins")).to_have_text("now Ada Lovelace")
+    expect(entry.locator("li", has_text="MAC addresses")).to_contain_text("00:0c:29:f2:7a:29 00:0c:29:f2:7a:30")
+    expect(entry.locator("li", has_text="MAC addresses").locator("ins")).to_have_text("now 00:0c:29:f2:7a:29")
+    # Nothing scrolls sideways on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
 from django.http import QueryDict
+from django.utils import timezone as dj_timezone
 
 from devices import audit
 from devices.filters import AuditFilterSet, DeviceFilterSet
@@ -110,8 +111,9 @@ def test_a_given_queryset_is_narrowed_not_replaced(inventory):
 
 
 @pytest.fixture
-def entries(operator, viewer, make_device):
-    alpha, beta = make_device("alpha", hwid="A1"), make_device("beta", hwid="B1")
+def entries(operator, viewer):
+    # Made directly: the form's writer would add "created" entries of its own.
+    alpha, beta = Device.objects.create(name="alpha", hwid="A1"), Device.objects.create(name="beta", hwid="B1")
     old = audit.record(AuditEntry.Verb.QUEUED, operator, device=alpha, kind="dhcprenew")
     audit.record(AuditEntry.Verb.CANCELLED, viewer, device=beta, kind="dhcprenew")
     AuditEntry.objects.filter(pk=old.pk).update(at=datetime(2024, 3, 1, 12, tzinfo=timezone.utc))
@@ -163,3 +165,62 @@ def test_page_one_of_the_name_sort_walks_the_lower_name_index(db, sort):
     plan = DeviceFilterSet(params(sort=sort)).qs[:50].explain()
     assert "USING INDEX device_name_lower_idx" in plan
     assert "TEMP B-TREE" not in plan  # no sort of every row
+
+
+# ------------------------------------------------------------------ the cloud's view (issue 10)
+
+
+@pytest.fixture
+def cloud_inventory(make_device):
+    """Four devices as a sync leaves them: seen recently, seen long ago, never seen, gone from the cloud."""
+    now = dj_timezone.now()
+    make_device("fresh", hwid="F1")
+    make_device("stale", hwid="S1")
+    make_device("never", hwid="N1")
+    make_device("gone", hwid="G1")
+    Device.objects.filter(name="fresh").update(
+        compliance="compliant", exempt_mode="none", last_seen_at=now - timedelta(hours=2), cloud_synced_at=now)
+    Device.objects.filter(name="stale").update(
+        compliance="non_compliant", exempt_mode="critical", last_seen_at=now - timedelta(days=40), cloud_synced_at=now)
+    Device.objects.filter(name="gone").update(
+        compliance="non_compliant", exempt_mode="all", last_seen_at=now - timedelta(days=3),
+        cloud_synced_at=now - timedelta(days=1), cloud_missing_since=now)
+
+
+def test_compliance_selects_by_the_clouds_status(cloud_inventory):
+    assert names(compliance="non_compliant") == ["gone", "stale"]
+    assert names(compliance="compliant") == ["fresh"]
+    assert names(compliance="unknown") == ["never"]
+
+
+def test_exempt_selects_by_mode_and_unknown_means_never_confirmed(cloud_inventory):
+    assert names(exempt="none") == ["fresh"]
+    assert names(exempt="critical") == ["stale"]
+    assert names(exempt="all") == ["gone"]
+    assert names(exempt="unknown") == ["never"]
+
+
+def test_cloud_missing_and_present(cloud_inventory):
+    assert names(cloud="missing") == ["gone"]
+    assert names(cloud="present") == ["fresh", "stale"]
+
+
+def test_unseen_days_means_last_seen_longer_ago_or_never(cloud_inventory):
+    assert names(unseen_days="30") == ["never", "stale"]
+    assert names(unseen_days="1") == ["gone", "never", "stale"]
+    assert names(unseen_days="365") == ["never"]
+
+
+@pytest.mark.parametrize("bad", ["abc", "-3", "0", "1.5", "99999999999999999999"])
+def test_an_invalid_unseen_days_is_ignored_with_a_message(cloud_inventory, bad):
+    filterset = DeviceFilterSet(params(unseen_days=bad))
+    assert [d.name for d in filterset.qs] == ["fresh", "gone", "never", "stale"]
+    assert [p for p in filterset.problems() if p.startswith(f"Ignored unseen_days=")]
+
+
+def test_the_cloud_filters_combine_and_are_selecting_parameters(cloud_inventory):
+    assert names(compliance="non_compliant", cloud="present", unseen_days="30") == ["stale"]
+    filterset = DeviceFilterSet(params(compliance="non_compliant", exempt="bogus", cloud="missing", unseen_days="7"))
+    assert filterset.selecting_pairs() == {"compliance": "non_compliant", "cloud": "missing", "unseen_days": "7"}
+    assert "compliance is “Non-compliant”" in filterset.describe()
+    assert "not seen for 7 days" in filterset.describe()

@@ -1,7 +1,7 @@
 """The devices app's pages and fragments; urls.py routes to these names.
 
 Layers, top to bottom (a module imports only from those below it):
-devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices (the views);
+devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline (the views);
 panels, selection, csv_response, htmx (what the views share).
 """
 
@@ -28,6 +28,7 @@ from devices.views.remediation import (
     remediation_refresh,
 )
 from devices.views.sync import sync_page, sync_start
+from devices.views.timeline import timeline_page
 from devices.views.upstream import upstream_page, upstream_resume
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "notice_feed", "overview",
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
     "sync_page", "sync_start",
+    "timeline_page",
     "upstream_page", "upstream_resume",
 ]

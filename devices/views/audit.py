@@ -9,21 +9,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from devices.filters import AuditFilterSet
-from devices.models import AuditEntry
+from devices.timeline import changes_text, readable_changes
 from devices.views.csv_response import csv_response
 
-EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail")
-
-
-def action_label(entry: AuditEntry) -> str:
-    """The "Action" column: what the entry was about, in the words of its verb.
-
-    An emailed link was not fetched: its kind (the remediation fetch) would read
-    "Fetch remediation link" beside "Emailed a remediation link".
-    """
-    if entry.verb == AuditEntry.Verb.EMAILED:
-        return "Remediation link"
-    return entry.get_kind_display()
+EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail", "changes")
 
 
 @require_GET
@@ -33,7 +22,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     for entry in page.object_list:
-        entry.action_label = action_label(entry)
+        entry.readable_changes = readable_changes(entry.changes)
     return render(
         request, "devices/audit/log.html", {"form": filterset.form, "problems": filterset.problems(), "page": page}
     )
@@ -45,7 +34,8 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """The entries the log shows for these parameters, every page."""
     entries = AuditFilterSet(request.GET).qs
     rows = (
-        (e.at.isoformat(), e.username, e.verb, e.kind, e.device_name, e.action_id or "", e.bulk_job_id or "", e.detail)
+        (e.at.isoformat(), e.username, e.verb, e.kind, e.device_name, e.action_id or "", e.bulk_job_id or "", e.detail,
+         changes_text(e.changes))
         for e in entries.iterator(chunk_size=2000)
     )
     return csv_response("audit", EXPORT_COLUMNS, rows)

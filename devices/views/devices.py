@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from devices import outbox
-from devices.csv_io import COLUMNS, device_rows
+from devices.csv_io import EXPORT_COLUMNS, device_rows
 from devices.filters import DeviceFilterSet
 from devices.forms import DeviceForm
-from devices.inventory import save_device
+from devices.inventory import delete_device, delete_devices, save_device
 from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
+from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
 from devices.views.htmx import render_page_or_fragment
 from devices.views.paging import CappedPaginator
@@ -55,8 +56,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 def device_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Exactly the devices the list shows for these parameters, in import columns."""
-    return csv_response("devices", COLUMNS, device_rows(DeviceFilterSet(request.GET).qs))
+    """Exactly the devices the list shows for these parameters: the import columns, then what the cloud says."""
+    return csv_response("devices", EXPORT_COLUMNS, device_rows(DeviceFilterSet(request.GET).qs))
 
 
 @require_GET
@@ -66,14 +67,18 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Show what is stored at once; fetch again when it is missing or stale.
     outbox.ensure_fresh_remediation(device, user=request.user)
     view = outbox.budget_view()  # one read of the budget serves both panels' ETAs
-    context = {**device_actions_context(device, view), **remediation_context(device, view)}
+    context = {
+        **device_actions_context(device, view),
+        **remediation_context(device, view),
+        "timeline": device_timeline(device),
+    }
     return render(request, "devices/devices/detail.html", context)
 
 
-def _save_form(form: DeviceForm, device: Device | None) -> Device | None:
+def _save_form(form: DeviceForm, device: Device | None, user) -> Device | None:
     """Save a valid form; on a race with another save, put the error on the form."""
     try:
-        return save_device(device, form.record())
+        return save_device(device, form.record(), user=user)
     except IntegrityError:
         # Someone saved the same identifier between validation and save: the
         # fresh validation names the device that has it now.
@@ -88,7 +93,7 @@ def _save_form(form: DeviceForm, device: Device | None) -> Device | None:
 def device_create(request: HttpRequest) -> HttpResponse:
     form = DeviceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = _save_form(form, None)
+        device = _save_form(form, None, request.user)
         if device:
             messages.success(request, f"Added {device.name}.")
             return redirect(device)
@@ -101,7 +106,7 @@ def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     form = DeviceForm(request.POST or None, instance=device)
     if request.method == "POST" and form.is_valid():
-        if _save_form(form, device):
+        if _save_form(form, device, request.user):
             messages.success(request, f"Saved {device.name}.")
             return redirect(device)
     return render(request, "devices/devices/form.html", {"form": form, "device": device})
@@ -113,7 +118,7 @@ def device_delete(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
     if request.method == "POST":
         name = device.name
-        device.delete()
+        delete_device(device, user=request.user)
         messages.success(request, f"Deleted {name}.")
         return redirect("devices:device-list")
     return render(request, "devices/devices/confirm_delete.html", {"device": device})
@@ -134,7 +139,6 @@ def device_bulk_delete(request: HttpRequest) -> HttpResponse:
             "devices/devices/bulk_delete.html",
             {"count": count, "sample": devices[:10], "post": request.POST, "back": back},
         )
-    with transaction.atomic():
-        deleted = Device.objects.filter(pk__in=list(devices.values_list("pk", flat=True))).delete()[1].get("devices.Device", 0)
+    deleted = delete_devices(list(devices.values_list("pk", flat=True)), user=request.user, detail="Bulk delete")
     messages.success(request, f"Deleted {deleted} devices.")
     return redirect(back)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from devices import audit
 from devices.csv_io import (
     COLUMNS,
     CsvFormatError,
@@ -77,7 +78,8 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             # No transaction around it: the import commits batch by batch, so
             # clicks and the cluster can write in between.
             try:
-                result = apply_import(pending.content, valid_rows_only=(mode == "valid"))
+                result = apply_import(pending.content, valid_rows_only=(mode == "valid"),
+                                      on_written=audit.import_recorder(request.user, pending))
             except (ImportRejected, ImportInterrupted) as exc:
                 messages.error(request, str(exc))
             else:

@@ -24,7 +24,7 @@ def test_the_audit_log_filters_and_exports(operator_client, make_device, operato
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert rows[0][:3] == ["time", "user", "verb"]
     assert [(r[1], r[2], r[4]) for r in rows[1:]] == [("otto", "cancelled", "beta"), ("otto", "queued", "alpha")]
-    assert AuditEntry.objects.count() == 3
+    assert AuditEntry.objects.exclude(verb="created").count() == 3  # the fixtures' devices are "created" entries
 
 
 def test_the_audit_filters_are_labelled_and_a_bad_date_is_named(operator_client):
@@ -43,7 +43,7 @@ def test_an_emailed_link_is_not_shown_as_a_fetch(operator_client, sample_device,
     audit.record(AuditEntry.Verb.EMAILED, operator, kind=ActionKind.REMEDIATION, device=sample_device,
                  detail="to grace@example.com")
     outbox.enqueue(sample_device, "dhcprenew", user=operator)
-    body = operator_client.get(reverse("devices:audit-log")).content.decode()
+    body = operator_client.get(reverse("devices:audit-log"), {"user": "otto"}).content.decode()
     assert action_cells(body) == [("Queued", "Renew DHCP"), ("Emailed a remediation link", "Remediation link")]
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone as dj_timezone
 
 from devices.models import Device
 
@@ -168,9 +172,28 @@ def test_export_is_exactly_what_the_filter_shows(viewer_client, make_device):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows == [
-        ["name", "hwid", "macs", "owner_name", "owner_email", "notes"],
-        ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline'],
+        ["name", "hwid", "macs", "owner_name", "owner_email", "notes", "compliance", "exempt_mode", "last_seen", "in_cloud"],
+        ["lab-1", "L1", "00:00:00:00:00:01 00:00:00:00:00:02", "Ada", "", 'a, "quoted"\nline', "unknown", "", "", ""],
     ]
+
+
+def test_the_export_carries_what_the_cloud_says_and_imports_back_unchanged(admin_client_, make_device):
+    seen = datetime(2026, 3, 1, 8, 30, tzinfo=dt_timezone.utc)
+    make_device("synced", hwid="S1")
+    make_device("gone", hwid="G1")
+    Device.objects.filter(name="synced").update(compliance="non_compliant", exempt_mode="critical", last_seen_at=seen,
+                                                cloud_synced_at=seen)
+    Device.objects.filter(name="gone").update(cloud_synced_at=seen, cloud_missing_since=seen)
+    export = b"".join(admin_client_.get(reverse("devices:device-export")).streaming_content)
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(export.decode()))}
+    assert [rows["synced"][c] for c in ("compliance", "exempt_mode", "last_seen", "in_cloud")] == [
+        "non_compliant", "critical", "2026-03-01T08:30:00+00:00", "yes"]
+    assert rows["gone"]["in_cloud"] == "no"
+    upload = admin_client_.post(reverse("devices:import-upload"),
+                                {"file": SimpleUploadedFile("export.csv", export, "text/csv")})
+    assert upload.status_code == 302
+    done = admin_client_.post(upload["Location"], {"mode": "all"}, follow=True).content.decode()
+    assert "0 created, 0 updated, 2 unchanged, 0 skipped" in done
 
 
 def test_the_list_costs_the_same_queries_for_10_or_50_rows(viewer_client, make_device, django_assert_max_num_queries):
@@ -194,3 +217,34 @@ def test_an_ignored_page_size_shows_the_size_in_use_in_the_dropdown(viewer_clien
     assert '<option value="50" selected>' in select
     assert select.count("selected") == 1
     assert ("Ignored per_page=" in body) == bool(asked)
+
+
+def test_the_list_shows_and_filters_by_what_the_cloud_says(viewer_client, make_device):
+    seen = dj_timezone.now() - timedelta(days=40)
+    make_device("seen-bad", hwid="SB")
+    make_device("never-synced", hwid="NS")
+    Device.objects.filter(name="seen-bad").update(compliance="non_compliant", exempt_mode="critical", last_seen_at=seen,
+                                                  cloud_synced_at=seen, cloud_missing_since=dj_timezone.now())
+    page = viewer_client.get(LIST).content.decode()
+    for heading in ("Compliance</th>", "Exemption</th>", "Last seen</th>"):
+        assert heading in page
+    assert "Non-compliant" in page and "Critical issues exempt" in page and "not in the cloud" in page
+    assert f'<time datetime="{seen.isoformat(timespec="microseconds")}' in page
+    assert "Never" in page and "Not confirmed" in page and "Not synced yet" in page
+    # The overview's links use these parameter names.
+    for query in ({"compliance": "non_compliant"}, {"exempt": "critical"}, {"cloud": "missing"}):
+        body = viewer_client.get(LIST, query, headers=HTMX).content.decode()
+        assert ">seen-bad</a>" in body and ">never-synced</a>" not in body, query
+    both = viewer_client.get(LIST, {"unseen_days": "30"}, headers=HTMX).content.decode()
+    assert ">seen-bad</a>" in both and ">never-synced</a>" in both  # never seen counts as not seen
+    unconfirmed = viewer_client.get(LIST, {"exempt": "unknown"}, headers=HTMX).content.decode()
+    assert ">seen-bad</a>" not in unconfirmed and ">never-synced</a>" in unconfirmed
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-1", "1e9"])
+def test_an_invalid_unseen_days_is_named_and_ignored_never_an_error(viewer_client, make_device, bad):
+    make_device("kept", hwid="K")
+    response = viewer_client.get(LIST, {"unseen_days": bad, "compliance": "unknown"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"Ignored unseen_days=&#x27;{bad}&#x27;" in body and ">kept</a>" in body

@@ -53,7 +53,10 @@ def test_the_counts_link_to_the_list_filtered_by_what_they_count(viewer_client, 
     assert count_link(body, "remediation=link") == "1 Has issues: remediation link"
     assert count_link(body, "remediation=unknown") == "1 Not fetched yet"
     assert count_link(body, "cloud=missing") == "1 Not in the cloud"
-    assert count_link(body, "unseen_days=7") == "1 Not seen for 7 days"
+    # ws-0 was last seen 8 days ago, ws-2 never: the list's unseen_days filter counts both.
+    assert count_link(body, "unseen_days=7") == "2 Not seen for 7 days"
+    listed = viewer_client.get("/devices/", {"unseen_days": "7"}).content.decode()
+    assert ">ws-0</a>" in listed and ">ws-2</a>" in listed and ">ws-1</a>" not in listed
 
 
 def attempt(at: datetime, outcome=UpstreamAttempt.Outcome.OK) -> UpstreamAttempt:
