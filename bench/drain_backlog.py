@@ -66,7 +66,7 @@ def main() -> None:
     from harness import drainer_threads, run_threads
 
     from devices import outbox
-    from devices.models import Device, UpstreamAttempt
+    from devices.models import Action, Device, UpstreamAttempt
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench")

@@ -14,11 +14,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -28,20 +30,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="GEARS_BATCH_SIZE")
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
     os.environ["GEARS_BATCH_SIZE"] = str(args.batch)
-    import django
-
-    django.setup()
+    start_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
 
     from harness import fill_inventory
 

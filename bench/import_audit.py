@@ -11,13 +11,14 @@ Prints seconds per import, audit entries written and queries per 1,000 rows.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -26,12 +27,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="imports of each kind (alternating)")
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django(test_client=False)
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

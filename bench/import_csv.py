@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -46,28 +45,24 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="print one JSON object (for tests)")
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from harness import fill_inventory
 
     from devices.models import Device, DeviceImport, MacAddress
 
-    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
     fill_inventory(0, lambda *a: None)  # migrate only
     if Device.objects.exists():
         sys.exit("The database already holds devices: give a fresh, empty one (DATABASE_URL).")

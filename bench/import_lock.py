@@ -16,15 +16,16 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -36,16 +37,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object (for tests)")
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django()
     from django.contrib.auth import get_user_model
     from django.db import OperationalError, connection, connections
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from harness import fill_inventory
 
@@ -55,7 +50,6 @@ def main() -> None:
 
     if args.batch:
         csv_io.applying.IMPORT_BATCH = args.batch
-    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
     say = (lambda *a: None) if args.json else print
     fill_inventory(args.rows, say)
     # Every device of the file gets new notes: an update import of every row.

@@ -10,11 +10,9 @@ the number of SQL queries, and peak memory of the process.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,24 +38,21 @@ def before(vendor: str, label: str) -> str:
     return f"{known[max(matches, key=len)]:.1f}" if matches else "n/a"
 
 
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
-    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
 
     from harness import fill_inventory
 

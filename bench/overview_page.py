@@ -10,10 +10,8 @@ and the number of SQL queries.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -58,6 +56,9 @@ def fill(args, say=print) -> None:
             notices.note(Notice.Kind.SYNC_ENDED, f"bench:{n}", f"notice {n}")
 
 
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
@@ -66,18 +67,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
-    setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
 
     from harness import fill_inventory
 

@@ -10,15 +10,16 @@ first page and for the page after 100 "older entries" clicks.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -28,12 +29,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=20_000)
     args = parser.parse_args()
 
-    os.environ.setdefault("GEARSDASH_VAR_DIR", tempfile.mkdtemp(prefix="gearsdash-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gearsdash.test_settings"
-    os.environ.setdefault("GEARSDASH_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    start_django(test_client=False)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
