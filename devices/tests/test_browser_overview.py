@@ -47,6 +47,9 @@ def test_the_overview_shows_its_counts_and_chart_and_never_scrolls_sideways(page
     counts.get_by_role("link", name="2 Non-compliant").click()
     expect(page).to_have_url(re.compile(r"/devices/\?compliance=non_compliant$"))
     expect(page.get_by_role("heading", name="Devices")).to_be_visible()
+    for device in lab[:2]:
+        expect(page.get_by_role("link", name=device.name, exact=True).first).to_be_visible()
+    expect(page.get_by_role("link", name=lab[2].name, exact=True)).to_have_count(0)
 
 
 def test_a_toast_tells_any_page_a_bulk_job_ended_and_stays_until_dismissed(page: Page, live_server, viewer, upstream,
