@@ -55,6 +55,12 @@ def bulk_action_ended(action: Action) -> None:
     transaction.on_commit(lambda: bulk_job_ended_if_done(job_id))
 
 
+def bulk_jobs_touched(job_ids: set[int]) -> None:
+    """Actions of these bulk jobs ended outside a call (superseded, cancelled): note the jobs that are done, after the commit."""
+    for job_id in job_ids:
+        transaction.on_commit(lambda job_id=job_id: bulk_job_ended_if_done(job_id))
+
+
 def bulk_job_ended_if_done(job_id: int) -> None:
     open_statuses = (*Action.PENDING, Action.Status.SENDING)
     if Action.objects.filter(bulk_job_id=job_id, status__in=open_statuses).exists():

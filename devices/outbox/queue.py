@@ -71,6 +71,7 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
         waiting.status = Action.Status.SUPERSEDED
         waiting.finished_at = now
         waiting.save(update_fields=["status", "finished_at"])
+        notices.bulk_action_ended(waiting)  # it may have been its bulk job's last
     action = Action.objects.create(
         device=device, kind=kind, priority=priority, coalesce_key=key,
         requested_by=_requester(user), not_before=now, opt=1 if device.hwid else 0,
@@ -156,6 +157,9 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
     prototype = Action(kind=kind, priority=Priority.BULK, bulk_job=job, requested_by=job.created_by, not_before=now)
     queued = insert_pending(device_ids, prototype, key_prefix)
     link_superseded(superseded, job.pk)
+    if superseded:  # the waiting changes replaced may have been other jobs' last
+        notices.bulk_jobs_touched(set(Action.objects.filter(pk__in=superseded, bulk_job__isnull=False)
+                                      .values_list("bulk_job_id", flat=True)))
     job.already_queued = len(device_ids) - queued
     job.save(update_fields=["already_queued"])
     record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
@@ -173,6 +177,7 @@ def cancel(action: Action, *, user) -> bool:
         if changed:
             action.refresh_from_db()
             record_audit(AuditEntry.Verb.CANCELLED, user, action=action, device=action.device)
+            notices.bulk_action_ended(action)
     return bool(changed)
 
 

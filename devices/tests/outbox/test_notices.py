@@ -127,3 +127,49 @@ def test_refused_credentials_and_a_429_pause_as_alarms_and_an_operator_resumes(c
     outbox.resume(user=operator)  # nothing paused any more: nothing noted
     outbox.finish(third, GearsRateLimited("HTTP 429 from the cloud", retry_after=30))
     assert notices() == [("paused", "error"), ("resumed", "success"), ("paused", "error")]
+
+
+def test_a_click_that_supersedes_a_jobs_last_waiting_action_ends_the_job(
+        fake_clock, outbox_settings, devices, operator, django_capture_on_commit_callbacks):
+    (device,) = devices(1)
+    job = outbox.enqueue_bulk([device.pk], "exempt_all", user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.enqueue(device, "unexempt", user=operator)
+    (notice,) = Notice.objects.all()
+    assert notice.text == f"Bulk job #{job.pk} (Exempt all issues, 1 devices) finished: 1 superseded."
+
+
+def test_a_bulk_job_that_supersedes_anothers_last_action_ends_that_job(
+        fake_clock, outbox_settings, devices, operator, django_capture_on_commit_callbacks):
+    lab = devices(2)
+    first = outbox.enqueue_bulk([d.pk for d in lab], "exempt_all", user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = outbox.enqueue_bulk([d.pk for d in lab], "unexempt", user=operator)
+    (notice,) = Notice.objects.all()
+    assert notice.link == f"/devices/bulk/{first.pk}/" and "2 superseded" in notice.text
+    assert not Notice.objects.filter(link=f"/devices/bulk/{second.pk}/").exists()  # still waiting
+
+
+def test_cancelling_a_jobs_actions_one_by_one_ends_the_job_at_the_last(
+        fake_clock, outbox_settings, devices, operator, django_capture_on_commit_callbacks):
+    job = outbox.enqueue_bulk([d.pk for d in devices(2)], "dhcprenew", user=operator)
+    first, second = job.actions.order_by("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.cancel(first, user=operator)
+    assert not Notice.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.cancel(second, user=operator)
+    (notice,) = Notice.objects.all()
+    assert notice.text == f"Bulk job #{job.pk} (Renew DHCP, 2 devices) finished: 2 cancelled."
+
+
+def test_a_lost_action_out_of_attempts_ends_its_job(bulk_claims, fake_clock, outbox_settings,
+                                                    django_capture_on_commit_callbacks):
+    outbox_settings.GEARS_MAX_ATTEMPTS = 1
+    job, (claim,) = bulk_claims(1)
+    fake_clock.advance(60)  # the worker vanished: its lease passed
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.reap_lost(outbox.db_now()) == 1
+    assert Action.objects.get().status == "failed"
+    (notice,) = Notice.objects.all()
+    assert notice.link == f"/devices/bulk/{job.pk}/" and "1 failed" in notice.text
