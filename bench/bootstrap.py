@@ -18,3 +18,24 @@ def start_django(*, test_client: bool = True) -> None:
         from django.test.utils import setup_test_environment
 
         setup_test_environment()  # lets the test client in (ALLOWED_HOSTS: testserver)
+
+
+def start_django_on(sim, limit: int, window: float, **env: str) -> None:
+    """Set up Django with the real settings against the simulator `sim` at `limit` per `window` seconds.
+
+    `env` adds or overrides settings' environment variables; the drainer is not
+    kicked (the script drives drainers itself).
+    """
+    os.environ.update({
+        "GEARSDASH_VAR_DIR": os.environ.get("GEARSDASH_VAR_DIR") or tempfile.mkdtemp(prefix="gearsdash-bench-"),
+        "GEARS_BASE_URL": sim.base_url,
+        "GEARS_RATE_LIMIT": f"{limit}/{window:g}",
+        "GEARS_KICK_DRAINER": "0",
+        "DJANGO_HTTPS": "0",
+        "GEARSDASH_LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
+        **env,
+    })
+    import django
+
+    django.setup()

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+from bootstrap import start_django_on  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -38,20 +39,7 @@ def main() -> None:
     from fakegears.server import SimulatorConfig, start_simulator
 
     sim = start_simulator(SimulatorConfig(limit=args.limit, window=args.window, devices=args.devices))
-    var_dir = os.environ.get("GEARSDASH_VAR_DIR") or tempfile.mkdtemp(prefix="gearsdash-bulkbench-")
-    os.environ.update({
-        "GEARSDASH_VAR_DIR": var_dir,
-        "GEARS_BASE_URL": sim.base_url,
-        "GEARS_RATE_LIMIT": f"{args.limit}/{args.window:g}",
-        "GEARS_BATCH_SIZE": str(args.batch),
-        "GEARS_KICK_DRAINER": "0",
-        "DJANGO_HTTPS": "0",
-        "GEARSDASH_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
-    })
-    import django
-
-    django.setup()
+    start_django_on(sim, args.limit, args.window, GEARS_BATCH_SIZE=str(args.batch))
     import requests
     from django.conf import settings
     from django.contrib.auth import get_user_model

@@ -22,12 +22,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+from bootstrap import start_django_on  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -43,21 +45,7 @@ def main() -> None:
     from fakegears.server import SimulatorConfig, start_simulator
 
     sim = start_simulator(SimulatorConfig(limit=args.limit, window=args.window))
-    env = {
-        "GEARSDASH_VAR_DIR": os.environ.get("GEARSDASH_VAR_DIR") or tempfile.mkdtemp(prefix="gearsdash-qbench-"),
-        "GEARS_BASE_URL": sim.base_url,
-        "GEARS_RATE_LIMIT": f"{args.limit}/{args.window:g}",
-        "GEARS_RATE_MARGIN": "0.02",
-        "GEARS_DRAINERS": str(args.drainers),
-        "GEARS_KICK_DRAINER": "0",
-        "DJANGO_HTTPS": "0",
-        "GEARSDASH_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
-    }
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    start_django_on(sim, args.limit, args.window, GEARS_RATE_MARGIN="0.02", GEARS_DRAINERS=str(args.drainers))
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,11 +33,10 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
 
-    from harness import fill_inventory
+    from harness import fill_inventory, time_requests
 
     from devices import outbox
     from devices.models import Action, Device
@@ -73,15 +70,8 @@ def main() -> None:
         call = getattr(client, method)
         response = call(url, data, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                call(url, data, headers=headers)
-                timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
-        print(f"| {label} | {statistics.median(timings):.1f} | {p95:.1f} | {len(queries)} |")
+        median, p95, queries = time_requests(lambda: call(url, data, headers=headers), args.runs)
+        print(f"| {label} | {median:.1f} | {p95:.1f} | {queries} |")
 
 
 if __name__ == "__main__":

@@ -51,3 +51,21 @@ def run_threads(threads: list[threading.Thread]) -> float:
     for thread in threads:
         thread.join()
     return time.monotonic() - started
+
+
+def time_requests(call: Callable[[], object], runs: int) -> tuple[float, float, int]:
+    """Median and p95 in ms of `runs` calls (after the caller's warm-up), and the queries of the last one."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timings = []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            call()
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+    return statistics.median(timings), p95, len(queries)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,10 +50,9 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
 
-    from harness import fill_inventory
+    from harness import fill_inventory, time_requests
 
     from devices.models import Device
 
@@ -88,17 +86,14 @@ def main() -> None:
     for label, url, headers in cases:
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(url, headers=headers)
-                if hasattr(response, "streaming_content"):
-                    b"".join(response.streaming_content)
-                timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
-        print(f"| {label} | {before(vendor, label)} | {statistics.median(timings):.1f} | {p95:.1f} | {len(queries)} |")
+
+        def fetch(url=url, headers=headers) -> None:
+            response = client.get(url, headers=headers)
+            if hasattr(response, "streaming_content"):
+                b"".join(response.streaming_content)
+
+        median, p95, queries = time_requests(fetch, args.runs)
+        print(f"| {label} | {before(vendor, label)} | {median:.1f} | {p95:.1f} | {queries} |")
     started = time.perf_counter()
     response = client.get("/devices/export.csv")
     size = sum(len(chunk) for chunk in response.streaming_content)

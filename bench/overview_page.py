@@ -10,7 +10,6 @@ and the number of SQL queries.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -71,10 +70,9 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
 
-    from harness import fill_inventory
+    from harness import fill_inventory, time_requests
 
     from devices.models import Action, Device, Notice, UpstreamAttempt
 
@@ -101,15 +99,8 @@ def main() -> None:
     for label, url, headers in cases:
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                client.get(url, headers=headers)
-                timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
-        print(f"| {label} | {statistics.median(timings):.1f} | {p95:.1f} | {len(queries)} |")
+        median, p95, queries = time_requests(lambda: client.get(url, headers=headers), args.runs)
+        print(f"| {label} | {median:.1f} | {p95:.1f} | {queries} |")
 
 
 if __name__ == "__main__":

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+from bootstrap import start_django_on  # noqa: E402 (bench/ is on sys.path)
 
 
 def main() -> None:
@@ -40,19 +41,7 @@ def main() -> None:
     from fakegears.server import SimulatorConfig, start_simulator
 
     sim = start_simulator(SimulatorConfig(devices=args.devices, limit=args.limit, window=args.window))
-    os.environ.update({
-        "GEARSDASH_VAR_DIR": os.environ.get("GEARSDASH_VAR_DIR") or tempfile.mkdtemp(prefix="gearsdash-syncbench-"),
-        "GEARS_BASE_URL": sim.base_url,
-        "GEARS_RATE_LIMIT": f"{args.limit}/{args.window:g}",
-        "GEARS_RATE_MARGIN": "0.02",
-        "GEARS_KICK_DRAINER": "0",
-        "DJANGO_HTTPS": "0",
-        "GEARSDASH_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
-    })
-    import django
-
-    django.setup()
+    start_django_on(sim, args.limit, args.window, GEARS_RATE_MARGIN="0.02")
     import requests
     from django.core.management import call_command
     from django.db import connection
