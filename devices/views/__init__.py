@@ -2,7 +2,7 @@
 
 Layers, top to bottom (a module imports only from those below it):
 devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline (the views);
-panels, selection, csv_response, htmx (what the views share).
+panels, selection, table_rows, csv_response, htmx (what the views share).
 """
 
 from devices.views.actions import action_cancel, action_create, action_retry, action_row, exemption

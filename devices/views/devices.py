@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import IntegrityError
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
@@ -20,6 +19,7 @@ from devices.inventory import delete_device, delete_devices, save_device
 from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
+from devices.views.table_rows import table_rows
 from devices.views.htmx import render_page_or_fragment
 from devices.views.paging import CappedPaginator
 from devices.views.panels import device_actions_context, remediation_context
@@ -33,11 +33,11 @@ def device_list(request: HttpRequest) -> HttpResponse:
     filterset = DeviceFilterSet(request.GET)
     paginator = CappedPaginator(filterset.qs, filterset.page_size, ids_first=bool(filterset.value("q")))
     page = paginator.get_page(request.GET.get("page"))
-    prefetch_related_objects(page.object_list, "macs")
     selecting = filterset.selecting_pairs()
     context = {
         "form": filterset.form,
         "page": page,
+        "rows": table_rows(page.object_list),
         "problems": filterset.problems(),
         "selecting": selecting,
         "filter_query": urlencode(selecting),

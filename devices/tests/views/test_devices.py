@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -12,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
-from devices.models import Device
+from devices.models import Action, Device, MacAddress
 
 LIST = reverse("devices:device-list")
 HTMX = {"HX-Request": "true"}
@@ -248,3 +249,53 @@ def test_an_invalid_unseen_days_is_named_and_ignored_never_an_error(viewer_clien
     assert response.status_code == 200
     body = response.content.decode()
     assert f"Ignored unseen_days=&#x27;{bad}&#x27;" in body and ">kept</a>" in body
+
+
+def table_rows_html(body: str) -> dict[str, str]:
+    """Each row of the device table, by the device name its link shows."""
+    tbody = body[body.index("<tbody>"): body.index("</tbody>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", tbody, flags=re.S)
+    return {re.search(r'<td class="name"><a href="[^"]+">(.*?)</a>', row).group(1): row for row in rows}
+
+
+def test_each_rows_menu_queues_the_action_for_its_own_device(operator_client, make_device):
+    devices = [make_device(f"lab-{n}", hwid=f"LAB{n}") for n in range(3)]
+    rows = table_rows_html(operator_client.get(LIST, headers=HTMX).content.decode())
+    for device in devices:
+        row = rows[device.name]
+        url = reverse("devices:action-create", args=[device.pk])
+        assert f'<a href="{device.get_absolute_url()}">' in row
+        assert f'<form method="post" action="{url}">' in row and row.count(f'hx-post="{url}"') == 4
+        assert f"Actions<span class=\"visually-hidden\"> for {device.name}</span>" in row
+        assert f'hx-confirm="Exempt all issues on {device.name}?"' in row
+        action = re.search(r'<form method="post" action="([^"]+)">', row).group(1)
+        assert operator_client.post(action, {"kind": "dhcprenew"}).status_code == 302
+    assert [action.device for action in Action.objects.order_by("pk")] == devices
+
+
+def test_a_name_written_as_html_is_escaped_in_every_part_of_its_row(operator_client, make_device):
+    make_device('<b>"x"</b>', hwid="H1")
+    body = operator_client.get(LIST, headers=HTMX).content.decode()
+    assert "<b>" not in body
+    escaped = "&lt;b&gt;&quot;x&quot;&lt;/b&gt;"
+    row = table_rows_html(body)[escaped]
+    assert f'aria-label="Select {escaped}"' in row and f"> for {escaped}</span>" in row
+    assert f'hx-confirm="Exempt all issues on {escaped}?"' in row
+
+
+def test_a_row_shows_the_primary_mac_first_the_owner_or_their_email_and_dashes_for_none(viewer_client, make_device):
+    make_device("two-macs", macs=["00:00:00:00:00:09", "00:00:00:00:00:01"], owner_email="ops@example.com")
+    make_device("bare", hwid="B1")
+    MacAddress.objects.filter(address="00:00:00:00:00:01").update(is_primary=False)
+    MacAddress.objects.filter(address="00:00:00:00:00:09").update(is_primary=True)
+    rows = table_rows_html(viewer_client.get(LIST, headers=HTMX).content.decode())
+    assert '<td class="mono" data-label="MAC">00:00:00:00:00:09 <span class="muted">+1</span></td>' in rows["two-macs"]
+    assert '<td data-label="Owner">ops@example.com</td>' in rows["two-macs"]
+    assert '<td class="mono" data-label="HWID">—</td>' in rows["two-macs"]
+    assert '<td class="mono" data-label="MAC">—</td>' in rows["bare"] and '<td data-label="Owner">—</td>' in rows["bare"]
+
+
+def test_a_viewer_gets_no_row_menus(viewer_client, make_device):
+    make_device("lab-1", hwid="LAB1")
+    body = viewer_client.get(LIST, headers=HTMX).content.decode()
+    assert "lab-1" in body and "row-actions" not in body and "/actions/" not in body
