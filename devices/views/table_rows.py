@@ -35,7 +35,7 @@ class IdUrl:
         return f"{self.head}{pk}{self.tail}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Moment:
     """A time as the list prints it: `<time datetime="{{ iso }}" title="{{ full }}">{{ ago }}</time>`."""
 
@@ -52,7 +52,7 @@ class Moment:
         return cls(local.isoformat(), localize(local), naturaltime(value))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeviceRow:
     pk: str
     name: str
