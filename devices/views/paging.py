@@ -10,11 +10,30 @@ they are all known, the page is read by id rather than by searching again.
 
 from __future__ import annotations
 
+import json
+
 from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 
 # Matches counted exactly; beyond this the list says "more than 10,000".
 COUNT_CAP = 10_000
+
+
+def with_ids(queryset, ids: list[int]):
+    """The rows of `queryset`'s model whose id is in `ids`, the ids sent as one query parameter.
+
+    One parameter per id cost Django 14 ms of CPU per thousand ids to compile
+    and send: a search matching 10,000 devices took 140 ms for its page.
+    """
+    model = queryset.model
+    if connection.vendor == "postgresql":
+        # = ANY keeps the list's index order usable: the page is the first rows found in it.
+        column = f'"{model._meta.db_table}"."{model._meta.pk.column}"'
+        return model._default_manager.filter(RawSQL(f"{column} = ANY(%s)", [ids], output_field=BooleanField()))
+    return model._default_manager.filter(pk__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
 
 
 class CappedPaginator(Paginator):
@@ -44,7 +63,7 @@ class CappedPaginator(Paginator):
         if len(ids) <= self.cap:
             # Every match is known: the page is a lookup by id, in the same order.
             ordering = self.object_list.query.order_by
-            self.object_list = self.object_list.model._default_manager.filter(pk__in=ids).order_by(*ordering)
+            self.object_list = with_ids(self.object_list, ids).order_by(*ordering)
         return len(ids)
 
     @property

@@ -71,3 +71,14 @@ def test_the_export_of_a_capped_list_has_every_match(admin_client_, sixty):
     response = admin_client_.get(reverse("devices:device-export"), {"q": "lab"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 60
+
+
+def test_a_search_under_the_cap_pages_through_every_match_once_in_the_chosen_order(admin_client_, db):
+    Device.objects.bulk_create([Device(name=f"lab-{n:02d}", hwid=f"LAB{n:02d}") for n in range(60)])
+    seen = []
+    for number in (1, 2, 3):
+        response = admin_client_.get(LIST, {"q": "lab", "sort": "-hwid", "per_page": "25", "page": str(number)},
+                                     headers=HTMX)
+        assert response.context["page"].paginator.count == 60
+        seen += [d.name for d in response.context["page"].object_list]
+    assert seen == [f"lab-{n:02d}" for n in range(59, -1, -1)]
