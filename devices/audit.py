@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.utils import timezone
+
+from devices.bulk_insert import insert_rows
 from devices.models import Action, AuditEntry, BulkJob, Device, DeviceImport
 
 DETAIL_MAX = AuditEntry._meta.get_field("detail").max_length
@@ -51,14 +54,16 @@ def import_recorder(user, device_import: DeviceImport) -> Callable[[list[tuple[i
     planned update rows (device_id, record, changes as column/old/new).
     """
     source = f"{device_import.filename} (import {str(device_import.pk)[:8]})"
+    who = {"verb": AuditEntry.Verb.IMPORTED, "user": user.pk if getattr(user, "pk", None) else None,
+           "username": getattr(user, "username", "") or "system"}
+    created_detail, updated_detail = (f"{verb} from {source}"[:DETAIL_MAX] for verb in ("Created", "Updated"))
 
     def written(created: list[tuple[int, str]], updated: list) -> None:
-        record_many(
-            [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=pk, name=name), detail=f"Created from {source}")
-             for pk, name in created]
-            + [entry(AuditEntry.Verb.IMPORTED, user, device=Device(pk=row.device_id, name=row.record.name),
-                     detail=f"Updated from {source}", changes=[[c.column, c.old, c.new] for c in row.changes])
-               for row in updated]
-        )
+        # Rows, not instances: at 100,000 devices building AuditEntry objects was half an import's time.
+        insert_rows(AuditEntry, ("device", "device_name", "detail", "changes"),
+                    [(pk, name, created_detail, []) for pk, name in created]
+                    + [(row.device_id, row.record.name, updated_detail, [[c.column, c.old, c.new] for c in row.changes])
+                       for row in updated],
+                    timezone.now(), **who)
 
     return written

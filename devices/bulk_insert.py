@@ -1,9 +1,10 @@
-"""New devices and their MAC rows written in bulk, without a model instance per row.
+"""Rows written in bulk without a model instance per row: new devices with their MACs, audit entries.
 
 At 100,000 rows the ORM's bulk_create spends most of an import's time
-building instances and SQL. Here the ids are taken first (PostgreSQL's
-sequence; on SQLite the write lock the transaction holds), then PostgreSQL
-takes the rows by COPY and SQLite by one prepared statement per table.
+building instances and SQL. Here a new device's id is taken first
+(PostgreSQL's sequence; on SQLite the write lock the transaction holds),
+then PostgreSQL takes the rows by COPY and SQLite by one prepared statement
+per table.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, models
 
 from devices.models import Device, MacAddress
 from devices.search_index import new_devices_indexed_at_end
 
 # The Device columns the caller gives, in the order of its tuples.
 VALUE_FIELDS = ("name", "hwid", "owner_name", "owner_email", "notes")
-_STAMPS = ("created_at", "updated_at")
+# Values the database takes as Python gives them; any other field's are prepared (a JSON document).
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
 def insert_devices(values: Sequence[tuple], macs: Sequence[Sequence[str]], now: datetime) -> list[int]:
@@ -31,25 +33,46 @@ def insert_devices(values: Sequence[tuple], macs: Sequence[Sequence[str]], now: 
         return []
     assert connection.in_atomic_block, "insert_devices needs a transaction"
     ids = _take_ids(len(values))
-    fields = [field for field in Device._meta.concrete_fields if not field.primary_key]
-    # Every other column as a new Device() would have it.
-    fixed = {
-        field.attname: field.get_db_prep_save(now if field.name in _STAMPS else field.get_default(), connection)
-        for field in fields
-        if field.name not in VALUE_FIELDS
-    }
-    position = {name: index for index, name in enumerate(VALUE_FIELDS)}
-    columns = ["id", *(field.column for field in fields)]
-    plan = [(position[field.name], None) if field.name in position else (None, fixed[field.attname])
-            for field in fields]
-    device_rows = [(pk, *(row[index] if index is not None else value for index, value in plan))
-                   for pk, row in zip(ids, values)]
+    columns, device_rows = _rows(Device, ("id", *VALUE_FIELDS), [(pk, *row) for pk, row in zip(ids, values)], now)
     mac_rows = [(pk, mac, i == 0) for pk, addresses in zip(ids, macs) for i, mac in enumerate(addresses)]
     mac_columns = [MacAddress._meta.get_field(name).column for name in ("device", "address", "is_primary")]
     with new_devices_indexed_at_end(connection, ids[0], ids[-1]):
         _write(Device._meta.db_table, columns, device_rows)
         _write(MacAddress._meta.db_table, mac_columns, mac_rows)
     return ids
+
+
+def insert_rows(model: type[models.Model], names: Sequence[str], values: Sequence[tuple], now: datetime,
+                **fixed) -> None:
+    """Insert one row of `model` per tuple of the fields `names`, with the same `fixed` field values on each.
+
+    Every other column is as a new instance would have it (its default; `now`
+    for auto_now and auto_now_add); the database numbers the rows. The values
+    must be valid already: nothing is checked here.
+    """
+    if values:
+        _write(model._meta.db_table, *_rows(model, names, values, now, fixed, with_pk=False))
+
+
+def _rows(model: type[models.Model], names: Sequence[str], values: Sequence[tuple], now: datetime,
+          fixed: dict | None = None, with_pk: bool = True) -> tuple[list[str], list[tuple]]:
+    """The columns and database rows of `model` for these tuples of the fields `names`, every other field filled in."""
+    fields = [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
+    given = {model._meta.get_field(name).name: index for index, name in enumerate(names)}
+    fixed = {model._meta.get_field(name).name: value for name, value in (fixed or {}).items()}
+    # Per column: the tuple's index and the field when its value needs preparing, or one value for every row.
+    plan = []
+    for field in fields:
+        if field.name in given:
+            plan.append((given[field.name], None if isinstance(field, _PLAIN_FIELDS) else field, None))
+        else:
+            stamped = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            value = fixed[field.name] if field.name in fixed else now if stamped else field.get_default()
+            plan.append((None, None, field.get_db_prep_save(value, connection)))
+    rows = [tuple(value if index is None else row[index] if prepare is None
+                  else prepare.get_db_prep_save(row[index], connection) for index, prepare, value in plan)
+            for row in values]
+    return [field.column for field in fields], rows
 
 
 def _take_ids(count: int) -> list[int]:

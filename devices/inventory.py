@@ -207,13 +207,14 @@ def _owners(model, key: str, owner: str, values: list[str]) -> dict[str, int]:
     quote = connection.ops.quote_name
     key_column, owner_column = (quote(model._meta.get_field(name).column) for name in (key, owner))
     found: dict[str, int] = {}
+    select = f"SELECT {key_column}, {owner_column} FROM {quote(model._meta.db_table)} WHERE {key_column}"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array parameter: an IN list of 5,000 parameters took PostgreSQL ten times as long to plan.
+            cursor.execute(f"{select} = ANY(%s::text[])", [values])
+            return dict(cursor.fetchall())
         for chunk in in_chunks(values):
-            cursor.execute(
-                f"SELECT {key_column}, {owner_column} FROM {quote(model._meta.db_table)} "
-                f"WHERE {key_column} IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
+            cursor.execute(f"{select} IN ({', '.join(['%s'] * len(chunk))})", chunk)
             found.update(cursor.fetchall())
     return found
 

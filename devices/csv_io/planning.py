@@ -153,8 +153,16 @@ class Planner:
     file at once would.
     """
 
-    def __init__(self, columns: list[str]):
+    def __init__(self, columns: list[str], *, checked: bool = False):
+        """`checked`: the rows passed the checks of the file alone already (their cells' lengths,
+        lines and emails, an identifier on two lines), so only the database is looked at again."""
         self.columns = columns
+        self.checked = checked
+        # The checks of the columns the file has, worked out once rather than per row.
+        self.lengths = [] if checked else [(name, limit) for name, limit in MAX_LENGTHS.items() if name in columns]
+        self.one_line = [] if checked else [name for name in ONE_LINE_COLUMNS if name in columns]
+        self.has_email = not checked and "owner_email" in columns
+        self.given = {name: name in columns for name in COLUMNS}
         self.first_seen: dict[str, int] = {}  # identifier → line of the first row with it
         self.target_lines: dict[int, int] = {}  # device id → line of the first row updating it
 
@@ -172,6 +180,7 @@ class Planner:
         parsed: dict[int, tuple[str | None, list[str]]] = {}
         bad_identifiers: set[int] = set()
         has_hwid, has_macs = "hwid" in columns, "macs" in columns
+        lengths, one_line, has_email = self.lengths, self.one_line, self.has_email
         for index, row in enumerate(rows):
             if row.errors:
                 continue
@@ -189,20 +198,20 @@ class Planner:
                     errors += _messages(exc)
             if errors:
                 bad_identifiers.add(index)
-            for name, limit in MAX_LENGTHS.items():
+            for name, limit in lengths:
                 # Stripping only shortens: a cell within the limit is within it stripped.
-                value = values.get(name, "")
+                value = values[name]
                 if len(value) > limit and len(value.strip()) > limit:
                     errors.append(f"{name} is longer than {limit} characters.")
-            for name in ONE_LINE_COLUMNS:
-                value = values.get(name, "")
+            for name in one_line:
+                value = values[name]
                 if value.isprintable():  # no control character nor line separator: one line
                     continue
                 try:
                     validate_one_line(value.strip())
                 except ValidationError as exc:
                     errors += [f"{name}: {message}" for message in _messages(exc)]
-            email = values.get("owner_email", "").strip()
+            email = values["owner_email"].strip() if has_email else ""
             if email:
                 try:
                     validate_email(email)
@@ -212,7 +221,7 @@ class Planner:
 
         # Identifiers repeated inside the file.
         first_seen = self.first_seen
-        for index, (hwid, macs) in parsed.items():
+        for index, (hwid, macs) in () if self.checked else parsed.items():
             row = rows[index]
             for key in ([hwid] if hwid else []) + macs:
                 if key in first_seen:
@@ -246,7 +255,7 @@ class Planner:
     def _complete(self, row: PlannedRow, hwid: str | None, macs: list[str], stored: DeviceRecord | None,
                   device_id: int | None, bad_identifiers: bool) -> None:
         """The row's record, its action and its checks against the device it updates."""
-        columns = self.columns
+        given = self.given
         if stored is not None:
             row.device_id, row.device_name = device_id, stored.name
             if device_id in self.target_lines:
@@ -257,12 +266,12 @@ class Planner:
             current = DeviceRecord(name="", hwid=None)
         values = row.values
         record = DeviceRecord(
-            name=values["name"].strip() if "name" in columns else current.name,
-            hwid=hwid if "hwid" in columns else current.hwid,
-            macs=macs if "macs" in columns else current.macs,
-            owner_name=values["owner_name"].strip() if "owner_name" in columns else current.owner_name,
-            owner_email=values["owner_email"].strip() if "owner_email" in columns else current.owner_email,
-            notes=values["notes"].strip() if "notes" in columns else current.notes,
+            values["name"].strip() if given["name"] else current.name,
+            hwid if given["hwid"] else current.hwid,
+            macs if given["macs"] else current.macs,
+            values["owner_name"].strip() if given["owner_name"] else current.owner_name,
+            values["owner_email"].strip() if given["owner_email"] else current.owner_email,
+            values["notes"].strip() if given["notes"] else current.notes,
         )
         if not record.name:
             row.errors.append("name is empty.")

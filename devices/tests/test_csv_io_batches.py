@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.utils import timezone
+
+from devices import audit
 
 from devices.csv_io import ImportRejected, apply_import, plan_import
 from devices.csv_io.applying import BATCH_LIMITS, BATCH_SECONDS, next_batch_size
 from devices.csv_io.planning import PLAN_CHUNK
 from devices.inventory import DeviceRecord, save_devices
-from devices.models import Device, MacAddress
+from devices.models import AuditEntry, Device, DeviceImport, MacAddress
 
 HEADER = "name,hwid,macs,owner_name,owner_email,notes\n"
 
@@ -108,3 +111,32 @@ def test_batches_are_sized_to_hold_the_lock_about_as_long_as_allowed():
     assert next_batch_size(2000, BATCH_SECONDS / 2) == 4000
     assert next_batch_size(2000, 0.0) == high and next_batch_size(2000, 1000.0) == low
 
+
+
+def test_every_device_a_batched_import_writes_gets_one_entry_naming_the_user_and_what_changed(make_device, admin_user):
+    kept = make_device("kept", hwid="K1", owner_name="Old")
+    pending = DeviceImport.objects.create(uploaded_by=admin_user, filename="inv.csv", content="")
+    started = timezone.now()
+    apply_import(HEADER + "kept,K1,,New,,\n" + "".join(rows(25)), batch_size=10, pause=0,
+                 on_written=audit.import_recorder(admin_user, pending))
+    entries = AuditEntry.objects.filter(verb=AuditEntry.Verb.IMPORTED)
+    by_device = {entry.device_id: entry for entry in entries}
+    assert len(entries) == len(by_device) == Device.objects.count() == 26
+    assert {(e.user_id, e.username, e.device_name) for e in entries} == {
+        (admin_user.pk, admin_user.username, name) for name in Device.objects.values_list("name", flat=True)
+    }
+    assert all(e.at >= started and e.kind == "" and e.action_id is None for e in entries)
+    assert by_device[kept.pk].changes == [["owner_name", "Old", "New"]]
+    assert by_device[kept.pk].detail == f"Updated from inv.csv (import {str(pending.pk)[:8]})"
+    assert all(e.changes == [] and e.detail.startswith("Created from inv.csv") for e in entries if e.device_id != kept.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the import tunes only PostgreSQL's batches")
+@pytest.mark.django_db(transaction=True)  # each batch its own transaction, as in the web import
+def test_the_settings_an_import_gives_its_batches_end_with_them():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        before = cursor.fetchone()[0]
+        apply_import(HEADER + "".join(rows(30)), batch_size=10, pause=0)
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == before == "on"
