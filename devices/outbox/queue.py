@@ -148,14 +148,14 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
     superseded = supersede_waiting(device_ids, kind, now)
     prototype = Action(kind=kind, priority=Priority.BULK, bulk_job=job, requested_by=job.created_by, not_before=now)
     queued = insert_pending(device_ids, prototype, key_prefix)
-    link_superseded(superseded, job.pk)
+    link_superseded({old: queued[device] for old, device in superseded.items() if device in queued})
     if superseded:  # the waiting changes replaced may have been other jobs' last
-        notices.bulk_jobs_touched(set(Action.objects.filter(AnyOf(F("pk"), superseded), bulk_job__isnull=False)
+        notices.bulk_jobs_touched(set(Action.objects.filter(AnyOf(F("pk"), list(superseded)), bulk_job__isnull=False)
                                       .values_list("bulk_job_id", flat=True)))
-    job.already_queued = len(device_ids) - queued
+    job.already_queued = len(device_ids) - len(queued)
     job.save(update_fields=["already_queued"])
     record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
-                 detail=f"{queued} devices queued, {job.already_queued} already waiting; {description}")
+                 detail=f"{len(queued)} devices queued, {job.already_queued} already waiting; {description}")
     kick_drainer()
     return job
 
