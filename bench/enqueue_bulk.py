@@ -7,12 +7,16 @@ bench/list_page.py filled). The selection is the search "bench-00", which
 matches bench-000000 to bench-009999: 10,000 devices once the inventory has
 that many. Each case starts from an empty queue unless it says otherwise.
 Prints median and worst seconds per case, next to the figures measured before
-the rewrite (commit 35e6408, same machine, same sizes).
+the rewrite (commit 35e6408, same machine, same sizes), and the median CPU
+seconds the case cost: this process's, plus the PostgreSQL backend's when the
+server runs on this machine (read from /proc): CPU time moves much less than
+wall time with the load other work puts on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -42,6 +46,24 @@ BEFORE = {
 
 
 from bootstrap import start_django  # noqa: E402 (bench/ is on sys.path)
+
+
+def server_cpu_reader(connection):
+    """A function giving the CPU seconds the database backend of `connection` used so far (0 if unknown)."""
+    stat = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            stat = f"/proc/{cursor.fetchone()[0]}/stat"
+    if stat is None or not os.access(stat, os.R_OK):
+        return lambda: 0.0  # SQLite runs in this process; a remote server cannot be read
+
+    def used() -> float:
+        with open(stat) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    return used
 
 
 def main() -> None:
@@ -98,17 +120,20 @@ def main() -> None:
     vendor = connection.vendor
     before = BEFORE.get(vendor, {})
     print(f"\n{len(ids):,} devices selected of {Device.objects.count():,}, on {vendor}; {args.runs} runs each (after one warm-up)\n")
-    print("| case | before median s | median s | worst s |")
-    print("|---|---:|---:|---:|")
+    server_cpu = server_cpu_reader(connection)
+    print("| case | before median s | median s | worst s | median CPU s (ours + server) |")
+    print("|---|---:|---:|---:|---:|")
     for label, prepare, run in cases:
-        timings = []
+        timings, cpu = [], []
         for _ in range(args.runs + 1):
             prepare()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time() + server_cpu()
             run()
             timings.append(time.perf_counter() - started)
-        timings = timings[1:]
-        print(f"| {label} | {before.get(label, 'n/a')} | {statistics.median(timings):.2f} | {max(timings):.2f} |")
+            cpu.append(time.process_time() + server_cpu() - cpu_started)
+        timings, cpu = timings[1:], cpu[1:]
+        print(f"| {label} | {before.get(label, 'n/a')} | {statistics.median(timings):.2f} | {max(timings):.2f}"
+              f" | {statistics.median(cpu):.2f} |")
     empty_queue()
 
 

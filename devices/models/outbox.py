@@ -99,8 +99,11 @@ class Action(models.Model):
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.CANCELLED)
 
     # None only for a page of a cloud sync, which concerns no one device (a constraint below).
-    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="actions")
-    cloud_sync = models.ForeignKey(CloudSync, null=True, blank=True, on_delete=models.CASCADE, related_name="page_calls")
+    # No index of its own: action_device_recent_idx starts with the device (indexes below).
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="actions",
+                               db_index=False)
+    cloud_sync = models.ForeignKey(CloudSync, null=True, blank=True, on_delete=models.CASCADE, related_name="page_calls",
+                                   db_index=False)
     kind = models.CharField(max_length=20, choices=ActionKind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.CLICK)
@@ -121,14 +124,16 @@ class Action(models.Model):
     upstream_msg = models.CharField(max_length=300, blank=True, help_text="The cloud's msg.")
     last_error = models.CharField(max_length=300, blank=True)
     ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
-    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                      db_index=False)
     identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
     # 1: a HWID, 0: a MAC. Set when queued, from the device, so that ETAs can
     # group batches without a join; set again to what was sent.
     opt = models.PositiveSmallIntegerField(null=True, blank=True)
     # A batch's attempt names one action only: each action of the batch finds its request here.
     current_attempt = models.ForeignKey("UpstreamAttempt", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="+", help_text="The request that carries it now, or did last.")
+                                        related_name="+", help_text="The request that carries it now, or did last.",
+                                        db_index=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -140,9 +145,18 @@ class Action(models.Model):
             ),
             models.Index(fields=["status"], name="action_status_idx"),
             models.Index(fields=["device", "-created_at"], name="action_device_recent_idx"),
-            # A device's timeline reads its actions' steps newest first (devices.timeline).
-            models.Index(fields=["device", "-first_sent_at"], name="action_device_sent_idx"),
-            models.Index(fields=["device", "-finished_at"], name="action_device_finished_idx"),
+            # A device's timeline reads its actions' steps newest first (devices.timeline), only
+            # the steps taken: a row just queued has none, so a bulk job's INSERT skips these.
+            models.Index(fields=["device", "-first_sent_at"], condition=Q(first_sent_at__isnull=False),
+                         name="action_device_sent_idx"),
+            models.Index(fields=["device", "-finished_at"], condition=Q(finished_at__isnull=False),
+                         name="action_device_finished_idx"),
+            # Links empty on most rows, found only by value (deletes that cascade or set null).
+            models.Index(fields=["cloud_sync"], condition=Q(cloud_sync__isnull=False), name="action_cloud_sync_idx"),
+            models.Index(fields=["superseded_by"], condition=Q(superseded_by__isnull=False),
+                         name="action_superseded_by_idx"),
+            models.Index(fields=["current_attempt"], condition=Q(current_attempt__isnull=False),
+                         name="action_current_attempt_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

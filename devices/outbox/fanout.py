@@ -2,16 +2,30 @@
 
 Building 10,000 Action objects in Python and inserting them through the ORM
 costs seconds; an INSERT ... SELECT over the device table costs milliseconds.
+On PostgreSQL a list of ids or keys goes as one array parameter, not as
+10,000 placeholders: quoting and splicing those cost about 0.1 s per statement.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection
 from django.db.models import Case, CharField, F, IntegerField, Value, When
 from django.db.models.functions import Cast, Concat
+from django.db.models.lookups import In
 
 from devices.inventory import in_chunks
-from devices.models import Action, Device
+from devices.models import DEVICE_KINDS, Action, Device
+
+
+class AnyOf(In):
+    """`column IN (values)`, written `column = ANY(array)` on PostgreSQL: the values as one parameter."""
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        array_type = f"{self.lhs.output_field.db_type(connection)}[]"
+        return f"{lhs} = ANY(%s::{array_type})", [*lhs_params, list(self.rhs)]
 
 
 def chunk_size() -> int:
@@ -40,8 +54,33 @@ def _column_values(prototype: Action, key_prefix: str) -> dict:
     return values
 
 
-def insert_pending(device_ids: list[int], prototype: Action, key_prefix: str) -> int:
-    """Insert a copy of `prototype` for each existing device in `device_ids`; how many went in.
+def supersede_waiting(device_ids: list[int], kind: str, now: datetime) -> dict[int, int]:
+    """Mark superseded the waiting actions `kind` replaces on these devices: {action id: device id}.
+
+    Those are the waiting actions under the same keys (the devices' keys for
+    `kind`) of another kind: a different exemption change. A kind alone in its
+    key family (dhcprenew, a remediation fetch) replaces nothing, and asks nothing.
+    """
+    key_prefix = Action.coalesce_key_for(0, kind).removesuffix("0")
+    others = [k for k in DEVICE_KINDS if k != kind and Action.coalesce_key_for(0, k).startswith(key_prefix)]
+    # One look at the waiting rows first: usually none of another kind waits, and 10,000 key lookups are saved.
+    if not others or not Action.objects.filter(status__in=Action.PENDING, kind__in=others).exists():
+        return {}
+    superseded = {}
+    for chunk in in_chunks(device_ids, chunk_size()):
+        keys = [f"{key_prefix}{pk}" for pk in chunk]
+        waiting = Action.objects.filter(AnyOf(F("coalesce_key"), keys), status__in=Action.PENDING, kind__in=others)
+        found = dict(waiting.values_list("pk", "device_id"))
+        if found:
+            # Only rows still waiting: one a drainer claimed meanwhile is on its way.
+            Action.objects.filter(AnyOf(F("pk"), list(found)), status__in=Action.PENDING).update(
+                status=Action.Status.SUPERSEDED, finished_at=now)
+        superseded.update(found)
+    return superseded
+
+
+def insert_pending(device_ids: list[int], prototype: Action, key_prefix: str) -> dict[int, int]:
+    """Insert a copy of `prototype` for each existing device in `device_ids`: {device id: new action id}.
 
     A device that already has a pending action under its key (`key_prefix` +
     id) is skipped by the one-pending-action-per-key constraint itself, so a
@@ -50,36 +89,44 @@ def insert_pending(device_ids: list[int], prototype: Action, key_prefix: str) ->
     values = _column_values(prototype, key_prefix)
     names = {column: f"v{i}" for i, column in enumerate(values)}
     columns = ", ".join(connection.ops.quote_name(column) for column in values)
-    inserted = 0
+    table = connection.ops.quote_name(Action._meta.db_table)
+    inserted = {}
     with connection.cursor() as cursor:
         for chunk in in_chunks(device_ids, chunk_size()):
             select = (
-                Device.objects.filter(pk__in=chunk).order_by("pk")
+                Device.objects.filter(AnyOf(F("pk"), chunk)).order_by("pk")
                 .annotate(**{names[column]: expression for column, expression in values.items()})
                 .values_list(*names.values())
             )
             sql, params = select.query.sql_with_params()
-            cursor.execute(
-                f"INSERT INTO {connection.ops.quote_name(Action._meta.db_table)} ({columns}) {sql} ON CONFLICT DO NOTHING",
-                params,
-            )
-            inserted += cursor.rowcount
+            cursor.execute(f"INSERT INTO {table} ({columns}) {sql} ON CONFLICT DO NOTHING RETURNING device_id, id", params)
+            inserted.update(cursor.fetchall())
     return inserted
 
 
-def link_superseded(superseded_ids: list[int], job_id: int) -> None:
-    """Point each superseded action at the job's action that replaced it (same key)."""
+def link_superseded(replaced_by: dict[int, int]) -> None:
+    """Point each superseded action at the action that replaced it: {superseded id: new id}.
+
+    The pairs come from the INSERT itself. Found by a join instead, the new
+    rows were planned from statistics that did not count them yet: a loop of
+    10,000 over 10,000 rows, minutes on PostgreSQL.
+    """
     table = connection.ops.quote_name(Action._meta.db_table)
-    # Written out, statuses included, as the partial unique index on the key
-    # is declared: SQLite uses that index only for a literal match.
-    pending = ", ".join(f"'{status.value}'" for status in Action.PENDING)
-    for chunk in in_chunks(superseded_ids, chunk_size()):
-        placeholders = ", ".join(["%s"] * len(chunk))
-        with connection.cursor() as cursor:
+    only = f"{table}.status = %s AND {table}.superseded_by_id IS NULL"
+    pairs = list(replaced_by.items())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} SET superseded_by_id = fresh.id FROM {table} AS fresh"
-                f" WHERE fresh.coalesce_key = {table}.coalesce_key AND fresh.status IN ({pending})"
-                f" AND fresh.bulk_job_id = %s AND {table}.id IN ({placeholders})"
-                f" AND {table}.status = %s AND {table}.superseded_by_id IS NULL",
-                [job_id, *chunk, Action.Status.SUPERSEDED.value],
+                f"UPDATE {table} SET superseded_by_id = pair.new FROM unnest(%s::bigint[], %s::bigint[])"
+                f" AS pair(old, new) WHERE {table}.id = pair.old AND {only}",
+                [[old for old, _ in pairs], [new for _, new in pairs], Action.Status.SUPERSEDED.value],
+            )
+            return
+        for chunk in in_chunks(pairs, chunk_size() // 2):
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET superseded_by_id = CASE id {cases} END WHERE id IN ({placeholders}) AND {only}",
+                [*(value for pair in chunk for value in pair), *(old for old, _ in chunk),
+                 Action.Status.SUPERSEDED.value],
             )

@@ -8,13 +8,13 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from devices import notices
 from devices.audit import record as record_audit
-from devices.inventory import in_chunks
 from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
-from devices.outbox.fanout import chunk_size, insert_pending, link_superseded
+from devices.outbox.fanout import AnyOf, insert_pending, link_superseded, supersede_waiting
 from devices.outbox.kick import kick_drainer
 from devices.outbox.limits import fit
 
@@ -145,25 +145,17 @@ def enqueue_bulk(device_ids: list[int], kind: str, *, user, description: str = "
     job = BulkJob.objects.create(kind=kind, created_by=_requester(user),
                                  description=fit(BulkJob, "description", description), requested=len(device_ids))
     key_prefix = Action.coalesce_key_for(0, kind).removesuffix("0")  # a key is this prefix and the device id
-    superseded = []
-    for chunk in in_chunks(device_ids, chunk_size()):
-        keys = [f"{key_prefix}{pk}" for pk in chunk]
-        other = list(Action.objects.filter(coalesce_key__in=keys, status__in=Action.PENDING).exclude(kind=kind)
-                     .values_list("pk", flat=True))
-        # Only rows still waiting: one a drainer claimed meanwhile is on its way.
-        Action.objects.filter(pk__in=other, status__in=Action.PENDING).update(
-            status=Action.Status.SUPERSEDED, finished_at=now)
-        superseded += other
+    superseded = supersede_waiting(device_ids, kind, now)
     prototype = Action(kind=kind, priority=Priority.BULK, bulk_job=job, requested_by=job.created_by, not_before=now)
     queued = insert_pending(device_ids, prototype, key_prefix)
-    link_superseded(superseded, job.pk)
+    link_superseded({old: queued[device] for old, device in superseded.items() if device in queued})
     if superseded:  # the waiting changes replaced may have been other jobs' last
-        notices.bulk_jobs_touched(set(Action.objects.filter(pk__in=superseded, bulk_job__isnull=False)
+        notices.bulk_jobs_touched(set(Action.objects.filter(AnyOf(F("pk"), list(superseded)), bulk_job__isnull=False)
                                       .values_list("bulk_job_id", flat=True)))
-    job.already_queued = len(device_ids) - queued
+    job.already_queued = len(device_ids) - len(queued)
     job.save(update_fields=["already_queued"])
     record_audit(AuditEntry.Verb.BULK_QUEUED, user, kind=kind, bulk_job=job,
-                 detail=f"{queued} devices queued, {job.already_queued} already waiting; {description}")
+                 detail=f"{len(queued)} devices queued, {job.already_queued} already waiting; {description}")
     kick_drainer()
     return job
 

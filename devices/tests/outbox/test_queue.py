@@ -82,6 +82,15 @@ def test_a_bulk_job_over_more_devices_than_one_statement_takes_keeps_every_rule(
     assert AuditEntry.objects.get(bulk_job=job).detail == "1300 devices queued, 701 already waiting; all 2,000"
 
 
+def test_a_bulk_dhcprenew_leaves_a_waiting_exemption_change_alone(outbox_settings, devices, operator):
+    (device,) = devices(1)
+    waiting = outbox.enqueue(device, "unexempt", user=operator).action
+    job = outbox.enqueue_bulk([device.pk], "dhcprenew", user=operator)
+    waiting.refresh_from_db()
+    assert waiting.status == "queued" and waiting.superseded_by is None
+    assert job.actions.get().status == "queued" and job.already_queued == 0
+
+
 def test_a_bulk_job_does_not_supersede_an_action_a_drainer_claimed_meanwhile(outbox_settings, devices, operator):
     (device,) = devices(1)
     waiting = outbox.enqueue(device, "exempt_all", user=operator).action
