@@ -107,12 +107,14 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL (or anything dj-database-url knows) when DATABASE_URL is
-# set, otherwise a SQLite file in var/.
+# set, otherwise a SQLite file in var/. Each gunicorn thread and django-q2 worker
+# keeps its connection this many seconds (0: one per request), checked before reuse.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     try:
         _database = dj_database_url.parse(
-            _database_url, conn_max_age=60, conn_health_checks=True
+            _database_url, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True
         )
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
