@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -38,3 +39,16 @@ def test_serve_runs_gunicorn_and_two_clusters_and_sigterm_stops_them_all(tmp_pat
     assert processes_with_env(marker) == []
     assert launcher.process.returncode == 0, launcher.text
     assert "Stopped." in launcher.text
+
+
+def test_serve_refuses_a_taken_address_before_touching_the_database(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "manage.py", "serve", "--prepare", "--allow-sqlite"], cwd=ROOT,
+                                env=clean_env(tmp_path, GEARSDASH_BIND=address), capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode != 0
+    assert f"{address} is already in use" in result.stderr
+    assert not (tmp_path / "gearsdash.sqlite3").exists()

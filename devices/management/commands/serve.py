@@ -35,6 +35,11 @@ class Command(BaseCommand):
         if clusters < 0 or (no_site and clusters < 1):
             raise CommandError("--clusters must be at least 1 with --no-site, and never negative.")
         self.check_backends(allow_sqlite)
+        binds = gunicorn_conf.bind
+        host, _, port = binds[0].rpartition(":")
+        tcp = not binds[0].startswith("unix:") and port.isdigit()
+        if not no_site and tcp and in_use(host or "127.0.0.1", int(port)):
+            raise CommandError(f"{binds[0]} is already in use: stop what runs there, or set GEARSDASH_BIND.")
         if prepare:
             call_command("migrate", interactive=False, verbosity=1)
             call_command("collectstatic", interactive=False, verbosity=0)
@@ -42,11 +47,6 @@ class Command(BaseCommand):
         connections.close_all()
         children = Supervisor(settings.BASE_DIR, self.stdout.write, self.stderr.write,
                               stop_timeout=gunicorn_conf.graceful_timeout + STOP_MARGIN)
-        binds = gunicorn_conf.bind
-        host, _, port = binds[0].rpartition(":")
-        tcp = not binds[0].startswith("unix:") and port.isdigit()
-        if not no_site and tcp and in_use(host or "127.0.0.1", int(port)):
-            raise CommandError(f"{binds[0]} is already in use: stop what runs there, or set GEARSDASH_BIND.")
         try:
             for number in range(1, clusters + 1):
                 children.start(f"cluster {number}", [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
