@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from gearsdash.env import env_bool, env_int, env_list, env_log_level, env_str
+from gearsdash.logconfig import gunicorn_logging
 
 bind = env_list("GEARSDASH_BIND", ["127.0.0.1:8000"])
 # Pages are CPU-bound Python: about two processes a core keep the cores busy while others wait on
@@ -36,18 +37,8 @@ forwarded_allow_ips = ",".join(env_list("GEARSDASH_FORWARDED_ALLOW_IPS", ["127.0
 accesslog = None
 errorlog = "-"
 loglevel = env_log_level("GEARSDASH_LOG_LEVEL", "INFO").lower()
-if env_str("GEARSDASH_LOG_FORMAT", "plain").lower() == "json":
-    # gunicorn's own lines (start, worker boots and timeouts) in the same JSON as the site's.
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "gearsdash.logconfig.RedactingJsonFormatter"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-        "loggers": {
-            "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
-            "gunicorn.access": {"handlers": [], "propagate": False},
-        },
-    }
+# gunicorn's own lines (start, worker boots and timeouts) in the site's format, through the same redaction.
+logconfig_dict = gunicorn_logging(fmt=env_str("GEARSDASH_LOG_FORMAT", "plain").lower(), level=loglevel.upper())
 
 # gunicorn 25+ opens a control socket at one fixed path per user: two instances on a machine
 # would fight over it. Off unless a path is given.

@@ -49,13 +49,29 @@ class QuietRequestFilter(logging.Filter):
         return getattr(request, "path", "") != "/healthz"
 
 
+def formatter(fmt: str) -> dict[str, Any]:
+    if fmt == "json":
+        return {"()": "gearsdash.logconfig.RedactingJsonFormatter"}
+    return {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}
+
+
+def gunicorn_logging(*, fmt: str, level: str) -> dict[str, Any]:
+    """gunicorn's logconfig_dict: its error log in `fmt`, redacted; its access log off (the site writes one)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "gearsdash.redact.RedactingFilter"}},
+        "formatters": {"main": formatter(fmt)},
+        "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "main"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
+            "gunicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
 def logging_config(*, fmt: str, level: str, access_level: str, queue_level: str) -> dict[str, Any]:
     """The LOGGING dict: `fmt` plain or json, the root's `level`, the access line's and django-q2's thresholds."""
-    formatter = (
-        {"()": "gearsdash.logconfig.RedactingJsonFormatter"}
-        if fmt == "json"
-        else {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}
-    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -63,7 +79,7 @@ def logging_config(*, fmt: str, level: str, access_level: str, queue_level: str)
             "redact": {"()": "gearsdash.redact.RedactingFilter"},
             "quiet_requests": {"()": "gearsdash.logconfig.QuietRequestFilter"},
         },
-        "formatters": {"main": formatter},
+        "formatters": {"main": formatter(fmt)},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "main"}
         },
