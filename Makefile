@@ -1,4 +1,5 @@
-# gearsdash: `make run` starts the demo, `make test` runs the whole suite.
+# gearsdash: `make run` starts the demo, `make test` runs the whole suite,
+# `make serve` runs production (gunicorn and a cluster), `make worker` a cluster only.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ ADDR ?= 127.0.0.1:8000
 # The demo: plain HTTP on 127.0.0.1, the bundled simulator as the upstream.
 DEMO_ENV := DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
 
-.PHONY: run test install install-test clean
+.PHONY: run serve worker test install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,15 @@ run: install
 	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	$(DEMO_ENV) exec $(BIN)/python manage.py rundemo --addr $(ADDR)
+
+# Production: DATABASE_URL and Q_CLUSTER_REDIS_URL as the user sets them (README, "Production").
+# SERVE_ARGS passes options to `manage.py serve` (--clusters 2, --allow-sqlite).
+serve: install
+	exec $(BIN)/python manage.py serve --prepare $(SERVE_ARGS)
+
+# Another machine's cluster(s): the same two URLs, no site.
+worker: install
+	exec $(BIN)/python manage.py serve --no-site $(SERVE_ARGS)
 
 test: install-test
 	$(BIN)/lint-imports --no-cache

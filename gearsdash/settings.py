@@ -25,6 +25,7 @@ from gearsdash.env import (
     env_str,
     env_url,
 )
+from gearsdash.logconfig import FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GEARSDASH_VAR_DIR", str(BASE_DIR / "var")))
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its one line per request times everything below it.
+    "gearsdash.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,12 +107,14 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL (or anything dj-database-url knows) when DATABASE_URL is
-# set, otherwise a SQLite file in var/.
+# set, otherwise a SQLite file in var/. Each gunicorn thread and django-q2 worker
+# keeps its connection this many seconds (0: one per request), checked before reuse.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     try:
         _database = dj_database_url.parse(
-            _database_url, conn_max_age=60, conn_health_checks=True
+            _database_url, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True
         )
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
@@ -191,6 +196,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and env_bool("DJANGO_HTTPS", True):
     SECURE_SSL_REDIRECT = True
+    # A load balancer probes each node over plain HTTP: a redirect would read as a failure.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
@@ -292,32 +299,16 @@ if _q_redis:
 else:
     Q_CLUSTER["orm"] = "default"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "gearsdash.redact.RedactingFilter"}},
-    "formatters": {
-        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["redact"],
-            "formatter": "plain",
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_log_level("GEARSDASH_LOG_LEVEL", "INFO")},
-    "loggers": {
-        # urllib3 logs each request line, query string included, at DEBUG.
-        "urllib3": {"level": "WARNING"},
-        # runserver's one line per request (INFO; 4xx are WARNING, 5xx ERROR). `make run` sets WARNING
-        # so that the pages' polling does not scroll the logins away.
-        "django.server": {
-            "handlers": ["console"],
-            "level": env_log_level("GEARSDASH_SERVER_LOG_LEVEL", "INFO"),
-            "propagate": False,
-        },
-    },
-}
+# Plain lines for a terminal, one JSON object a line for a log collector (GEARSDASH_LOG_FORMAT=json).
+GEARSDASH_LOG_FORMAT = env_str("GEARSDASH_LOG_FORMAT", "plain").lower()
+if GEARSDASH_LOG_FORMAT not in FORMATS:
+    raise ImproperlyConfigured(f"GEARSDASH_LOG_FORMAT={GEARSDASH_LOG_FORMAT!r} is not a log format: use plain or json.")
+LOGGING = logging_config(
+    fmt=GEARSDASH_LOG_FORMAT,
+    level=env_log_level("GEARSDASH_LOG_LEVEL", "INFO"),
+    # The one line per request: INFO logs every click; polls and /healthz only at DEBUG.
+    access_level=env_log_level("GEARSDASH_SERVER_LOG_LEVEL", "INFO"),
+    queue_level=env_log_level("GEARSDASH_QUEUE_LOG_LEVEL", "WARNING"),
+)
 
 DEVICE_LIST_PAGE_SIZES = (25, 50, 100)

@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from django.urls import Resolver404, include, path
 from django.views.decorators.cache import cache_control
 
-from devices.views import overview
+from devices.views import healthz, overview
 from gearsdash import password_reset
 
 admin.site.site_header = "gearsdash administration"
@@ -50,6 +50,8 @@ handler404 = page_not_found
 urlpatterns = [
     path("", overview, name="overview"),
     path("favicon.ico", favicon, name="favicon"),
+    # For a load balancer: no login, no trailing slash (probes are configured with the bare path).
+    path("healthz", healthz, name="healthz"),
     path("devices/", include("devices.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Logging out after the session expired must not ask for a login first.

@@ -14,7 +14,7 @@ Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
 the read-model, ETAs), calls (waiting actions as the calls they make),
 claim, outcome (recording a call), breaker (pauses), token, slots (how many
 drainers), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
-(django-q2), kick, clock, limits. Import from here.
+(django-q2), kick, clock, limits, vitals (for /healthz). Import from here.
 """
 
 from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
@@ -49,6 +49,7 @@ from devices.outbox.queue import (
 from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.syncpages import Started, open_page_call, settle, start_sync, sync_eta
 from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
+from devices.outbox.vitals import Vitals, vitals
 
 __all__ = [
     "AUTH_PAUSE",
@@ -69,6 +70,7 @@ __all__ = [
     "Started",
     "TokenUnavailable",
     "Wait",
+    "Vitals",
     "Waiting",
     "average_latency",
     "backoff",
@@ -110,6 +112,7 @@ __all__ = [
     "take_slot",
     "upstream_client",
     "upstream_state",
+    "vitals",
     "waiting",
     "worker_name",
 ]

@@ -175,3 +175,28 @@ def upstream(settings, start_upstream):
         return sim
 
     return start
+
+
+# ------------------------------------------------------------------ Redis
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database for tests (GEARSDASH_TEST_REDIS_URL, default db 7 of 127.0.0.1:6379), emptied first.
+
+    Skips with the reason when Redis is not reachable; in CI (CI=true) it fails instead.
+    """
+    import redis
+
+    url = os.environ.get("GEARSDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at GEARSDASH_TEST_REDIS_URL ({type(exc).__name__}): start redis-server"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return url

@@ -49,13 +49,23 @@ def test_bad_values_fail_loudly_naming_the_variable(monkeypatch, reader, value):
 @pytest.mark.parametrize(
     "name, value",
     [("GEARS_RATE_LIMIT", "fast"), ("DJANGO_DEBUG", "perhaps"), ("GEARS_BASE_URL", "not a url"), ("DATABASE_URL", "nosuch://x"), ("DJANGO_SECRET_KEY", "short"),
-     ("DJANGO_DEFAULT_FROM_EMAIL", "gears at example"), ("GEARSDASH_SERVER_LOG_LEVEL", "LOUD")],
+     ("DJANGO_DEFAULT_FROM_EMAIL", "gears at example"), ("GEARSDASH_SERVER_LOG_LEVEL", "LOUD"),
+     ("GEARSDASH_LOG_FORMAT", "xml"), ("DATABASE_CONN_MAX_AGE", "-1")],
 )
 def test_start_up_stops_on_a_bad_setting(tmp_path, name, value):
     env = clean_env(tmp_path, **{name: value})
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert name in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("setting, expected", [(None, "60 True"), ("0", "0 True"), ("300", "300 True")])
+def test_database_connections_are_kept_as_long_as_database_conn_max_age_says(tmp_path, setting, expected):
+    env = clean_env(tmp_path, DATABASE_URL="postgres://gd@db.example:5432/gd",
+                    **({"DATABASE_CONN_MAX_AGE": setting} if setting is not None else {}))
+    code = "from django.conf import settings as s; d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
 
 
 def test_deploy_checks_are_clean_with_debug_off(tmp_path):

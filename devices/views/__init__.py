@@ -1,7 +1,7 @@
 """The devices app's pages and fragments; urls.py routes to these names.
 
 Layers, top to bottom (a module imports only from those below it):
-devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline (the views);
+devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline, health (the views);
 panels, selection, table_rows, csv_response, htmx (what the views share).
 """
 
@@ -17,6 +17,7 @@ from devices.views.devices import (
     device_export,
     device_list,
 )
+from devices.views.health import healthz
 from devices.views.imports import import_preview, import_upload
 from devices.views.notices import notice_feed
 from devices.views.overview import overview
@@ -37,6 +38,7 @@ __all__ = [
     "bulk_action", "bulk_cancel", "bulk_detail", "bulk_list",
     "device_bulk_delete", "device_create", "device_delete", "device_detail", "device_edit", "device_export",
     "device_list",
+    "healthz",
     "import_preview", "import_upload",
     "notice_feed", "overview",
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",

@@ -6,10 +6,12 @@ runs the drain task named by its path, here and now.
 
 from __future__ import annotations
 
+import logging
+
 from django_q.models import Schedule
 
 from devices import outbox
-from devices.models import DrainerSlot
+from devices.models import Action, DrainerSlot
 from devices.outbox import tasks
 
 
@@ -63,3 +65,34 @@ def test_a_schedule_row_naming_the_old_task_path_is_moved_to_the_new_one(db):
                             schedule_type=Schedule.MINUTES, minutes=1, repeats=-1)
     tasks.ensure_drain_schedule()
     assert list(Schedule.objects.values_list("func", flat=True)) == ["devices.outbox.tasks.drain"]
+
+
+def kick_lines(caplog) -> list[str]:
+    return [r.levelname for r in caplog.records if r.name == "devices.outbox.kick"]
+
+
+def test_a_broker_outage_is_logged_once_however_many_kicks_fail(outbox_settings, devices, operator, monkeypatch,
+                                                                 django_capture_on_commit_callbacks, caplog,
+                                                                 redis_url):
+    from django_q.conf import Conf
+
+    from devices.outbox import kick
+    from devices.tests.launchers import free_port as closed_port
+
+    monkeypatch.setitem(kick.broker_state, "down", False)
+    outbox_settings.GEARS_KICK_DRAINER = True
+    *clicked, last = devices(5)
+    monkeypatch.setattr(Conf, "SYNC", False)  # through a real broker, not inline
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{closed_port()}/0")
+    with caplog.at_level(logging.INFO, logger="devices.outbox.kick"):
+        for device in clicked:
+            with django_capture_on_commit_callbacks(execute=True):
+                outbox.enqueue(device, "dhcprenew", user=operator)
+        assert kick_lines(caplog) == ["ERROR"]
+        assert Action.objects.filter(status="queued").count() == 4  # every click recorded all the same
+        monkeypatch.setattr(Conf, "REDIS", redis_url)  # Redis is back
+        with django_capture_on_commit_callbacks(execute=True):
+            outbox.enqueue(last, "exempt_all", user=operator)
+    assert kick_lines(caplog) == ["ERROR", "WARNING"]
+    assert "works again" in caplog.records[-1].getMessage()
