@@ -7,7 +7,7 @@ ADDR ?= 127.0.0.1:8000
 # The demo: plain HTTP on 127.0.0.1, the bundled simulator as the upstream.
 DEMO_ENV := DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
 
-.PHONY: run test install install-test clean
+.PHONY: run test test-unit test-integration install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,18 @@ run: install
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	$(DEMO_ENV) exec $(BIN)/python manage.py rundemo --addr $(ADDR)
 
-test: install-test
+# The whole suite: the contracts, the unit and browser tests in parallel, then the integration
+# suite (real processes on PostgreSQL and Redis) once, on its own.
+test: test-unit test-integration
+
+test-unit: install-test
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4
+	$(BIN)/python -m pytest -m "not integration" --numprocesses=auto --maxprocesses=4
+
+# Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (skips without them, fails in CI).
+# Two tests at a time: the cloud outage test mostly waits out its two minutes.
+test-integration: install-test
+	$(BIN)/python -m pytest -m integration devices/tests/deployment --numprocesses=2
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache
