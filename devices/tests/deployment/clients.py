@@ -72,6 +72,11 @@ class Simulator:
         """The simulated devices by HWID."""
         return {d["hwid"]: d for d in requests.get(f"{self.base_url}/_sim/devices", timeout=10).json()["devices"]}
 
+    def exemptions(self, hwids: list[str]) -> set[str]:
+        """The exemption modes the cloud holds for the devices of `hwids`."""
+        devices = self.devices()
+        return {devices[hwid]["exempt"] for hwid in hwids}
+
     def action_requests(self) -> list[dict]:
         """Device Action v2.0 requests that reached the endpoint (counted: past auth and the limit)."""
         return [r for r in self.stats()["request_log"]
@@ -107,6 +112,9 @@ class Outbox:
         rows = self.query("SELECT id FROM devices_device WHERE name NOT IN ('lab-spare-01', 'printer-3f', 'old-kiosk')"
                           " ORDER BY id LIMIT %s", limit)
         return [row[0] for row in rows]
+
+    def hwids(self, device_ids: list[int]) -> list[str]:
+        return [hwid for (hwid,) in self.query("SELECT hwid FROM devices_device WHERE id = ANY(%s)", device_ids)]
 
     def pause(self) -> tuple[str, str]:
         """The pause in force: (its kind, its reason), or ("", "") when sending is not paused."""

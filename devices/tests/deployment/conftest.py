@@ -24,8 +24,6 @@ from devices.tests.deployment.services import (
 )
 from devices.tests.deployment.stack import Stack, base_env, manage, prepare_database
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):

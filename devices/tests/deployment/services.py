@@ -70,6 +70,13 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
     return f"{url}/{name}"
 
 
+def copy_database(source: str, target: str) -> None:
+    """Copy the database at URL `source` into the empty one at `target`, on another cluster (pg_dump | psql)."""
+    dump = subprocess.run(["pg_dump", "--no-owner", source], check=True, capture_output=True, timeout=120)
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", target], input=dump.stdout, check=True,
+                   capture_output=True, timeout=120)
+
+
 def drop_database(url: str, name: str) -> None:
     execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

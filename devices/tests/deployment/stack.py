@@ -73,8 +73,9 @@ class Stack:
         wait_until(lambda: answers(f"{self.sim_url}/_sim/health"), 20, "the simulator to answer")
 
     def start_site(self, **env: str) -> None:
+        # gunicorn 27's control socket has one default path per user: two sites at once would share it.
         self.processes.start("site", [str(GUNICORN), "gearsdash.wsgi:application", "--bind",
-                                      f"127.0.0.1:{self.site_port}", "--workers", "2"], **env)
+                                      f"127.0.0.1:{self.site_port}", "--workers", "2", "--no-control-socket"], **env)
         wait_until(lambda: answers(f"{self.site_url}/accounts/login/"), 60, "gunicorn to serve the login page")
 
     def start_cluster(self, number: int, **env: str) -> None:
