@@ -39,9 +39,9 @@ test-unit: install-test
 	$(BIN)/python -m pytest -m "not integration" --numprocesses=auto --maxprocesses=4
 
 # Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (skips without them, fails in CI).
-# Two tests at a time: the cloud outage test mostly waits out its two minutes.
+# Two test files at a time (the cloud outage mostly waits out its two minutes), sharing one template database.
 test-integration: install-test
-	$(BIN)/python -m pytest -m integration devices/tests/deployment --numprocesses=2
+	$(BIN)/python -m pytest -m integration devices/tests/deployment --numprocesses=2 --dist=loadfile
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache

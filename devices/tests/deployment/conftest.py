@@ -9,6 +9,7 @@ A failing test's report ends with the end of every process's log.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ from devices.tests.deployment.services import (
     unique_name,
 )
 from devices.tests.deployment.stack import Stack, base_env, manage, prepare_database
+from devices.tests.deployment.template import SharedTemplate
 
 
 @pytest.hookimpl(wrapper=True)
@@ -34,20 +36,33 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def template_database(tmp_path_factory):
-    """A database migrated once, with the simulator's 297 devices, 3 it does not know and the demo users."""
-    require_machine()
-    var_dir = tmp_path_factory.mktemp("var")
+def build_template(log_dir: Path, var_dir: Path) -> dict:
+    """Migrate a new database, load the simulator's devices and the demo users, collect the static files."""
     name = unique_name("gd_it_template")
-    processes = Processes(tmp_path_factory.mktemp("template-logs"), base_env(var_dir))
+    processes = Processes(log_dir, base_env(var_dir))
     processes.env["DATABASE_URL"] = create_database(MAIN_POSTGRES, name)
     try:
         prepare_database(processes)
         processes.run("collectstatic", manage("collectstatic", "--noinput", "-v0"))
-        yield name, var_dir
-    finally:
+    except BaseException:
         drop_database(MAIN_POSTGRES, name)
+        raise
+    return {"name": name, "var_dir": str(var_dir)}
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """(name, var dir) of a database migrated once per run, with the simulator's 297 devices, 3 it does
+    not know and the demo users; the var dir holds the collected static files."""
+    require_machine()
+    base = tmp_path_factory.getbasetemp()
+    shared = SharedTemplate(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+    built = shared.acquire(lambda: build_template(tmp_path_factory.mktemp("template-logs"),
+                                                  tmp_path_factory.mktemp("var")))
+    try:
+        yield built["name"], Path(built["var_dir"])
+    finally:
+        shared.release(lambda done: drop_database(MAIN_POSTGRES, done["name"]))
 
 
 @pytest.fixture
