@@ -48,10 +48,10 @@ def manage(*args: str) -> list[str]:
     return [PYTHON, "manage.py", *args]
 
 
-def prepare_database(processes: Processes, devices: int = SIM_DEVICES) -> None:
+def prepare_database(processes: Processes) -> None:
     """Migrate the database of DATABASE_URL and load the simulator's devices and the demo users."""
     processes.run("migrate", manage("migrate", "--noinput", "-v0"), timeout=300)
-    processes.run("load_demo", manage("load_demo", "--seed", str(SEED), "--devices", str(devices)))
+    processes.run("load_demo", manage("load_demo", "--seed", str(SEED), "--devices", str(SIM_DEVICES)))
 
 
 class Stack:
@@ -64,12 +64,11 @@ class Stack:
         self.site_port = free_port()
         self.site_url = f"http://127.0.0.1:{self.site_port}"
         processes.env["GEARS_BASE_URL"] = self.sim_url
-        self.clusters = 0
 
-    def start_simulator(self, devices: int = SIM_DEVICES, *flags: str) -> None:
+    def start_simulator(self) -> None:
         self.processes.start("simulator", [PYTHON, "-m", "fakegears", "--port", str(self.sim_port),
                                            "--limit", str(LIMIT), "--window", str(WINDOW), "--seed", str(SEED),
-                                           "--devices", str(devices), *flags])
+                                           "--devices", str(SIM_DEVICES)])
         wait_until(lambda: answers(f"{self.sim_url}/_sim/health"), 20, "the simulator to answer")
 
     def start_site(self, **env: str) -> None:
@@ -86,13 +85,12 @@ class Stack:
         log = self.processes.logs[f"{name}.{started}"]
         wait_until(lambda: "running" in log.read_text(errors="replace"), 60, f"{name} to start")
 
-    def start(self, clusters: int = 1, *sim_flags: str, devices: int = SIM_DEVICES) -> None:
+    def start(self, clusters: int = 1) -> None:
         """The simulator, the site, and `clusters` clusters."""
-        self.start_simulator(devices, *sim_flags)
+        self.start_simulator()
         self.start_site()
         for number in range(1, clusters + 1):
             self.start_cluster(number)
-        self.clusters = clusters
 
     def operator(self) -> SiteUser:
         """A logged-in session of the demo operator."""
