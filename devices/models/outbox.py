@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from devices.models.inventory import Device, ExemptMode
 from devices.models.sync import CloudSync
@@ -255,6 +256,11 @@ class UpstreamState(models.Model):
     rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
     last_alarm_at = models.DateTimeField(null=True, blank=True)
     last_alarm = models.CharField(max_length=300, blank=True)
+
+    @property
+    def paused(self) -> bool:
+        """Sending is paused now (on this server's clock: good enough to say so on a page)."""
+        return self.blocked_until is not None and self.blocked_until > timezone.now()
 
     class Meta:
         constraints = [

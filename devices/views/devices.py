@@ -47,6 +47,8 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "can_bulk": request.user.has_perm("devices.delete_device") or request.user.has_perm("devices.trigger_actions"),
         "kinds": [(kind, ActionKind(kind).label) for kind in DEVICE_KINDS],
         "row_kinds": DEVICE_ACTIONS,
+        # A callable, so only the full page reads it, not the table's htmx swaps.
+        "upstream": outbox.upstream_state,
     }
     return render_page_or_fragment(
         request, "devices/devices/list.html", "devices/devices/partials/device_table.html", context

@@ -56,3 +56,13 @@ def test_after_a_429_the_page_advises_a_smaller_batch(viewer_client, upstream, o
     assert 'id="batch-advice"' in body and "Lower <code>GEARS_BATCH_SIZE</code> (now 50 devices per request)" in body
     settings.GEARS_BATCH_SIZE = 1  # batching already off: nothing to lower
     assert 'id="batch-advice"' not in viewer_client.get(reverse("devices:upstream")).content.decode()
+
+
+def test_the_device_list_says_sending_is_paused_and_why_until_the_pause_ends(viewer_client, sample_device):
+    listing = reverse("devices:device-list")
+    assert "Sending is paused" not in viewer_client.get(listing).content.decode()
+    outbox.pause("The cloud failed 3 times in a row", 300)
+    body = viewer_client.get(listing).content.decode()
+    assert "Sending is paused" in body and "failed 3 times in a row" in body
+    outbox.resume()
+    assert "Sending is paused" not in viewer_client.get(listing).content.decode()

@@ -1,0 +1,1 @@
+"""The integration suite: the deployment as real processes (see conftest.py)."""
