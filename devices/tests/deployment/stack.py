@@ -33,6 +33,8 @@ SCALED = {
     "GEARS_DRAIN_RUNTIME": "20",
     "Q_CLUSTER_WORKERS": "2",
     "GEARSDASH_LOG_LEVEL": "INFO",
+    # django-q2's "running" line (INFO) tells that a cluster has started.
+    "GEARSDASH_QUEUE_LOG_LEVEL": "INFO",
     "PYTHONUNBUFFERED": "1",
 }
 
@@ -72,9 +74,10 @@ class Stack:
         wait_until(lambda: answers(f"{self.sim_url}/_sim/health"), 20, "the simulator to answer")
 
     def start_site(self, **env: str) -> None:
-        # gunicorn 27's control socket has one default path per user: two sites at once would share it.
-        self.processes.start("site", [str(GUNICORN), "gearsdash.wsgi:application", "--bind",
-                                      f"127.0.0.1:{self.site_port}", "--workers", "2", "--no-control-socket"], **env)
+        # The production configuration, as `make serve` runs it; two workers fit this machine's cores.
+        env = {"GEARSDASH_BIND": f"127.0.0.1:{self.site_port}", "GEARSDASH_WORKERS": "2", **env}
+        self.processes.start("site", [str(GUNICORN), "-c", "python:gearsdash.gunicorn_conf",
+                                      "gearsdash.wsgi:application"], **env)
         wait_until(lambda: answers(f"{self.site_url}/accounts/login/"), 60, "gunicorn to serve the login page")
 
     def start_cluster(self, number: int, **env: str) -> None:
