@@ -1,4 +1,4 @@
-# gearsdash: `make run` starts the demo, `make test` runs the whole suite.
+# gearsdash: `make run` starts the demo, `make test` runs the whole suite, `make bench-load` loads it through gunicorn.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ ADDR ?= 127.0.0.1:8000
 # The demo: plain HTTP on 127.0.0.1, the bundled simulator as the upstream.
 DEMO_ENV := DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
 
-.PHONY: run test install install-test clean
+.PHONY: run test install install-test clean bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: install
 test: install-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4
+
+# Locust against gunicorn, the simulator and a cluster, on PostgreSQL (LOAD_DATABASE_URL, a throw-away
+# database: it is dropped and created again) and on SQLite; LOAD_ARGS passes options (see bench/load_run.py).
+bench-load: install
+	$(BIN)/pip install --quiet -r bench/requirements-load.txt
+	$(BIN)/python bench/load_run.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache
