@@ -1,6 +1,6 @@
 """Load the site as it runs in production: gunicorn, the simulator as the cloud, a django-q2 cluster; locust headless.
 
-Usage: .venv/bin/python bench/load_run.py [--db postgresql sqlite] [--workers 3] [--threads 1]
+Usage: .venv/bin/python bench/load_run.py [--db postgresql sqlite] [--workers 3] [--threads 4]
            [--users 50] [--duration 60] [--race 20] [--devices 10000]
 
 Per database: a fresh database (PostgreSQL: the one --pg-url names is dropped
@@ -174,7 +174,7 @@ def run_on(db: str, args, out: Path) -> dict:
         gunicorn = [str(BIN / "gunicorn"), "gearsdash.wsgi:application", "--bind", f"127.0.0.1:{site_port}",
                     "--workers", str(args.workers)]
         if args.threads > 1:
-            gunicorn += ["--threads", str(args.threads)]
+            gunicorn += ["--threads", str(args.threads), "--keep-alive", str(args.keep_alive)]
         site = procs.start("gunicorn", gunicorn, env, log)
         host = f"http://127.0.0.1:{site_port}"
         wait_for(f"{host}/accounts/login/", site, log)
@@ -211,7 +211,7 @@ def report(results: list[dict], args) -> bool:
     say("")
     say(f"{args.users} operators for {args.duration} s (think time 0.5–1.5 s), then {args.race} pressing one button "
         f"at once; gunicorn {args.workers} workers" + (f" × {args.threads} threads" if args.threads > 1 else "")
-        + f", {args.devices:,} devices, 2 cores shared with locust")
+        + f" (keep-alive {args.keep_alive} s)" * (args.threads > 1) + f", {args.devices:,} devices, 2 cores shared with locust")
     say("")
     say(header)
     say("|---|" + "---:|" * (3 * len(results)))
@@ -261,8 +261,13 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", choices=["postgresql", "sqlite"], default=["postgresql", "sqlite"])
     parser.add_argument("--pg-url", default=os.environ.get("LOAD_DATABASE_URL", PG_URL),
                         help="a throw-away PostgreSQL database: it is dropped and created again (default: %(default)s)")
+    # 3 workers × 4 threads served the most requests of 2-4 workers with and without threads on 2 cores
+    # (bench/load README section); threads let a request waiting on the database overlap another.
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=4)
+    # With keep-alive, a threaded worker now and then resets a connection it closes as idle just as the
+    # client reuses it (ConnectionResetError under load); 0 closes each one after its answer, as sync workers do.
+    parser.add_argument("--keep-alive", type=int, default=0, help="gunicorn --keep-alive with --threads (default: %(default)s)")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--race", type=int, default=20)
