@@ -77,7 +77,7 @@ class Operator(HttpUser):
         response = self.client.get(page, name=name)
         found = CSRF.search(response.text)
         if response.status_code != 200 or found is None:
-            raise StopUser()  # counted as a failed request above; a user without a token cannot click
+            raise StopUser()  # a user without a token cannot click; a non-200 counts as a failed request
         self.csrf = found[1]
 
     def press(self, device_id: int, kind: str, name: str, target: str = "device-actions"):
@@ -125,7 +125,7 @@ class SameClick(Operator):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.log_in(next(race_sessions), f"/devices/{PLAN['race_device']}/", "race: device page")
+        self.log_in(next(race_sessions), f"/devices/{PLAN['race_device']}/", "same click: device page")
         race_ready[0] += 1
         if race_ready[0] == len(PLAN["race_sessions"]):
             race_go.set()
@@ -133,7 +133,7 @@ class SameClick(Operator):
 
     @task
     def click(self) -> None:
-        response = self.press(PLAN["race_device"], PLAN["race_kind"], "race: same action button")
+        response = self.press(PLAN["race_device"], PLAN["race_kind"], "same click: the button")
         text = response.text or ""
         race_answers["queued" if "queued for" in text else "already waiting" if "already waiting" in text
                      else f"HTTP {response.status_code}"] += 1
