@@ -1,5 +1,6 @@
 # gearsdash: `make run` starts the demo, `make test` runs the whole suite,
-# `make serve` runs production (gunicorn and a cluster), `make worker` a cluster only.
+# `make serve` runs production (gunicorn and a cluster), `make worker` a cluster only,
+# `make bench-load` loads the site through gunicorn.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ ADDR ?= 127.0.0.1:8000
 # The demo: plain HTTP on 127.0.0.1, the bundled simulator as the upstream.
 DEMO_ENV := DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
 
-.PHONY: run serve worker test test-unit test-integration install install-test clean
+.PHONY: run serve worker test test-unit test-integration install install-test clean bench-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,12 @@ test-unit: install-test
 # Two test files at a time (the cloud outage mostly waits out its two minutes), sharing one template database.
 test-integration: install-test
 	$(BIN)/python -m pytest -m integration devices/tests/deployment --numprocesses=2 --dist=loadfile
+
+# Locust against gunicorn, the simulator and a cluster, on PostgreSQL (LOAD_DATABASE_URL, a throw-away
+# database: it is dropped and created again) and on SQLite; LOAD_ARGS passes options (see bench/load_run.py).
+bench-load: install
+	$(BIN)/pip install --quiet -r bench/requirements-load.txt
+	$(BIN)/python bench/load_run.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache
