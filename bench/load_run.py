@@ -171,11 +171,11 @@ def run_on(db: str, args, out: Path) -> dict:
         wait_for(f"http://127.0.0.1:{sim_port}/_sim/stats", sim, log)
         procs.start("cluster", [python, "manage.py", "qcluster"], env, out / f"{db}-cluster.log")
         log = out / f"{db}-gunicorn.log"
-        gunicorn = [str(BIN / "gunicorn"), "gearsdash.wsgi:application", "--bind", f"127.0.0.1:{site_port}",
-                    "--workers", str(args.workers)]
-        if args.threads > 1:
-            gunicorn += ["--threads", str(args.threads), "--keep-alive", str(args.keep_alive)]
-        site = procs.start("gunicorn", gunicorn, env, log)
+        # The production configuration (as `make serve` runs it), with this run's worker choices.
+        gunicorn = [str(BIN / "gunicorn"), "-c", "python:gearsdash.gunicorn_conf", "gearsdash.wsgi:application"]
+        site_env = {**env, "GEARSDASH_BIND": f"127.0.0.1:{site_port}", "GEARSDASH_WORKERS": str(args.workers),
+                    "GEARSDASH_THREADS": str(args.threads), "GEARSDASH_KEEPALIVE": str(args.keep_alive)}
+        site = procs.start("gunicorn", gunicorn, site_env, log)
         host = f"http://127.0.0.1:{site_port}"
         wait_for(f"{host}/accounts/login/", site, log)
         locust_env = {**env, "GD_LOAD_PLAN": str(plan)}
@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     # With keep-alive, a threaded worker now and then resets a connection it closes as idle just as the
     # client reuses it (ConnectionResetError under load); 0 closes each one after its answer, as sync workers do.
-    parser.add_argument("--keep-alive", type=int, default=0, help="gunicorn --keep-alive with --threads (default: %(default)s)")
+    parser.add_argument("--keep-alive", type=int, default=0, help="GEARSDASH_KEEPALIVE for this run (default: %(default)s)")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--race", type=int, default=20)

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 MAX_NAP = 0.25
 # A drainer's slot outlives one call by this much.
 SLOT_EXTRA = timedelta(seconds=30)
+# The one-minute schedule's period. A run naps through a wait shorter than this (and hands over
+# to a fresh run at its end), so sending resumes when a pause ends, not up to a minute later.
+SCHEDULE_PERIOD = 60.0
 
 
 def upstream_client() -> GearsClient:
@@ -116,10 +119,8 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
                     break
                 case Wait(until=until):
                     wait = (until - db_now()).total_seconds()
-                    if wait > remaining:
-                        # Due later than this run lasts: hand over to the next
-                        # kick or the one-minute schedule.
-                        report.work_left = wait < runtime
+                    if wait > remaining and wait > SCHEDULE_PERIOD:
+                        # The one-minute schedule starts a run before it is due: leave it to that run.
                         break
                     sleep(min(max(wait, 0.0), MAX_NAP))
                 case Claim() | Batch() as claim:

@@ -165,6 +165,15 @@ def test_a_run_stops_at_its_runtime_and_says_work_is_left(run_drain, outbox_sett
     assert report.sent == 2 and report.work_left
 
 
+def test_work_due_within_a_minute_after_the_run_ends_is_handed_to_a_fresh_run(run_drain, fake_clock, devices,
+                                                                               operator):
+    # A pause of 30 s after a 5 s run: waiting for the one-minute schedule could resume it up to a minute late.
+    action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
+    Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(seconds=30))
+    report = run_drain(max_runtime=5)
+    assert (report.sent, report.work_left) == (0, True)
+
+
 def test_work_due_after_the_run_ends_is_left_to_the_next_run(run_drain, fake_clock, devices, operator):
     action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
     Action.objects.filter(pk=action.pk).update(not_before=fake_clock.now() + timedelta(minutes=10))
