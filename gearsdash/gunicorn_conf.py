@@ -25,7 +25,7 @@ timeout = env_int("GEARSDASH_TIMEOUT", 30, minimum=1)
 # On SIGTERM, requests in flight get this long to finish before workers are killed (an import
 # commits batch by batch: one cut off keeps the batches it wrote).
 graceful_timeout = env_int("GEARSDASH_GRACEFUL_TIMEOUT", 30, minimum=1)
-# Behind a load balancer, which keeps its connections open longer than this.
+# A load balancer in front should drop idle connections sooner than this, so it closes them first.
 keepalive = env_int("GEARSDASH_KEEPALIVE", 5, minimum=0)
 # A worker is replaced after about this many requests, so no slow leak grows without bound.
 max_requests = env_int("GEARSDASH_MAX_REQUESTS", 2000, minimum=0)
