@@ -16,7 +16,8 @@ import psycopg
 import pytest
 import redis
 
-from devices.tests.deployment.processes import Processes, free_port, wait_until
+from devices.tests.deployment.processes import Processes, wait_until
+from devices.tests.launchers import free_port
 
 MAIN_POSTGRES = "postgres://postgres@127.0.0.1:5432"
 MAIN_REDIS = "redis://127.0.0.1:6379"

@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 
 from devices.tests.deployment.clients import SiteUser
-from devices.tests.deployment.processes import PYTHON, Processes, answers, free_port, wait_until
+from devices.tests.deployment.processes import PYTHON, Processes, answers, wait_until
 from devices.tests.deployment.services import GUNICORN
+from devices.tests.launchers import free_port
 
 # The simulator's demo devices (same seed as load_demo), plus the three it does not know: 300 in all.
 SEED, SIM_DEVICES = 42, 297
