@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -257,10 +259,14 @@ class UpstreamState(models.Model):
     last_alarm_at = models.DateTimeField(null=True, blank=True)
     last_alarm = models.CharField(max_length=300, blank=True)
 
+    def pause_end(self, now: datetime) -> datetime | None:
+        """The end of the pause in force at `now`, or None when sending goes on."""
+        return self.blocked_until if self.blocked_until is not None and self.blocked_until > now else None
+
     @property
     def paused(self) -> bool:
         """Sending is paused now (on this server's clock: good enough to say so on a page)."""
-        return self.blocked_until is not None and self.blocked_until > timezone.now()
+        return self.pause_end(timezone.now()) is not None
 
     class Meta:
         constraints = [

@@ -128,7 +128,7 @@ def _answered(state: UpstreamState, outcome, now: datetime) -> None:
     state.consecutive_failures = 0
     state.consecutive_auth_failures = 0
     state.failing_since = None
-    in_force = state.blocked_until is not None and state.blocked_until > now
+    in_force = state.pause_end(now) is not None
     if in_force and state.pause_kind != PauseKind.RATE_LIMITED:
         in_force = False
     if not in_force:
@@ -172,8 +172,7 @@ def _advise_smaller_batches(state: UpstreamState, error, items: int) -> None:
 
 def paused_until(now: datetime) -> datetime | None:
     """The end of the pause in force at `now`, if any (read without the lock)."""
-    until = upstream_state().blocked_until
-    return until if until is not None and until > now else None
+    return upstream_state().pause_end(now)
 
 
 def token_unreachable(error, reason: str) -> None:

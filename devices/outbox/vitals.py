@@ -29,11 +29,11 @@ def _age(moment: datetime | None, now: datetime) -> float | None:
 
 def vitals(now: datetime) -> Vitals:
     """Three small reads, none locking: cheap enough for a load balancer's every probe."""
-    state = UpstreamState.objects.filter(pk=1).values("blocked_until", "pause_kind").first()
-    paused = state is not None and state["blocked_until"] is not None and state["blocked_until"] > now
+    state = UpstreamState.objects.filter(pk=1).first()
+    paused = state is not None and state.pause_end(now) is not None
     return Vitals(
         last_attempt_at=UpstreamAttempt.objects.aggregate(last=Max("started_at"))["last"],
         oldest_due_at=Action.objects.filter(status__in=Action.PENDING, not_before__lte=now)
         .aggregate(oldest=Min("not_before"))["oldest"],
-        pause_kind=(state["pause_kind"] or UpstreamState.PauseKind.FAILURES) if paused else "",
+        pause_kind=(state.pause_kind or UpstreamState.PauseKind.FAILURES) if paused else "",
     )
