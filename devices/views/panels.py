@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.safestring import mark_safe
 
-from devices import outbox
+from devices import outbox, remediation
+from devices.cloudsync import pages
 from devices.models import DEVICE_ACTIONS, CloudSync, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
-from devices.remediation import is_trusted_link, mailto_url, qr_note, qr_svg
 
 HISTORY_ROWS = 20
 # Actions that change what the cloud enforces ask first.
@@ -49,20 +49,20 @@ def exemption_context(device: Device, history: list[Action] | None = None) -> di
 
 def remediation_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
     """The device page's remediation panel: the link, ways to share it, a fetch on its way."""
-    fetch = outbox.open_remediation_fetch(device)
-    trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
-    qr = qr_svg(device.remediation_link) if trusted else ""
+    fetch = remediation.open_remediation_fetch(device)
+    trusted = device.remediation_state == RemediationState.LINK and remediation.is_trusted_link(device.remediation_link)
+    qr = remediation.qr_svg(device.remediation_link) if trusted else ""
     return {
         "device": device,
         "fetch": fetch,
         "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
         # Stale with no fetch on its way: the viewer's page-view fetches are at their cap.
-        "fetch_deferred": fetch is None and outbox.remediation_is_stale(device),
-        "page_view_fetches": outbox.PAGE_VIEW_FETCHES,
+        "fetch_deferred": fetch is None and remediation.remediation_is_stale(device),
+        "page_view_fetches": remediation.PAGE_VIEW_FETCHES,
         "trusted": trusted,
         "qr": mark_safe(qr),  # segno's own SVG
-        "qr_note": qr_note(device.remediation_link) if trusted and not qr else "",
-        "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
+        "qr_note": remediation.qr_note(device.remediation_link) if trusted and not qr else "",
+        "mailto": remediation.mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
         "upstream_host": settings.GEARS_BASE_URL,
     }
 
@@ -74,7 +74,7 @@ def sync_context() -> dict:
     previous = CloudSync.objects.exclude(status=CloudSync.Status.RUNNING).first() if running else current
     return {
         "sync": current if running else None,
-        "eta": outbox.sync_eta(current) if running else None,
+        "eta": pages.sync_eta(current) if running else None,
         "last": previous,
         "interval": sync_interval_text(),
     }
