@@ -252,3 +252,18 @@ class DeviceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+    def discard(self) -> None:
+        """Nothing of the file is imported; its content is dropped, the record of the upload stays."""
+        self.status = self.Status.DISCARDED
+        self.content = ""
+        self.save(update_fields=["status", "content"])
+
+    def mark_applied(self, result, now) -> None:
+        """The file was imported at `now`, with `result`'s counts (an ImportResult)."""
+        self.status = self.Status.APPLIED
+        self.applied_at = now
+        self.created_count = result.created
+        self.updated_count = result.updated
+        self.skipped_count = result.skipped
+        self.save(update_fields=["status", "applied_at", "created_count", "updated_count", "skipped_count"])
