@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DataError, transaction
+
 from devices import notices
 from devices.models import (
     EXEMPT_MODE_OF,
