@@ -7,7 +7,7 @@ decisions that takes), writer (one page into the inventory and its
 timeline), runs (the CloudSync row's life). Import from here.
 """
 
-from devices.cloudsync.runs import begin, end_early, fail, is_due, mark_missing, running, write
+from devices.cloudsync.runs import begin, end_early, fail, is_due, mark_missing, past_end, running, write
 from devices.cloudsync.values import Listed, listed
 from devices.cloudsync.writer import CLOUD_FIELDS, PageWrite, write_page
 
@@ -21,6 +21,7 @@ __all__ = [
     "is_due",
     "listed",
     "mark_missing",
+    "past_end",
     "running",
     "write",
     "write_page",

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from devices import notices
 from devices.models import Action, ActionKind, MacAddress, Priority, UpstreamAttempt, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
+from devices.outbox.final import failed_for_good
 from devices.outbox.limits import fit
 from devices.ratelimit import Budget, next_start
 from devices.upstream import OPT_HWID, GearsError
@@ -95,7 +95,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
         lost = list(
             Action.objects.select_for_update()
             .filter(status=Action.Status.SENDING, lease_until__lt=now)
-            .only("pk", "attempts", "transient_failures", "current_attempt")
+            .only("pk", "kind", "device", "cloud_sync", "bulk_job", "attempts", "transient_failures", "current_attempt")
         )
         if not lost:
             return 0
@@ -108,7 +108,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
             if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
                 action.status, action.finished_at = Action.Status.FAILED, now
                 action.last_error = fit(Action, "last_error", f"Gave up after {action.attempts} attempts: {LOST_ERROR}")
-                notices.bulk_action_ended(action)
+                failed_for_good(action, now)
             else:
                 action.status, action.not_before = Action.Status.RETRYING, now
                 action.last_error = f"{LOST_ERROR}; it will be sent again"
@@ -134,7 +134,7 @@ def _give_up(action: Action, now: datetime) -> None:
         f"the last: {action.last_error or 'no error recorded'}",
     )
     action.save(update_fields=["status", "finished_at", "last_error"])
-    notices.bulk_action_ended(action)
+    failed_for_good(action, now)
 
 
 def claim_next(worker: str) -> Step:
@@ -183,7 +183,7 @@ def claim_next(worker: str) -> Step:
             action.finished_at = now
             action.last_error = "The device has neither a HWID nor a MAC address."
             action.save(update_fields=["status", "finished_at", "last_error"])
-            notices.bulk_action_ended(action)
+            failed_for_good(action, now)
             return Wait(now)
         batched = action.goes_in_batches and settings.GEARS_BATCH_SIZE > 1
         items = [(action, ident[0])]

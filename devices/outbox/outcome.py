@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DataError, transaction
-from django.db.models import Case, Value, When
 
 from devices import notices
 from devices.models import (
@@ -34,7 +33,8 @@ from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
 from devices.outbox.limits import fit, too_long
-from devices.outbox.syncpages import page_failed, page_fetched
+from devices.outbox.final import failed_for_good
+from devices.outbox.syncpages import list_ended, page_fetched
 from devices.upstream import (
     OPT_HWID,
     ActionResult,
@@ -42,6 +42,7 @@ from devices.upstream import (
     DevicePage,
     GearsAuthError,
     GearsError,
+    GearsPastEnd,
     GearsRateLimited,
     RemediationResult,
 )
@@ -65,6 +66,9 @@ class BatchItem:
 Outcome = ActionResult | RemediationResult | BulkActionResult | BatchItem | DevicePage | GearsError
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
+# An answer the console cannot read is sent again at most this often: a cloud
+# that answered so is likely to answer the same, and the call must end.
+UNREADABLE_RETRIES = 2
 
 
 def backoff(failures: int) -> timedelta:
@@ -82,6 +86,8 @@ def log_outcome(outcome: Outcome) -> str:
         return UpstreamAttempt.Outcome.AUTH
     if isinstance(outcome, GearsRateLimited):
         return UpstreamAttempt.Outcome.RATE_LIMITED
+    if outcome.unreadable:
+        return UpstreamAttempt.Outcome.UNREADABLE
     return UpstreamAttempt.Outcome.REFUSED if outcome.permanent else UpstreamAttempt.Outcome.TRANSIENT
 
 
@@ -143,7 +149,9 @@ def _confirm_exemption(action: Action, now: datetime) -> None:
 
 def _page_answered(action: Action, page: DevicePage, state: UpstreamState, now: datetime) -> None:
     # The page, the sync's progress and the next page's call commit with this outcome, or none of them.
-    action.upstream_msg = _msg(f"{len(page.devices)} devices of {page.total} (page {page.page})")
+    count = f" of {page.count}" if page.count is not None else ""
+    skipped = f", {len(page.skipped)} skipped" if page.skipped else ""
+    action.upstream_msg = _msg(f"{len(page.devices)} devices{count} (page {page.page}{skipped})")
     problem = page_fetched(action, page, now)
     if problem:
         _transient(action, GearsError(problem, permanent=False), state, now)
@@ -187,6 +195,12 @@ def _rate_limited(action: Action, error: GearsRateLimited, state: UpstreamState,
 
 
 def _refused(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    if action.kind == ActionKind.SYNC_PAGE and isinstance(error, GearsPastEnd):
+        # A 413 past the end is how a cloud may end its list: the call did its job.
+        _end(action, Action.Status.SUCCEEDED, now)
+        action.upstream_msg = _msg(f"HTTP 413: page {action.identifier} is past the end of the list")
+        list_ended(action, now)
+        return
     _end(action, Action.Status.FAILED, now)
     action.upstream_msg = _msg(error.upstream_msg)
     action.last_error = _error(str(error))
@@ -204,6 +218,18 @@ def _transient(action: Action, error: GearsError, state: UpstreamState, now: dat
         action.not_before = now + backoff(action.transient_failures)
 
 
+def _unreadable(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    # Counted apart from outages: it ends the call after a couple of tries, however many attempts are left.
+    action.unreadable_answers += 1
+    if action.unreadable_answers > UNREADABLE_RETRIES:
+        action.transient_failures += 1
+        action.ambiguous = action.ambiguous or error.ambiguous
+        _end(action, Action.Status.FAILED, now)
+        action.last_error = _error(f"Gave up after {action.unreadable_answers} answers it could not read: {error}")
+    else:
+        _transient(action, error, state, now)
+
+
 Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
 # One handler per outcome type, keyed as log_outcome classes it (results by their type).
 HANDLERS: dict[object, Handler] = {
@@ -215,19 +241,8 @@ HANDLERS: dict[object, Handler] = {
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
     UpstreamAttempt.Outcome.TRANSIENT: _transient,
+    UpstreamAttempt.Outcome.UNREADABLE: _unreadable,
 }
-
-
-def _keep_last_good_link(action: Action, now: datetime) -> None:
-    """A failed fetch keeps the last good link and says the fetch failed, and why."""
-    Device.objects.filter(pk=action.device_id).update(
-        remediation_state=Case(
-            When(remediation_state=RemediationState.LINK, then=Value(RemediationState.LINK)),
-            default=Value(RemediationState.ERROR),
-        ),
-        remediation_fetched_at=now,
-        remediation_error=fit(Device, "remediation_error", action.last_error),
-    )
 
 
 def finish(claim: Claim, outcome: Outcome, token_version: int | None = None) -> Action | None:
@@ -322,8 +337,7 @@ def _record(action: Action, status: int | None, outcome: Outcome | None, kind: s
     if outcome is not None:
         handler = _retry_with_new_token if outdated else HANDLERS[type(outcome) if kind == UpstreamAttempt.Outcome.OK else kind]
         handler(action, outcome, state, now)
-    if action.kind == ActionKind.REMEDIATION and action.status == Action.Status.FAILED:
-        _keep_last_good_link(action, now)
-    if action.kind == ActionKind.SYNC_PAGE and action.status == Action.Status.FAILED:
-        page_failed(action, outcome if outcome is not None else action.last_error, now)
+    if action.status == Action.Status.FAILED:
+        # The bulk job is checked by the caller, once for the request.
+        failed_for_good(action, now, outcome, bulk_notice=False)
     action.save()

@@ -80,15 +80,24 @@ def page_fetched(action: Action, page: DevicePage, now: datetime) -> str:
 
 
 def page_failed(action: Action, error: Exception | str, now: datetime) -> None:
-    """A page call failed for good: the sync ends there (a 413 ends it early, as a finish)."""
+    """A page call failed for good: the sync ends there (a 413 ends the list: a finish)."""
     sync = CloudSync.objects.select_for_update().filter(pk=action.cloud_sync_id, status=CloudSync.Status.RUNNING).first()
     if sync is None:
         return
     if isinstance(error, GearsPastEnd):
-        cloudsync.end_early(sync, sync.next_page, now)
+        cloudsync.past_end(sync, now)
     else:
         cloudsync.fail(sync, action.last_error or str(error) or "the page call failed", now)
     logger.warning("cloud sync %s ended at page %s: %s", sync.pk, sync.next_page, sync.error or sync.notes[-1:])
+
+
+def list_ended(action: Action, now: datetime) -> None:
+    """The cloud answered 413 for the page asked: the list ended before it (inside the caller's transaction)."""
+    sync = CloudSync.objects.select_for_update().filter(pk=action.cloud_sync_id, status=CloudSync.Status.RUNNING).first()
+    if sync is None or str(sync.next_page) != action.identifier:
+        return
+    cloudsync.past_end(sync, now)
+    logger.info("cloud sync %s: the list ended before page %s", sync.pk, action.identifier)
 
 
 def settle() -> None:
