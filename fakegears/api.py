@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fakegears.data import SimDevice
+from fakegears.listing import page_body
 from fakegears.responses import Request, Response, json_response, parse_int, parse_opt, result_msg
 from fakegears.state import SimulatorState
 
@@ -244,9 +245,10 @@ def list_devices_v22(state: SimulatorState, request: Request, params: dict[str, 
 
     now = datetime.now(timezone.utc)
     with state.lock:
+        shape = state.faults
         total = len(state.devices)
         pages = max(1, math.ceil(total / limit))
-        if page > pages:
+        if page > pages and shape.past_end == "413":
             return result_msg(413, "page is past the end of the data")
         ordered = sorted(
             state.devices,
@@ -255,7 +257,10 @@ def list_devices_v22(state: SimulatorState, request: Request, params: dict[str, 
         )
         chunk = ordered[(page - 1) * limit : page * limit]
         items = [_device_item(state, device, base, now) for device in chunk]
-    return json_response(200, {"total": total, "page": page, "limit": limit, "devices": items})
+        if items and shape.broken_device_next > 0:
+            shape.broken_device_next -= 1
+            items[0]["hwid"] = ""
+    return json_response(200, page_body(shape, items, total, page, limit))
 
 
 def _device_item(state: SimulatorState, device: SimDevice, base: str, now: datetime) -> dict[str, Any]:

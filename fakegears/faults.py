@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from fakegears.kinds import Kind, Number, Switch, Text
+from fakegears.listing import ListingFields
 
 SHARE = Number(low=0, high=1)  # a probability
 COUNT = Number(integer=True, low=0)  # exactly the next K requests
@@ -44,8 +45,11 @@ def _fault(default: Any, kind: Kind, help: str) -> Any:  # noqa: A002 - argparse
 
 
 @dataclass(kw_only=True)
-class FaultFields:
-    """Injected faults; all off by default. Applied to /o/api/ requests that passed auth and the limit."""
+class FaultFields(ListingFields):
+    """Injected faults; all off by default. Applied to /o/api/ requests that passed auth and the limit.
+
+    The Get Devices page shapes (`fakegears.listing.ListingFields`) are inherited: set the same ways.
+    """
 
     error_rate: float = _fault(0.0, SHARE, "probability an accepted API request answers 500")
     fail_next: int = _fault(0, COUNT, "the next K accepted API requests answer 500")

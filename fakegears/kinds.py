@@ -90,4 +90,23 @@ class Text:
         return self.accept(text)
 
 
-Kind = Number | Switch | Text
+@dataclass(frozen=True)
+class Choice:
+    """One of a few names (the same text in JSON and on the command line)."""
+
+    values: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        return "one of " + ", ".join(self.values)
+
+    def accept(self, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.values:
+            raise ValueError(f"must be {self.description}, not {value!r}")
+        return value
+
+    def parse(self, text: str) -> str:
+        return self.accept(text)
+
+
+Kind = Number | Switch | Text | Choice

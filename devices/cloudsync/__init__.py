@@ -9,7 +9,7 @@ hands it the answer in the transaction that records the call. Import the
 writing side from here; `pages` and `schedule` by their module.
 """
 
-from devices.cloudsync.runs import begin, end_early, fail, is_due, mark_missing, running, write
+from devices.cloudsync.runs import begin, end_early, fail, is_due, mark_missing, past_end, running, write
 from devices.cloudsync.values import Listed, listed
 from devices.cloudsync.writer import CLOUD_FIELDS, PageWrite, write_page
 
@@ -23,6 +23,7 @@ __all__ = [
     "is_due",
     "listed",
     "mark_missing",
+    "past_end",
     "running",
     "write",
     "write_page",

@@ -87,15 +87,24 @@ def page_fetched(action: Action, page: DevicePage, now: datetime) -> str:
 
 
 def page_failed(action: Action, error: Exception | str, now: datetime) -> None:
-    """A page call failed for good: the sync ends there (a 413 ends it early, as a finish)."""
+    """A page call failed for good: the sync ends there (a 413 ends the list: a finish)."""
     sync = CloudSync.objects.select_for_update().filter(pk=action.cloud_sync_id, status=CloudSync.Status.RUNNING).first()
     if sync is None:
         return
     if isinstance(error, GearsPastEnd):
-        runs.end_early(sync, sync.next_page, now)
+        runs.past_end(sync, now)
     else:
         runs.fail(sync, action.last_error or str(error) or "the page call failed", now)
     logger.warning("cloud sync %s ended at page %s: %s", sync.pk, sync.next_page, sync.error or sync.notes[-1:])
+
+
+def list_ended(action: Action, now: datetime) -> None:
+    """The cloud answered 413 for the page asked: the list ended before it (inside the caller's transaction)."""
+    sync = CloudSync.objects.select_for_update().filter(pk=action.cloud_sync_id, status=CloudSync.Status.RUNNING).first()
+    if sync is None or sync.next_page != action.page:
+        return
+    runs.past_end(sync, now)
+    logger.info("cloud sync %s: the list ended before page %s", sync.pk, action.page)
 
 
 def settle() -> None:
@@ -145,11 +154,22 @@ class SyncPage(CallKind):
 
     def answered(self, action: Action, page: DevicePage, state: UpstreamState, now: datetime) -> str:
         # The page, the sync's progress and the next page's call commit with this outcome, or none of them.
-        action.upstream_msg = fit(Action, "upstream_msg", f"{len(page.devices)} devices of {page.total} (page {page.page})")
+        count = f" of {page.count}" if page.count is not None else ""
+        skipped = f", {len(page.skipped)} skipped" if page.skipped else ""
+        action.upstream_msg = fit(Action, "upstream_msg", f"{len(page.devices)} devices{count} (page {page.page}{skipped})")
         problem = page_fetched(action, page, now)
         if not problem:
             action.status, action.finished_at = Action.Status.SUCCEEDED, now
         return problem
+
+    def refused(self, action: Action, error, now: datetime) -> bool:
+        if not isinstance(error, GearsPastEnd):
+            return False
+        # A 413 past the end is how a cloud may end its list: the call did its job.
+        action.status, action.finished_at = Action.Status.SUCCEEDED, now
+        action.upstream_msg = fit(Action, "upstream_msg", f"HTTP 413: page {action.page} is past the end of the list")
+        list_ended(action, now)
+        return True
 
     def failed(self, action: Action, outcome, now: datetime) -> None:
         page_failed(action, outcome, now)

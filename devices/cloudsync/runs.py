@@ -52,11 +52,13 @@ def is_due(now: datetime, interval: int) -> bool:
 def write(sync: CloudSync, page: DevicePage, now: datetime) -> bool:
     """Write `page` and advance the sync; True if another page is to be fetched.
 
-    After the last page the sync finishes (marking what no page listed).
+    A page shorter than its limit (an empty one included) is the last: the
+    sync finishes (marking what no page listed). A count, if the cloud gives
+    one, never ends a sync: it only shows progress.
     """
     result = write_page(page.devices, now=now, user=sync.requested_by, label=f"cloud sync #{sync.pk}")
     _count(sync, page, result)
-    if sync.next_page <= sync.pages_total:
+    if not page.is_last:
         sync.save()
         return True
     _finish(sync, now)
@@ -66,12 +68,16 @@ def write(sync: CloudSync, page: DevicePage, now: datetime) -> bool:
 def _count(sync: CloudSync, page: DevicePage, result: PageWrite) -> None:
     sync.added += result.added
     sync.updated += result.updated
-    if sync.devices_total is not None and page.total != sync.devices_total and not sync.list_changed:
-        sync.list_changed = True
-        _note(sync, [f"The cloud's device count changed during the sync ({sync.devices_total} before page "
-                     f"{page.page}, {page.total} with it): no device is marked as not in the cloud this time."])
-    sync.devices_total, sync.pages_total = page.total, page.pages_total
+    sync.devices_read += page.listed
+    sync.skipped += len(page.skipped)
+    if page.count is not None:
+        if sync.devices_total is not None and page.count != sync.devices_total and not sync.list_changed:
+            sync.list_changed = True
+            _note(sync, [f"The cloud's device count changed during the sync ({sync.devices_total} before page "
+                         f"{page.page}, {page.count} with it): no device is marked as not in the cloud this time."])
+        sync.devices_total, sync.pages_total = page.count, page.pages_total
     sync.next_page = page.page + 1
+    _note(sync, [f"Page {page.page}: {note}." for note in page.skipped])
     _note(sync, result.notes)
 
 
@@ -83,7 +89,11 @@ def _note(sync: CloudSync, notes: list[str]) -> None:
 
 def _finish(sync: CloudSync, now: datetime) -> None:
     # Pages shifted under a changing list: a device may have moved onto a page already read.
-    sync.marked_missing = 0 if sync.list_changed else mark_missing(sync, now)
+    # A skipped device is one whose HWID may be unreadable: "not listed" proves nothing either.
+    if sync.skipped and not sync.list_changed:
+        _note(sync, [f"{sync.skipped} listed device(s) did not fit and were skipped: no device is marked as not "
+                     "in the cloud this time."])
+    sync.marked_missing = 0 if sync.list_changed or sync.skipped else mark_missing(sync, now)
     sync.status, sync.finished_at = CloudSync.Status.SUCCEEDED, now
     sync.save()
     notices.sync_ended(sync)
@@ -106,6 +116,19 @@ def mark_missing(sync: CloudSync, now: datetime) -> int:
             for pk, name, synced in chunk
         )
     return len(rows)
+
+
+def past_end(sync: CloudSync, now: datetime) -> None:
+    """The cloud answered 413 for the page after the last one read: the list ends there.
+
+    Past a full last page that is how a cloud may end its list (another
+    answers an empty page). Only when the cloud's own count promised more
+    devices than were read did the list shrink under the sync.
+    """
+    if sync.devices_total is not None and sync.devices_read < sync.devices_total:
+        end_early(sync, sync.next_page, now)
+    else:
+        _finish(sync, now)
 
 
 def end_early(sync: CloudSync, page: int, now: datetime) -> None:

@@ -123,6 +123,9 @@ class Action(models.Model):
     claimed_by = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="HTTP attempts, of any outcome.")
     transient_failures = models.PositiveIntegerField(default=0, help_text="Attempts that count toward the retry cap.")
+    # A database default too: rows written by a worker still on the older code (or by SQL) start at 0.
+    unreadable_answers = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="2xx answers whose body did not fit: only a couple are retried (the same one is likely).")
     first_sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -219,6 +222,8 @@ class UpstreamAttempt(models.Model):
         AUTH = "auth", "Unauthorized"
         RATE_LIMITED = "rate_limited", "Rate limited (429)"
         TRANSIENT = "transient", "Transient failure"
+        # A 2xx whose body does not fit: the cloud is reachable, so this is no outage and pauses nothing.
+        UNREADABLE = "unreadable", "Answer not understood"
         LOST = "lost", "Worker lost"
 
     # For a batch, the first of its actions (each action names its attempt: Action.current_attempt).

@@ -32,11 +32,15 @@ class CloudSync(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     next_page = models.PositiveIntegerField(default=1, help_text="The page to fetch next (1-based).")
-    pages_total = models.PositiveIntegerField(null=True, blank=True, help_text="Known once the first page answered.")
-    devices_total = models.PositiveIntegerField(null=True, blank=True, help_text="What the cloud said it has.")
+    pages_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="From the cloud's count, if its pages give one: a hint for progress only.")
+    devices_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What the cloud said it has; None while no page gave a count.")
+    devices_read = models.PositiveIntegerField(default=0, db_default=0, help_text="Devices the pages read so far listed.")
     added = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     marked_missing = models.PositiveIntegerField(default=0, help_text="Devices the cloud no longer lists.")
+    skipped = models.PositiveIntegerField(default=0, db_default=0, help_text="Listed devices whose fields did not fit: not written.")
     error = models.CharField(max_length=300, blank=True)
     # The cloud's count changed between pages: items shifted between pages, so "not listed" proves nothing.
     list_changed = models.BooleanField(default=False)
@@ -66,7 +70,7 @@ class CloudSync(models.Model):
 
     @property
     def percent(self) -> int:
-        """How far through the pages, 0-100 (0 until the first page told the total)."""
+        """How far through the pages, 0-100 (0 while no page gave a count: the cloud may never give one)."""
         if not self.pages_total:
             return 100 if self.status == SyncStatus.SUCCEEDED else 0
         return min(100, round(100 * self.pages_done / self.pages_total))

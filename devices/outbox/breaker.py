@@ -140,6 +140,8 @@ def _answered(state: UpstreamState, outcome, now: datetime) -> None:
 HANDLERS: dict[str, Callable[[UpstreamState, object, datetime], None]] = {
     UpstreamAttempt.Outcome.OK: _answered,
     UpstreamAttempt.Outcome.REFUSED: _answered,  # a 4xx is an answer too
+    # An answer that cannot be read came from a cloud that is up: no outage, so nothing pauses.
+    UpstreamAttempt.Outcome.UNREADABLE: _answered,
     UpstreamAttempt.Outcome.AUTH: _auth_refused,
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.TRANSIENT: _failed,

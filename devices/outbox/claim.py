@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from devices import notices
 from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamId, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
+from devices.outbox.final import failed_for_good
 from devices.outbox.kinds import is_batched, kind_of
 from devices.ratelimit import Budget, next_start
 from devices.upstream import GearsError
@@ -98,7 +98,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
         lost = list(
             Action.objects.select_for_update()
             .filter(status=Action.Status.SENDING, lease_until__lt=now)
-            .only("pk", "attempts", "transient_failures", "current_attempt")
+            .only("pk", "kind", "device", "cloud_sync", "bulk_job", "attempts", "transient_failures", "current_attempt")
         )
         if not lost:
             return 0
@@ -110,7 +110,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
             action.claimed_by, action.lease_until = "", None
             if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
                 action.fail(now, f"Gave up after {action.attempts} attempts: {LOST_ERROR}")
-                notices.bulk_action_ended(action)
+                failed_for_good(action, now)
             else:
                 action.status, action.not_before = Action.Status.RETRYING, now
                 action.last_error = f"{LOST_ERROR}; it will be sent again"
@@ -131,7 +131,7 @@ def _give_up(action: Action, now: datetime) -> None:
     action.fail(now, f"Gave up after {action.attempts} attempts (GEARS_MAX_ATTEMPTS is {settings.GEARS_MAX_ATTEMPTS}); "
                      f"the last: {action.last_error or 'no error recorded'}")
     action.save(update_fields=["status", "finished_at", "last_error"])
-    notices.bulk_action_ended(action)
+    failed_for_good(action, now)
 
 
 def claim_next(worker: str) -> Step:
@@ -178,7 +178,7 @@ def claim_next(worker: str) -> Step:
         if target is None:
             action.fail(now, kind.untargetable)
             action.save(update_fields=["status", "finished_at", "last_error"])
-            notices.bulk_action_ended(action)
+            failed_for_good(action, now)
             return Wait(now)
         if not is_batched(action):
             return Claim(action.pk, _take([(action, target)], worker, now, b), worker, action.kind, target)

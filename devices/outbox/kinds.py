@@ -53,6 +53,11 @@ class CallKind:
         used, and the call counts as a transient failure with that text."""
         raise NotImplementedError
 
+    def refused(self, action: Action, error: Any, now: datetime) -> bool:
+        """Take a permanent error (a 4xx) as this kind's answer, if it is one (recorded on the action): True.
+        False leaves it a failure, as for most kinds."""
+        return False
+
     def failed(self, action: Action, outcome: Any, now: datetime) -> None:
         """What else an action that failed for good changes (nothing, unless the kind says)."""
 

@@ -25,6 +25,7 @@ from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
 from devices.outbox.device_actions import BatchItem
+from devices.outbox.final import failed_for_good
 from devices.outbox.kinds import kind_of
 from devices.outbox.limits import fit
 from devices.upstream import BulkActionResult, GearsAuthError, GearsError, GearsRateLimited
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 Outcome = object
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
+# An answer the console cannot read is sent again at most this often: a cloud
+# that answered so is likely to answer the same, and the call must end.
+UNREADABLE_RETRIES = 2
 
 
 def backoff(failures: int) -> timedelta:
@@ -53,6 +57,8 @@ def log_outcome(outcome: Outcome) -> str:
         return UpstreamAttempt.Outcome.AUTH
     if isinstance(outcome, GearsRateLimited):
         return UpstreamAttempt.Outcome.RATE_LIMITED
+    if outcome.unreadable:
+        return UpstreamAttempt.Outcome.UNREADABLE
     return UpstreamAttempt.Outcome.REFUSED if outcome.permanent else UpstreamAttempt.Outcome.TRANSIENT
 
 
@@ -105,6 +111,8 @@ def _rate_limited(action: Action, error: GearsRateLimited, state: UpstreamState,
 
 
 def _refused(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    if kind_of(action).refused(action, error, now):
+        return  # the kind took the refusal as an answer (a sync page past the end of the list)
     action.fail(now, str(error))
     action.upstream_msg = _msg(error.upstream_msg)
 
@@ -127,6 +135,17 @@ def _answered(action: Action, result: Outcome, state: UpstreamState, now: dateti
         _transient(action, GearsError(problem, permanent=False), state, now)
 
 
+def _unreadable(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
+    # Counted apart from outages: it ends the call after a couple of tries, however many attempts are left.
+    action.unreadable_answers += 1
+    if action.unreadable_answers > UNREADABLE_RETRIES:
+        action.transient_failures += 1
+        action.ambiguous = action.ambiguous or error.ambiguous
+        action.fail(now, f"Gave up after {action.unreadable_answers} answers it could not read: {error}")
+    else:
+        _transient(action, error, state, now)
+
+
 Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
 # One handler per outcome, as log_outcome classes it.
 HANDLERS: dict[str, Handler] = {
@@ -135,6 +154,7 @@ HANDLERS: dict[str, Handler] = {
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
     UpstreamAttempt.Outcome.TRANSIENT: _transient,
+    UpstreamAttempt.Outcome.UNREADABLE: _unreadable,
 }
 
 
@@ -231,5 +251,6 @@ def _record(action: Action, status: int | None, outcome: Outcome | None, kind: s
         handler = _retry_with_new_token if outdated else HANDLERS[kind]
         handler(action, outcome, state, now)
     if action.status == Action.Status.FAILED:
-        kind_of(action).failed(action, outcome if outcome is not None else action.last_error, now)
+        # The bulk job is checked by the caller, once for the request.
+        failed_for_good(action, now, outcome, bulk_notice=False)
     action.save()

@@ -18,7 +18,7 @@ from devices.upstream.client import (
     GearsClient,
 )
 from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
-from devices.upstream.listing import EXEMPT_FLAG, PAGE_SIZE, CloudDevice, DevicePage
+from devices.upstream.listing import ENVELOPES, EXEMPT_FLAG, PAGE_SIZE, CloudDevice, DevicePage
 from devices.upstream.redaction import MSG_LIMIT, clean_text
 from devices.upstream.results import (
     DEFAULT_EXPIRES_IN,
@@ -38,6 +38,7 @@ __all__ = [
     "BULK_PATH",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RETRY_AFTER",
+    "ENVELOPES",
     "EXEMPT_FLAG",
     "MAX_BODY",
     "MSG_LIMIT",

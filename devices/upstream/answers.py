@@ -27,10 +27,12 @@ class Answer:
     upstream_msg: str  # scrubbed, truncated
     rate_limit: RateLimitInfo | None
     headers: Any
+    data: Any = None  # the parsed JSON whatever its type (a bare array, say); None: not JSON
 
 
 def read_answer(response: requests.Response, content: bytes, secrets: tuple[str, ...]) -> Answer:
     body: dict[str, Any] | None = None
+    parsed: Any = None
     not_object = ""
     try:
         parsed = json.loads(content)
@@ -48,6 +50,7 @@ def read_answer(response: requests.Response, content: bytes, secrets: tuple[str,
         upstream_msg=clean_text(upstream_message(body), secrets),
         rate_limit=RateLimitInfo.from_headers(response.headers),
         headers=response.headers,
+        data=parsed,
     )
 
 
@@ -72,11 +75,12 @@ def http_message(status: int, upstream_msg: str) -> str:
 
 
 def unexpected(answer: Answer, why: str) -> GearsError:
-    # The call reached the cloud and we cannot tell what it did.
+    # The call reached the cloud and we cannot tell what it did; but it answered, so it is reachable.
     return GearsError(
         f"unexpected answer from the cloud (HTTP {answer.status}): {why}",
         permanent=False,
         ambiguous=True,
+        unreadable=True,
         status=answer.status,
         upstream_msg=answer.upstream_msg,
         rate_limit=answer.rate_limit,

@@ -39,7 +39,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
 from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
-from devices.upstream.listing import DEVICES_PATH, PAGE_SIZE, DevicePage, check_page_request, parse_page
+from devices.upstream.listing import DEVICES_PATH, NO_LIST, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
     MAX_BODY,
@@ -282,9 +282,11 @@ class GearsClient:
     def list_devices(self, access_token: str, page: int, limit: int = PAGE_SIZE) -> DevicePage:
         """Get Devices v2.2 (docs/upstream/api-notes.md §2.4): GET /o/api/v2.2/devices?limit=&page=&access_token=.
 
-        413 (page past the end [D]) raises GearsPastEnd; 406 and 400 are
-        permanent like any 4xx; a body that does not fit a page is an
-        unexpected answer, so nothing of it is used.
+        The page is read from any envelope `listing` knows (a bare array, a
+        `devices` or a `results` list, with or without a count). 413 (page
+        past the end [D]) raises GearsPastEnd; 406 and 400 are permanent like
+        any 4xx; an envelope that does not fit is an unreadable answer, so
+        nothing of it is used; a device that does not fit is skipped, noted.
         """
         check_page_request(page, limit)
         params = {"limit": str(limit), "page": str(page), "access_token": access_token}
@@ -293,11 +295,14 @@ class GearsClient:
             raise GearsPastEnd(http_message(413, answer.upstream_msg or f"page {page} is past the end"),
                                upstream_msg=answer.upstream_msg, rate_limit=answer.rate_limit) from None
         self._raise_for_status(answer)
+        if answer.not_object == "not JSON":
+            raise unexpected(answer, f"{NO_LIST} (not JSON)") from None
         try:
-            total, devices = parse_page(self._json_body(answer), page, limit)
+            parsed = parse_page(answer.data, page, limit)
         except ValueError as why:
             raise unexpected(answer, str(why)) from None
-        return DevicePage(total, page, limit, devices, answer.status, answer.rate_limit)
+        return DevicePage(parsed.count, page, limit, parsed.devices, answer.status, answer.rate_limit,
+                          envelope=parsed.envelope, skipped=parsed.skipped)
 
     # --- plumbing -------------------------------------------------------------
 

@@ -10,6 +10,10 @@ from devices.upstream.results import DEFAULT_RETRY_AFTER, RateLimitInfo
 class GearsError(Exception):
     """An upstream call failed. `permanent`: retrying the same call cannot help.
     `ambiguous`: the request may have reached the cloud and taken effect (read timeout, 5xx, unreadable 2xx).
+    `unreadable`: the cloud answered 2xx, but with a body that does not fit the
+    endpoint (not JSON, another envelope, wrong types). The cloud is reachable,
+    so this is no outage; a retry may bring a readable answer, but the same
+    answer again is likely, so callers bound such retries tightly.
 
     `status` is the HTTP status (None when no answer arrived), `upstream_msg`
     the cloud's own message (scrubbed of secrets, at most 200 characters),
@@ -23,6 +27,7 @@ class GearsError(Exception):
         permanent: bool,
         status: int | None = None,
         ambiguous: bool = False,
+        unreadable: bool = False,
         upstream_msg: str = "",
         rate_limit: RateLimitInfo | None = None,
     ) -> None:
@@ -31,6 +36,7 @@ class GearsError(Exception):
         self.permanent = permanent
         self.status = status
         self.ambiguous = ambiguous
+        self.unreadable = unreadable
         self.upstream_msg = upstream_msg
         self.rate_limit = rate_limit
 
@@ -40,7 +46,7 @@ class GearsError(Exception):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.message!r}, permanent={self.permanent}, "
-            f"status={self.status}, ambiguous={self.ambiguous})"
+            f"status={self.status}, ambiguous={self.ambiguous}, unreadable={self.unreadable})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -1,10 +1,17 @@
-"""Get Devices v2.2 pages: the answer's envelope and its devices, checked strictly.
+"""Get Devices v2.2 pages: the answer's envelope, read in every plausible shape, and its devices, checked.
 
 The vendor documents the items (docs/upstream/api-notes.md §2.4: hwid,
-hostname, status, remediation_link, ...) but not the envelope; the simulator's
-is `{"total", "page", "limit", "devices": [...]}` and a 2014 client fixture
-adds `last_seen` and `network_info[{mac_addr}]`. A page that does not fit
-this shape is refused whole: a sync writes a page completely or not at all.
+hostname, status, remediation_link, ...) but not the envelope, nor a count,
+nor what a page past the end answers beyond 413 (§7 item 8). So a page may be
+a bare JSON array of devices, an object with a `devices` list (the
+simulator's default), or one with a `results` list (the vendor's Search
+Devices v2.1), each with or without a count (`total`, `total_count`). A count
+is only a hint for progress: the list ends at a page shorter than `limit`
+(an empty one included), or at a 413, whatever any count said.
+
+An envelope that does not fit is refused whole (nothing of it is used). One
+device that does not fit is skipped with a note naming its position and the
+field, never a value; the rest of the page stands.
 """
 
 from __future__ import annotations
@@ -24,6 +31,13 @@ PAGE_SIZE = 50
 # mode. A bare 1 is passed on as this, and the caller decides the mode.
 EXEMPT_FLAG = "exempt"
 EXEMPT_MODES = ("none", "critical", "all")
+# The envelopes a page is read from: a bare array, or an object holding the list under one of these keys.
+ENVELOPE_ARRAY = "array"
+LIST_KEYS = ("devices", "results")
+ENVELOPES = (ENVELOPE_ARRAY, *LIST_KEYS)
+# Where a count may be, in order of preference.
+COUNT_KEYS = ("total", "total_count")
+NO_LIST = "the cloud's page had no list of devices"
 
 
 @dataclass(frozen=True)
@@ -41,19 +55,43 @@ class CloudDevice:
 
 @dataclass(frozen=True)
 class DevicePage:
-    """One page of Get Devices v2.2."""
+    """One page of Get Devices v2.2, as read."""
 
-    total: int  # devices the cloud has, as it said with this page
+    count: int | None  # devices the cloud says it has, with this page; None: the page gave no count
     page: int
     limit: int
     devices: tuple[CloudDevice, ...]
     http_status: int
     rate_limit: RateLimitInfo | None
+    envelope: str = "devices"  # one of ENVELOPES
+    skipped: tuple[str, ...] = ()  # one note per listed device that did not fit (position and field)
 
     @property
-    def pages_total(self) -> int:
-        """Pages of `limit` the cloud's total makes (at least 1)."""
-        return max(1, math.ceil(self.total / self.limit))
+    def listed(self) -> int:
+        """Items the page listed, skipped ones included: what tells a full page from the last."""
+        return len(self.devices) + len(self.skipped)
+
+    @property
+    def is_last(self) -> bool:
+        """A page shorter than `limit` (an empty one included) ends the list; a count never does."""
+        return self.listed < self.limit
+
+    @property
+    def pages_total(self) -> int | None:
+        """Pages of `limit` the count makes (at least 1); None without a count."""
+        if self.count is None:
+            return None
+        return max(1, math.ceil(self.count / self.limit))
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """What `parse_page` read of one page's JSON."""
+
+    envelope: str
+    count: int | None
+    devices: tuple[CloudDevice, ...]
+    skipped: tuple[str, ...]
 
 
 def check_page_request(page: int, limit: int) -> None:
@@ -64,22 +102,47 @@ def check_page_request(page: int, limit: int) -> None:
         raise ValueError(f"limit must be an integer from 1 to {PAGE_SIZE}")
 
 
-def parse_page(body: dict[str, Any], page: int, limit: int) -> tuple[int, tuple[CloudDevice, ...]]:
-    """The total and the devices of one page's JSON object; ValueError says what does not fit.
+def parse_page(body: Any, page: int, limit: int) -> ParsedPage:
+    """The envelope, count and devices of one page's JSON; ValueError says what of the envelope does not fit.
 
     Messages name fields and positions, never values (a value could carry anything).
     """
-    total = body.get("total")
-    if not is_int(total) or total < 0:
-        raise ValueError("total is not a non-negative integer")
-    if "page" in body and body["page"] != page:
-        raise ValueError(f"page {page} was asked for, another came back")
-    items = body.get("devices")
-    if not isinstance(items, list):
-        raise ValueError("devices is not a list")
+    envelope, count, items = _envelope(body, page)
     if len(items) > limit:
         raise ValueError(f"{len(items)} devices on a page of {limit}")
-    return total, tuple(_device(item, position) for position, item in enumerate(items, start=1))
+    devices: list[CloudDevice] = []
+    skipped: list[str] = []
+    for position, item in enumerate(items, start=1):
+        try:
+            devices.append(_device(item, position))
+        except ValueError as why:
+            skipped.append(f"{why}: skipped")
+    return ParsedPage(envelope, count, tuple(devices), tuple(skipped))
+
+
+def _envelope(body: Any, page: int) -> tuple[str, int | None, list[Any]]:
+    if isinstance(body, list):
+        return ENVELOPE_ARRAY, None, body
+    if not isinstance(body, dict):
+        raise ValueError(NO_LIST)
+    if "page" in body and body["page"] != page and str(body["page"]) != str(page):
+        raise ValueError(f"page {page} was asked for, another came back")
+    for key in LIST_KEYS:
+        if key in body:
+            items = body[key]
+            if not isinstance(items, list):
+                raise ValueError(f"{key} is not a list")
+            return key, _count(body), items
+    raise ValueError(NO_LIST)
+
+
+def _count(body: dict[str, Any]) -> int | None:
+    # A hint only: one that is not a count is as good as none, and refuses nothing.
+    for key in COUNT_KEYS:
+        value = body.get(key)
+        if is_int(value) and value >= 0:
+            return value
+    return None
 
 
 def _device(item: Any, position: int) -> CloudDevice:

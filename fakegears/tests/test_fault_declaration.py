@@ -12,7 +12,7 @@ import requests
 from fakegears.__main__ import build_parser, config_from_args
 from fakegears.config import SimulatorConfig
 from fakegears.faults import FAULT_SPECS, FaultSettings, FaultSpec
-from fakegears.kinds import Number, Switch, Text
+from fakegears.kinds import Choice, Number, Switch, Text
 from fakegears.server import RunningSimulator
 from fakegears.tests.support import HTTP_TIMEOUT
 
@@ -28,6 +28,8 @@ def good_value(spec: FaultSpec) -> Any:
         return not spec.default
     if isinstance(kind, Text):
         return "https://evil.example/x"
+    if isinstance(kind, Choice):
+        return next(value for value in kind.values if value != spec.default)
     assert isinstance(kind, Number), f"no example for the kind of {spec.name}: add one here"
     if kind.integer:
         return int(kind.low) + 2
@@ -40,6 +42,8 @@ def bad_value(spec: FaultSpec) -> Any:
         return "yes"
     if isinstance(kind, Text):
         return 5
+    if isinstance(kind, Choice):
+        return "neither"
     assert isinstance(kind, Number), f"no example for the kind of {spec.name}: add one here"
     return int(kind.low) - 1 if kind.integer else kind.low - 0.5
 

@@ -234,6 +234,10 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "malformed_next",
         "down",
         "remediation_link_override",
+        "devices_envelope",
+        "devices_count",
+        "past_end",
+        "broken_device_next",
     }
     assert second["hang_seconds"] == 30.0
 

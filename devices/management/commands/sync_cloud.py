@@ -58,7 +58,10 @@ class Command(BaseCommand):
             report = outbox.drain(max_runtime=min(DRAIN_STEP, left) if left is not None else DRAIN_STEP)
             if report.skipped or not report.sent:
                 time.sleep(POLL)
-        summary = (f"{sync.devices_total or 0} devices in the cloud: {sync.added} added, {sync.updated} updated, "
+        listed = (f"{sync.devices_total} devices in the cloud" if sync.devices_total is not None
+                  else f"{sync.devices_read} devices listed")
+        skipped = f", {sync.skipped} skipped" if sync.skipped else ""
+        summary = (f"{listed}: {sync.added} added, {sync.updated} updated{skipped}, "
                    f"{sync.marked_missing} marked not in the cloud")
         for note in sync.notes:
             self.stderr.write(f"note: {note}")
@@ -68,6 +71,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _progress(sync: CloudSync) -> str:
-        if not sync.pages_total:
+        if not sync.pages_done:
             return "waiting for the first page"
-        return f"page {sync.pages_done} of {sync.pages_total} done, {sync.added} added, {sync.updated} updated"
+        # The cloud's count, when it gives one, is a hint: the list ends at its short or empty page.
+        pages = (f"page {sync.pages_done} of {sync.pages_total} done" if sync.pages_total
+                 else f"{sync.pages_done} page(s) read so far ({sync.devices_read} devices)")
+        return f"{pages}, {sync.added} added, {sync.updated} updated"

@@ -10,8 +10,8 @@ from django_q.models import Schedule
 
 from devices import cloudsync
 from devices.cloudsync import pages
-from devices.models import Action, ActionKind, CloudSync
 from devices.cloudsync.schedule import SYNC_TASK, sync_when_due
+from devices.models import Action, ActionKind, CloudSync
 
 
 def test_the_schedule_starts_a_first_sync_at_once_then_only_after_the_interval(db, settings):

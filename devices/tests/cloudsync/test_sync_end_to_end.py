@@ -81,7 +81,7 @@ def seed_inventory(sim, make_device):
         make_device(name, macs=[mac])
 
 
-def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_spends_ten_pages(
+def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_ends_at_the_413_after_ten_pages(
         db, upstream, make_device):
     sim = upstream(devices=500)
     seed_inventory(sim, make_device)
@@ -98,8 +98,9 @@ def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_sp
     assert (sync.added, sync.updated, sync.marked_missing) == (400, 41, 3)
 
     statuses = [entry["status"] for entry in page_requests(sim)]
-    # Ten pages answered, plus the injected faults: two 500s, one 429, one HTML 200 (malformed).
-    assert sorted(statuses) == sorted([200] * 10 + [500, 500, 429, 200])
+    # Ten full pages, the 413 past them that ends the list (a count never does), plus the injected
+    # faults: two 500s, one 429, one HTML 200 (malformed).
+    assert sorted(statuses) == sorted([200] * 10 + [413] + [500, 500, 429, 200])
     assert Device.objects.count() == 503
     assert set(Device.objects.filter(cloud_missing_since__isnull=False).values_list("name", flat=True)) == {
         "spare-1", "spare-2", "kiosk"}
@@ -112,7 +113,7 @@ def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_sp
     assert AuditEntry.objects.filter(verb=AuditEntry.Verb.CREATED, detail__startswith="Added by").count() == 400
     assert AuditEntry.objects.filter(verb=AuditEntry.Verb.SYNCED).count() == 41 + 3
     calls = Action.objects.filter(kind=ActionKind.SYNC_PAGE)
-    assert calls.filter(status=Action.Status.SUCCEEDED).count() == 10
+    assert calls.filter(status=Action.Status.SUCCEEDED).count() == 11
     assert not calls.exclude(status=Action.Status.SUCCEEDED).exists()
 
 

@@ -1,4 +1,4 @@
-"""Get Devices v2.2 over real HTTP against the simulator, and the page's shape checked strictly."""
+"""Get Devices v2.2 over real HTTP against the simulator, in every envelope it can play, and each page checked."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def cloud_token(gears):
 def test_a_page_lists_fifty_devices_with_what_the_cloud_says_of_each(cloud, gears, cloud_token):
     page = gears.list_devices(cloud_token, 1)
     assert isinstance(page, DevicePage)
-    assert (page.total, page.page, page.limit, page.pages_total, len(page.devices)) == (120, 1, 50, 3, 50)
+    assert (page.count, page.page, page.limit, page.pages_total, len(page.devices)) == (120, 1, 50, 3, 50)
+    assert (page.envelope, page.skipped, page.is_last) == ("devices", (), False)
     simulated = {device["hwid"]: device for device in control(cloud, "GET", "devices")["devices"]}
     now = datetime.now(timezone.utc)
     for device in page.devices:
@@ -83,7 +84,7 @@ def test_a_server_error_or_a_malformed_body_is_transient(cloud, gears, cloud_tok
     with pytest.raises(GearsError) as caught:
         gears.list_devices(cloud_token, 1)
     error = caught.value
-    assert (error.status, error.permanent) == (status, False)
+    assert (error.status, error.permanent, error.unreadable) == (status, False, fault == "malformed_next")
     assert words in str(error)
     assert_no_leak(error, logs, cloud_token)
     assert len(gears.list_devices(cloud_token, 1).devices) == 50  # the fault was one request
@@ -111,36 +112,124 @@ GOOD_ITEM = {
 
 
 def test_the_documented_fields_are_read_and_the_v2_exempt_flag_is_passed_on():
-    total, (device,) = parse_page({"total": 1, "page": 1, "devices": [GOOD_ITEM]}, 1, 50)
-    assert total == 1
+    parsed = parse_page({"total": 1, "page": 1, "devices": [GOOD_ITEM]}, 1, 50)
+    (device,) = parsed.devices
+    assert (parsed.envelope, parsed.count, parsed.skipped) == ("devices", 1, ())
     assert device.exempt == EXEMPT_FLAG
     assert device.last_seen == datetime(2014, 7, 18, 8, 59, tzinfo=timezone.utc)
     assert device.macs == ("00:0c:29:f2:7a:29",)
     assert device.remediation_link == ""
-    _, (unexempt,) = parse_page({"total": 1, "devices": [{**GOOD_ITEM, "exempt": 0}]}, 1, 50)
+    (unexempt,) = parse_page({"total": 1, "devices": [{**GOOD_ITEM, "exempt": 0}]}, 1, 50).devices
     assert unexempt.exempt == "none"
-    _, (bare,) = parse_page({"total": 1, "devices": [{"hwid": "H1", "status": 0}]}, 1, 50)
+    (bare,) = parse_page({"total": 1, "devices": [{"hwid": "H1", "status": 0}]}, 1, 50).devices
     assert (bare.exempt, bare.remediation_link, bare.last_seen, bare.macs) == (None, None, None, ())
+
+
+@pytest.mark.parametrize(
+    ("body", "envelope", "count"),
+    [
+        ([GOOD_ITEM, GOOD_ITEM], "array", None),
+        ({"devices": [GOOD_ITEM, GOOD_ITEM]}, "devices", None),
+        ({"total": 7, "devices": [GOOD_ITEM, GOOD_ITEM]}, "devices", 7),
+        ({"total_count": 7, "page": 1, "devices": [GOOD_ITEM, GOOD_ITEM]}, "devices", 7),
+        ({"results": [GOOD_ITEM, GOOD_ITEM]}, "results", None),
+        ({"total_count": 7, "limit": 50, "results": [GOOD_ITEM, GOOD_ITEM]}, "results", 7),
+        # A count is a hint: one that is no count is ignored, never a reason to refuse the page.
+        ({"total": -1, "devices": [GOOD_ITEM, GOOD_ITEM]}, "devices", None),
+        ({"total": "7", "results": [GOOD_ITEM, GOOD_ITEM]}, "results", None),
+    ],
+)
+def test_a_page_is_read_from_each_envelope_with_or_without_a_count(body, envelope, count):
+    parsed = parse_page(body, 1, 50)
+    assert (parsed.envelope, parsed.count, len(parsed.devices), parsed.skipped) == (envelope, count, 2, ())
+
+
+def test_an_empty_list_in_any_envelope_is_an_empty_page():
+    for body in ([], {"devices": []}, {"results": [], "total": 0}):
+        assert parse_page(body, 3, 50).devices == ()
 
 
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"devices": []}, "total"),
-        ({"total": -1, "devices": []}, "total"),
+        ({"total": 1}, "the cloud's page had no list of devices"),
+        ({"total": 1, "items": []}, "the cloud's page had no list of devices"),
+        ("devices", "the cloud's page had no list of devices"),
+        (None, "the cloud's page had no list of devices"),
+        (7, "the cloud's page had no list of devices"),
         ({"total": 1, "page": 2, "devices": []}, "page 1 was asked for"),
         ({"total": 1, "devices": {}}, "devices is not a list"),
-        ({"total": 1, "devices": ["x"]}, "not an object"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "hwid": ""}]}, "hwid"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "status": "1"}]}, "status"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "status": True}]}, "status"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "exempt": "some"}]}, "exempt"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "last_seen": "yesterday"}]}, "last_seen"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "remediation_link": 5}]}, "remediation_link"),
-        ({"total": 1, "devices": [{**GOOD_ITEM, "network_info": [{"mac_addr": 7}]}]}, "mac_addr"),
+        ({"results": "none"}, "results is not a list"),
         ({"total": 60, "devices": [GOOD_ITEM] * 51}, "51 devices on a page of 50"),
+        ([GOOD_ITEM] * 51, "51 devices on a page of 50"),
     ],
 )
-def test_a_page_that_does_not_fit_the_shape_is_refused_whole(body, words):
+def test_a_page_whose_envelope_does_not_fit_is_refused_whole(body, words):
     with pytest.raises(ValueError, match=words):
         parse_page(body, 1, 50)
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ("x", "device 2 on the page is not an object"),
+        ({**GOOD_ITEM, "hwid": ""}, "device 2 on the page: hwid"),
+        ({**GOOD_ITEM, "hostname": 5}, "device 2 on the page: hostname"),
+        ({**GOOD_ITEM, "status": "1"}, "device 2 on the page: status"),
+        ({**GOOD_ITEM, "status": True}, "device 2 on the page: status"),
+        ({**GOOD_ITEM, "exempt": "some"}, "device 2 on the page: exempt"),
+        ({**GOOD_ITEM, "last_seen": "yesterday"}, "device 2 on the page: last_seen"),
+        ({**GOOD_ITEM, "remediation_link": 5}, "device 2 on the page: remediation_link"),
+        ({**GOOD_ITEM, "network_info": [{"mac_addr": 7}]}, "device 2 on the page: a mac_addr"),
+    ],
+)
+def test_a_device_that_does_not_fit_is_skipped_with_a_note_and_the_rest_of_the_page_stands(item, words):
+    good = {**GOOD_ITEM, "hwid": "GOOD2"}
+    parsed = parse_page({"devices": [GOOD_ITEM, item, good]}, 1, 50)
+    assert [device.hwid for device in parsed.devices] == [GOOD_ITEM["hwid"], "GOOD2"]
+    (note,) = parsed.skipped
+    assert note.startswith(words) and note.endswith("skipped")
+    assert "yesterday" not in note and "some" not in note  # positions and fields, never values
+
+
+@pytest.mark.parametrize(
+    ("settings", "envelope", "count"),
+    [
+        ({"devices_envelope": "array"}, "array", None),
+        ({"devices_envelope": "devices", "devices_count": "none"}, "devices", None),
+        ({"devices_envelope": "devices", "devices_count": "total_count"}, "devices", 120),
+        ({"devices_envelope": "results", "devices_count": "none"}, "results", None),
+        ({"devices_envelope": "results", "devices_count": "total"}, "results", 120),
+    ],
+)
+def test_each_envelope_the_simulator_plays_is_read_over_http_to_the_short_last_page(
+        cloud, gears, cloud_token, settings, envelope, count):
+    control(cloud, "POST", "faults", settings)
+    pages = [gears.list_devices(cloud_token, number) for number in (1, 2, 3)]
+    assert [(page.envelope, page.count, len(page.devices), page.is_last) for page in pages] == [
+        (envelope, count, 50, False), (envelope, count, 50, False), (envelope, count, 20, True)]
+    assert len({device.hwid for page in pages for device in page.devices}) == 120
+
+
+def test_past_the_end_as_an_empty_page_is_read_as_the_last_page(cloud, gears, cloud_token):
+    control(cloud, "POST", "faults", {"past_end": "empty", "devices_envelope": "array"})
+    page = gears.list_devices(cloud_token, 9)
+    assert (page.devices, page.is_last, page.http_status) == ((), True, 200)
+
+
+def test_an_answer_without_a_list_of_devices_is_unreadable_and_names_what_did_not_fit(
+        start_upstream, cloud, gears, cloud_token, logs):
+    control(cloud, "POST", "faults", {"malformed_next": 1})
+    with pytest.raises(GearsError) as caught:
+        gears.list_devices(cloud_token, 1)
+    error = caught.value
+    assert (error.unreadable, error.permanent, error.status) == (True, False, 200)
+    assert "the cloud's page had no list of devices" in str(error)
+    assert_no_leak(error, logs, cloud_token)
+
+
+def test_a_page_with_a_broken_device_reads_the_other_49_over_http(cloud, gears, cloud_token):
+    control(cloud, "POST", "faults", {"broken_device_next": 1})
+    page = gears.list_devices(cloud_token, 1)
+    assert (len(page.devices), page.listed, page.is_last) == (49, 50, False)
+    assert page.skipped == ("device 1 on the page: hwid is not a non-empty string: skipped",)

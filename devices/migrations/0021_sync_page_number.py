@@ -20,7 +20,7 @@ def identifier_from_page(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0019_bulk_insert_indexes'),
+        ('devices', '0020_unreadable_answers_and_countless_syncs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
