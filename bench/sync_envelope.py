@@ -47,10 +47,9 @@ def main() -> None:
     import requests
     from django.core.management import call_command
     from django.db import connection
-
     from harness import drainer_threads, run_threads
 
-    from devices import outbox
+    from devices.cloudsync import pages
     from devices.models import Action, AuditEntry, CloudSync, Device
 
     call_command("migrate", verbosity=0)
@@ -67,7 +66,7 @@ def main() -> None:
         requests.post(f"{sim.base_url}/_sim/faults", json={"devices_envelope": "array", "past_end": past_end},
                       timeout=5)
         time.sleep(args.window)  # the simulator's window is empty again
-        started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+        started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
         elapsed = run_threads(drainer_threads(args.drainers, f"envbench-{past_end}", max_runtime=30,
                                               statuses=["queued", "retrying", "sending"]))
         sync = CloudSync.objects.get(pk=started.pk)

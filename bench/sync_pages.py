@@ -50,6 +50,7 @@ def main() -> None:
     from harness import drainer_threads, run_threads
 
     from devices import outbox
+    from devices.cloudsync import pages
     from devices.cloudsync import write_page
     from devices.models import Action, AuditEntry, CloudSync, Device
     from devices.upstream import GearsClient
@@ -93,7 +94,7 @@ def main() -> None:
     reset_inventory()
     requests.post(f"{sim.base_url}/_sim/reset", timeout=5)
     time.sleep(args.window)  # the simulator's window is empty again
-    started_sync = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started_sync = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     elapsed = run_threads(drainer_threads(args.drainers, "syncbench", max_runtime=30,
                                           statuses=["queued", "retrying", "sending"]))
     sync = CloudSync.objects.get(pk=started_sync.pk)

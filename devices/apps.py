@@ -7,8 +7,11 @@ class DevicesConfig(AppConfig):
     verbose_name = "Devices"
 
     def ready(self) -> None:
+        # The features with upstream calls of their own register their call kinds with the outbox.
+        from devices import remediation  # noqa: F401
+        from devices.cloudsync.schedule import ensure_sync_schedule
+        from devices.outbox.tasks import ensure_drain_schedule
         from devices.roles import ensure_roles
-        from devices.outbox.tasks import ensure_drain_schedule, ensure_sync_schedule
 
         # Runs after auth has created this app's permissions.
         post_migrate.connect(ensure_roles, sender=self)

@@ -62,8 +62,7 @@ def bulk_jobs_touched(job_ids: set[int]) -> None:
 
 
 def bulk_job_ended_if_done(job_id: int) -> None:
-    open_statuses = (*Action.PENDING, Action.Status.SENDING)
-    if Action.objects.filter(bulk_job_id=job_id, status__in=open_statuses).exists():
+    if Action.objects.filter(bulk_job_id=job_id, status__in=Action.OPEN).exists():
         return
     job = BulkJob.objects.filter(pk=job_id).first()
     if job is None:

@@ -13,7 +13,7 @@ from typing import Any
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from gearsdash.redact import redact
+from devices.upstream.redaction import redact
 
 FORMATS = ("plain", "json")
 # Objects that Django attaches to its records: their text is a URL with its query, or a socket.
@@ -60,7 +60,7 @@ def gunicorn_logging(*, fmt: str, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": "gearsdash.redact.RedactingFilter"}},
+        "filters": {"redact": {"()": "devices.upstream.redaction.RedactingFilter"}},
         "formatters": {"main": formatter(fmt)},
         "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": "main"}},
         "loggers": {
@@ -76,7 +76,7 @@ def logging_config(*, fmt: str, level: str, access_level: str, queue_level: str)
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "redact": {"()": "gearsdash.redact.RedactingFilter"},
+            "redact": {"()": "devices.upstream.redaction.RedactingFilter"},
             "quiet_requests": {"()": "gearsdash.logconfig.QuietRequestFilter"},
         },
         "formatters": {"main": formatter(fmt)},

@@ -1,10 +1,12 @@
-"""The cloud sync's writing side: a page of Get Devices v2.2 into the inventory, and the sync's row.
+"""The cloud sync: the pages of Get Devices v2.2 fetched through the outbox and written into the inventory.
 
-No HTTP and no outbox here: the outbox fetches each page as one call within
-the budget and hands the answer to `write` in the transaction that records
-the call. Modules: values (a cloud device in the inventory's terms, and the
-decisions that takes), writer (one page into the inventory and its
-timeline), runs (the CloudSync row's life). Import from here.
+Modules: pages (a page as a call kind of the outbox: starting a sync, each
+page's answer, the safety net), schedule (the sync every interval), values (a
+cloud device in the inventory's terms, and the decisions that takes), writer
+(one page into the inventory and its timeline), runs (the CloudSync row's
+life). The writing side (values, writer, runs) knows no outbox: the page call
+hands it the answer in the transaction that records the call. Import the
+writing side from here; `pages` and `schedule` by their module.
 """
 
 from devices.cloudsync.runs import begin, end_early, fail, is_due, mark_missing, past_end, running, write

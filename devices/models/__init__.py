@@ -12,7 +12,9 @@ from devices.models.inventory import (
     ImportStatus,
     MacAddress,
     RemediationState,
+    UpstreamId,
 )
+from devices.models.notices import Notice, NoticeKind, NoticeTone
 from devices.models.outbox import (
     BULK_ENDPOINT_KINDS,
     DEVICE_ACTIONS,
@@ -30,7 +32,6 @@ from devices.models.outbox import (
     UpstreamState,
     UpstreamToken,
 )
-from devices.models.notices import Notice, NoticeKind, NoticeTone
 from devices.models.search import DeviceQuerySet, mac_fragments
 from devices.models.sync import CloudSync, SyncStatus, SyncTrigger
 
@@ -63,6 +64,7 @@ __all__ = [
     "SyncStatus",
     "SyncTrigger",
     "UpstreamAttempt",
+    "UpstreamId",
     "UpstreamState",
     "UpstreamToken",
     "mac_fragments",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -41,6 +43,31 @@ class Compliance(models.TextChoices):
     def from_cloud(cls, status: object) -> Compliance | None:
         """The status code the cloud sends (0, 1, 3); None for a code it never documented."""
         return {0: cls.COMPLIANT, 1: cls.NON_COMPLIANT, 3: cls.REPORTING}.get(status) if type(status) is int else None
+
+
+@dataclass(frozen=True)
+class UpstreamId:
+    """What the cloud is called with for one device: a HWID (opt 1) or a MAC address (opt 0).
+
+    The opt values are Device Action v2.0's and Remediation v2.2's (docs/upstream/api-notes.md §2.6).
+    """
+
+    value: str
+    opt: int
+
+    OPT_MAC: ClassVar[int] = 0
+    OPT_HWID: ClassVar[int] = 1
+
+    @property
+    def is_hwid(self) -> bool:
+        return self.opt == self.OPT_HWID
+
+    @property
+    def label(self) -> str:
+        return "HWID" if self.is_hwid else "MAC address"
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.value}"
 
 
 class Device(models.Model):
@@ -151,12 +178,12 @@ class Device(models.Model):
         return macs[0].address if macs else None
 
     @property
-    def upstream_identifier(self) -> tuple[str, int] | None:
+    def upstream_identifier(self) -> UpstreamId | None:
         """What the cloud is called with: the HWID (opt=1) when there is one, else the primary MAC (opt=0)."""
         if self.hwid:
-            return self.hwid, 1
+            return UpstreamId(self.hwid, UpstreamId.OPT_HWID)
         mac = self.primary_mac
-        return (mac, 0) if mac else None
+        return UpstreamId(mac, UpstreamId.OPT_MAC) if mac else None
 
 
 class MacAddress(models.Model):
@@ -225,3 +252,18 @@ class DeviceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+    def discard(self) -> None:
+        """Nothing of the file is imported; its content is dropped, the record of the upload stays."""
+        self.status = self.Status.DISCARDED
+        self.content = ""
+        self.save(update_fields=["status", "content"])
+
+    def mark_applied(self, result, now) -> None:
+        """The file was imported at `now`, with `result`'s counts (an ImportResult)."""
+        self.status = self.Status.APPLIED
+        self.applied_at = now
+        self.created_count = result.created
+        self.updated_count = result.updated
+        self.skipped_count = result.skipped
+        self.save(update_fields=["status", "applied_at", "created_count", "updated_count", "skipped_count"])

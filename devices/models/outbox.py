@@ -99,6 +99,8 @@ class Action(models.Model):
 
     Status = ActionStatus
     PENDING = PENDING_STATUSES
+    # Not ended yet: waiting, or on its way to the cloud.
+    OPEN = (*PENDING_STATUSES, ActionStatus.SENDING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.CANCELLED)
 
     # None only for a page of a cloud sync, which concerns no one device (a constraint below).
@@ -132,7 +134,8 @@ class Action(models.Model):
     ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                       db_index=False)
-    identifier = models.CharField(max_length=64, blank=True, help_text="What the cloud was called with.")
+    identifier = models.CharField(max_length=64, blank=True, help_text="The device identifier the cloud was called with.")
+    page = models.PositiveIntegerField(null=True, blank=True, help_text="A sync's page call: the page it asks for.")
     # 1: a HWID, 0: a MAC. Set when queued, from the device, so that ETAs can
     # group batches without a join; set again to what was sent.
     opt = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -178,6 +181,11 @@ class Action(models.Model):
                 | (~Q(kind=ActionKind.SYNC_PAGE.value) & Q(device__isnull=False, cloud_sync__isnull=True)),
                 name="action_device_or_sync_page",
             ),
+            models.CheckConstraint(
+                condition=Q(kind=ActionKind.SYNC_PAGE.value, page__gte=1)
+                | (~Q(kind=ActionKind.SYNC_PAGE.value) & Q(page__isnull=True)),
+                name="action_page_only_for_sync_pages",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -192,10 +200,11 @@ class Action(models.Model):
     def is_pending(self) -> bool:
         return self.status in self.PENDING
 
-    @property
-    def goes_in_batches(self) -> bool:
-        """Bulk work of a kind the bulk endpoint takes: sent with others of its kind, one request for many."""
-        return self.priority == Priority.BULK and self.kind in BULK_ENDPOINT_KINDS
+    def fail(self, now: datetime, error: str) -> None:
+        """End as failed for good at `now`, saying why (cut to what the column holds); the caller saves."""
+        self.status = self.Status.FAILED
+        self.finished_at = now
+        self.last_error = error[: self._meta.get_field("last_error").max_length]
 
     @staticmethod
     def coalesce_key_for(device_id: int, kind: str) -> str:
@@ -272,6 +281,12 @@ class UpstreamState(models.Model):
     def paused(self) -> bool:
         """Sending is paused now (on this server's clock: good enough to say so on a page)."""
         return self.pause_end(timezone.now()) is not None
+
+    def lift_pause(self) -> None:
+        """Sending may go on: no pause, no reason (the caller saves)."""
+        self.blocked_until = None
+        self.pause_kind = PauseKind.NONE
+        self.block_reason = ""
 
     class Meta:
         constraints = [

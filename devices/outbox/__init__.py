@@ -10,13 +10,18 @@ that lost its lease cannot overwrite what another decided.
 
 Lock order, everywhere: UpstreamState, then Action rows.
 
-Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
-the read-model, ETAs), calls (waiting actions as the calls they make),
-claim, outcome (recording a call), breaker (pauses), token, slots (how many
-drainers), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
-(django-q2), kick, clock, limits, vitals (for /healthz). Import from here.
+What a call is and how it is sent and recorded is its call kind's
+(`kinds`): the device actions are registered here (`device_actions`); the
+cloud sync's pages and remediation fetches register from their own packages.
+
+Modules, one job each: queue (enqueue, cancel, retry), kinds (the call-kind
+registry), budget (the limit, the read-model, ETAs), calls (waiting actions
+as the calls they make), claim, outcome (recording a call), breaker (pauses),
+token, slots (how many drainers), drain (the loop), tasks (django-q2), kick,
+clock, limits, vitals (for /healthz). Import from here.
 """
 
+from devices.outbox import device_actions  # noqa: F401  (registers the device actions' call kinds)
 from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
 from devices.outbox.budget import (
     BudgetView,
@@ -30,24 +35,15 @@ from devices.outbox.budget import (
 from devices.outbox.calls import Waiting, waiting
 from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
+from devices.outbox.device_actions import BatchItem
 from devices.outbox.drain import MAX_NAP, DrainReport, drain, send, upstream_client, worker_name
 from devices.outbox.kick import DRAIN_TASK, kick_drainer
-from devices.outbox.outcome import BatchItem, backoff, finish, finish_batch, log_outcome
-from devices.outbox.queue import (
-    PAGE_VIEW_FETCHES,
-    Queued,
-    cancel,
-    cancel_bulk,
-    enqueue,
-    enqueue_bulk,
-    ensure_fresh_remediation,
-    open_remediation_fetch,
-    page_view_fetches_waiting,
-    remediation_is_stale,
-    retry,
-)
+from devices.outbox.kinds import CallKind, batched_kinds, batches, call_kind, is_batched, register
+from devices.outbox.limits import fit, too_long
+from devices.outbox.outcome import backoff, finish, finish_batch, log_outcome, unstorable
+from devices.outbox.queue import Queued, cancel, cancel_bulk, enqueue, enqueue_bulk, retry
 from devices.outbox.slots import release_slot, renew_slot, take_slot
-from devices.outbox.syncpages import Started, open_page_call, settle, start_sync, sync_eta
+from devices.outbox.tasks import every_minute
 from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
 from devices.outbox.vitals import Vitals, vitals
 
@@ -57,25 +53,27 @@ __all__ = [
     "IDLE",
     "LEASE_EXTRA",
     "MAX_NAP",
-    "PAGE_VIEW_FETCHES",
     "TOKEN_EARLY",
     "Batch",
     "BatchItem",
     "BudgetView",
+    "CallKind",
     "Claim",
     "DrainReport",
     "Idle",
     "PauseKind",
     "Queued",
-    "Started",
     "TokenUnavailable",
-    "Wait",
     "Vitals",
+    "Wait",
     "Waiting",
     "average_latency",
     "backoff",
+    "batched_kinds",
+    "batches",
     "budget",
     "budget_view",
+    "call_kind",
     "cancel",
     "cancel_bulk",
     "claim_next",
@@ -84,32 +82,30 @@ __all__ = [
     "drain",
     "enqueue",
     "enqueue_bulk",
-    "ensure_fresh_remediation",
     "estimated_finish",
     "estimated_send_time",
+    "every_minute",
     "finish",
     "finish_batch",
+    "fit",
+    "is_batched",
     "kick_drainer",
     "log_outcome",
-    "open_page_call",
-    "open_remediation_fetch",
-    "page_view_fetches_waiting",
     "pause",
     "paused_until",
     "queue_rank",
     "reap_lost",
     "refresh_margin",
     "refresh_token",
+    "register",
     "release_slot",
-    "remediation_is_stale",
     "renew_slot",
     "resume",
     "retry",
     "send",
-    "settle",
-    "start_sync",
-    "sync_eta",
     "take_slot",
+    "too_long",
+    "unstorable",
     "upstream_client",
     "upstream_state",
     "vitals",

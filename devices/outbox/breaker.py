@@ -133,9 +133,7 @@ def _answered(state: UpstreamState, outcome, now: datetime) -> None:
         in_force = False
     if not in_force:
         notices.pause_ending(state)
-        state.blocked_until = None
-        state.pause_kind = PauseKind.NONE
-        state.block_reason = ""
+        state.lift_pause()
 
 
 # One handler per kind of outcome, as the attempt log records it.
@@ -222,7 +220,7 @@ def token_granted() -> None:
         state.consecutive_failures, state.failing_since = 0, None
         if state.pause_kind in (PauseKind.FAILURES, PauseKind.CREDENTIALS):
             notices.pause_ending(state)
-            state.blocked_until, state.pause_kind, state.block_reason = None, PauseKind.NONE, ""
+            state.lift_pause()
         state.save()
 
 
@@ -239,9 +237,7 @@ def resume(*, user=None) -> None:
     with transaction.atomic():
         state = locked_state()
         notices.pause_ending(state)
-        state.blocked_until = None
-        state.pause_kind = PauseKind.NONE
-        state.block_reason = ""
+        state.lift_pause()
         state.consecutive_failures = 0
         state.consecutive_auth_failures = 0
         state.failing_since = None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -49,7 +48,7 @@ def attempt_spans(now: datetime, b: Budget) -> list[Span]:
 
 def from_epoch(epoch: float) -> datetime:
     """The UTC datetime of `epoch`, rounded up to the microsecond: never before it."""
-    return datetime.fromtimestamp(math.ceil(epoch * 1_000_000) / 1_000_000, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(math.ceil(epoch * 1_000_000) / 1_000_000, tz=UTC)
 
 
 @dataclass(frozen=True)

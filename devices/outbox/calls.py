@@ -18,7 +18,8 @@ from datetime import datetime
 
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
-from devices.models import BULK_ENDPOINT_KINDS, Action, Priority
+from devices.models import Action, Priority
+from devices.outbox.kinds import batched_kinds, call_kind, is_batched
 
 CLAIM_ORDER = ("priority", "not_before", "id")
 # A lane that is not a batchable kind: interactive work, or bulk work sent alone.
@@ -54,7 +55,7 @@ class Waiting:
 
     def plus_job(self, kind: str, with_hwid: int, without_hwid: int) -> Waiting:
         """These waiting actions and, after them, a bulk job of `kind` on these devices."""
-        if kind not in BULK_ENDPOINT_KINDS:
+        if not call_kind(kind).batched:
             return replace(self, single=self.single + with_hwid + without_hwid)
         groups = dict(self.groups)
         for opt, n in ((1, with_hwid), (0, without_hwid)):
@@ -102,7 +103,7 @@ def waiting(batch_size: int, where: Q | None = None) -> Waiting:
     """The waiting actions (those `where` selects, if given), in one aggregate query."""
     lane = Case(
         When(priority__lt=Priority.BULK, then=Value(FAST)),
-        When(kind__in=BULK_ENDPOINT_KINDS, then=F("kind")),
+        When(kind__in=batched_kinds(), then=F("kind")),
         default=Value(SINGLE),
         output_field=CharField(),
     )
@@ -117,10 +118,6 @@ def waiting(batch_size: int, where: Q | None = None) -> Waiting:
         else:
             groups[name, opt] = groups.get((name, opt), 0) + n
     return Waiting(batch_size, fast, single, groups)
-
-
-def is_batched(action: Action) -> bool:
-    return action.priority >= Priority.BULK and action.kind in BULK_ENDPOINT_KINDS
 
 
 def waiting_before_call(action: Action, batch_size: int) -> Waiting:

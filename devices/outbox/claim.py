@@ -1,9 +1,9 @@
 """Claiming: the next due action, if the budget allows a call now, under the state row's lock.
 
-Bulk work of a kind the bulk endpoint takes is claimed in batches: the next
-due one with up to GEARS_BATCH_SIZE - 1 more of its kind and identifier type,
-one request and one attempt for all. Clicks, exempt_critical and page views
-go one at a time. Clicks may take the last slot of a window, unpaced; the rest
+Bulk work of a batched call kind (devices.outbox.kinds) is claimed in batches:
+the next due one with up to GEARS_BATCH_SIZE - 1 more of its kind and
+identifier type, one request and one attempt for all. Everything else goes one
+at a time, sent with what its kind's `target` reads under the lock. Clicks may take the last slot of a window, unpaced; the rest
 leaves it free (devices.ratelimit).
 
 Also puts back rows whose worker vanished (their lease passed), marked ambiguous,
@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from devices.models import Action, ActionKind, MacAddress, Priority, UpstreamAttempt, UpstreamState
+from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamId, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.budget import attempt_spans, budget, from_epoch
 from devices.outbox.clock import db_now
 from devices.outbox.final import failed_for_good
-from devices.outbox.limits import fit
+from devices.outbox.kinds import is_batched, kind_of
 from devices.ratelimit import Budget, next_start
-from devices.upstream import OPT_HWID, GearsError
+from devices.upstream import GearsError
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,16 @@ ROW_TAKEN = timedelta(seconds=0.2)
 
 @dataclass(frozen=True)
 class Claim:
-    """An action this worker may now send (its attempt is already in the log)."""
+    """An action this worker may now send (its attempt is already in the log).
+
+    `target`: what its call kind sends it with (a device's UpstreamId, a page number...).
+    """
 
     action_id: int
     attempt_id: int
     worker: str
     kind: str
-    identifier: str
-    opt: int
+    target: Any
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
             action.ambiguous = True
             action.claimed_by, action.lease_until = "", None
             if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
-                action.status, action.finished_at = Action.Status.FAILED, now
-                action.last_error = fit(Action, "last_error", f"Gave up after {action.attempts} attempts: {LOST_ERROR}")
+                action.fail(now, f"Gave up after {action.attempts} attempts: {LOST_ERROR}")
                 failed_for_good(action, now)
             else:
                 action.status, action.not_before = Action.Status.RETRYING, now
@@ -126,13 +128,8 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
 
 def _give_up(action: Action, now: datetime) -> None:
     """An action that has used every attempt fails for good instead of being sent again."""
-    action.status = Action.Status.FAILED
-    action.finished_at = now
-    action.last_error = fit(
-        Action, "last_error",
-        f"Gave up after {action.attempts} attempts (GEARS_MAX_ATTEMPTS is {settings.GEARS_MAX_ATTEMPTS}); "
-        f"the last: {action.last_error or 'no error recorded'}",
-    )
+    action.fail(now, f"Gave up after {action.attempts} attempts (GEARS_MAX_ATTEMPTS is {settings.GEARS_MAX_ATTEMPTS}); "
+                     f"the last: {action.last_error or 'no error recorded'}")
     action.save(update_fields=["status", "finished_at", "last_error"])
     failed_for_good(action, now)
 
@@ -176,34 +173,29 @@ def claim_next(worker: str) -> Step:
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
-        # A sync's page concerns no device: what is sent is the page number, set when it was queued.
-        ident = (action.identifier, 0) if action.kind == ActionKind.SYNC_PAGE else action.device.upstream_identifier
-        if ident is None:
-            action.status = Action.Status.FAILED
-            action.finished_at = now
-            action.last_error = "The device has neither a HWID nor a MAC address."
+        kind = kind_of(action)
+        target = kind.target(action)
+        if target is None:
+            action.fail(now, kind.untargetable)
             action.save(update_fields=["status", "finished_at", "last_error"])
             failed_for_good(action, now)
             return Wait(now)
-        batched = action.goes_in_batches and settings.GEARS_BATCH_SIZE > 1
-        items = [(action, ident[0])]
-        if batched:
-            items += _companions(due, action, ident[1], settings.GEARS_BATCH_SIZE - 1)
-        attempt_id = _take(items, ident[1], worker, now, b)
-        if not batched:
-            return Claim(action.pk, attempt_id, worker, action.kind, ident[0], ident[1])
-        return Batch(attempt_id, worker, action.kind, ident[1], tuple(a.pk for a, _ in items),
-                     tuple(identifier for _, identifier in items))
+        if not is_batched(action):
+            return Claim(action.pk, _take([(action, target)], worker, now, b), worker, action.kind, target)
+        items = [(action, target), *_companions(due, action, target.opt, settings.GEARS_BATCH_SIZE - 1)]
+        attempt_id = _take(items, worker, now, b)
+        return Batch(attempt_id, worker, action.kind, target.opt, tuple(a.pk for a, _ in items),
+                     tuple(t.value for _, t in items))
 
 
-def _companions(due: QuerySet, head: Action, opt: int, limit: int) -> list[tuple[Action, str]]:
+def _companions(due: QuerySet, head: Action, opt: int, limit: int) -> list[tuple[Action, UpstreamId]]:
     """Up to `limit` more due bulk actions of `head`'s kind and identifier type, in claim order.
 
     Rows another drainer holds are skipped; so are actions out of attempts and
     devices without an identifier, which fail alone when their turn comes.
     """
     # HwidField stores no empty string: a device has a HWID or NULL.
-    if opt == OPT_HWID:
+    if opt == UpstreamId.OPT_HWID:
         same_type = Q(device__hwid__isnull=False)
     else:
         same_type = Q(device__hwid__isnull=True) & Q(Exists(MacAddress.objects.filter(device=OuterRef("device"))))
@@ -217,24 +209,28 @@ def _companions(due: QuerySet, head: Action, opt: int, limit: int) -> list[tuple
     )
     found = []
     for action in rows:
-        ident = action.device.upstream_identifier
-        if ident is not None and ident[1] == opt:
-            found.append((action, ident[0]))
+        target = kind_of(action).target(action)
+        if target is not None and target.opt == opt:
+            found.append((action, target))
     return found
 
 
-def _take(items: list[tuple[Action, str]], opt: int, worker: str, now: datetime, b: Budget) -> int:
-    """Mark `items` sending for `worker`, under one new attempt in the log; its id."""
+def _take(items: list[tuple[Action, Any]], worker: str, now: datetime, b: Budget) -> int:
+    """Mark `items` (actions with their targets) sending for `worker`, under one new attempt in the log; its id.
+
+    A target that is a device's identifier is written to the action: what the cloud was called with.
+    """
     head = items[0][0]
     attempt = UpstreamAttempt.objects.create(action=head, started_at=now, worker=worker, items=len(items))
     lease_until = now + timedelta(seconds=b.call_timeout) + LEASE_EXTRA
-    for action, identifier in items:
+    for action, target in items:
         action.status = Action.Status.SENDING
         action.claimed_by = worker
         action.lease_until = lease_until
         action.attempts += 1  # the rows are locked: no other writer
         action.first_sent_at = action.first_sent_at or now
-        action.identifier, action.opt = identifier, opt
+        if isinstance(target, UpstreamId):
+            action.identifier, action.opt = target.value, target.opt
         action.current_attempt = attempt
     Action.objects.bulk_update(
         [action for action, _ in items],

@@ -17,11 +17,12 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from devices.models import Action, ActionKind
+from devices.models import Action
 from devices.outbox.breaker import paused_until
 from devices.outbox.budget import budget
 from devices.outbox.claim import Batch, Claim, Idle, Wait, claim_next
 from devices.outbox.clock import db_now
+from devices.outbox.kinds import call_kind
 from devices.outbox.outcome import finish, finish_batch
 from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.token import TokenUnavailable, current_token, refresh_token
@@ -61,15 +62,12 @@ class DrainReport:
 
 def send(client: GearsClient, claim: Claim | Batch, token: str, version: int) -> Action | list[Action] | None:
     """Make one claimed call (one action, or a batch of them) and record its outcome."""
+    kind = call_kind(claim.kind)
     try:
         if isinstance(claim, Batch):
-            outcome = client.bulk_device_action(token, claim.kind, claim.identifiers, claim.opt)
-        elif claim.kind == ActionKind.REMEDIATION:
-            outcome = client.remediation_link(token, claim.identifier, claim.opt)
-        elif claim.kind == ActionKind.SYNC_PAGE:
-            outcome = client.list_devices(token, int(claim.identifier))
+            outcome = kind.send_batch(client, token, claim)
         else:
-            outcome = client.device_action(token, claim.identifier, claim.opt, claim.kind)
+            outcome = kind.send(client, token, claim)
     except GearsError as exc:
         outcome = exc
     except Exception as exc:  # a bug of ours must not leave the row claimed

@@ -1,6 +1,8 @@
 """Recording a call's outcome: its log row, its action, its device and the breaker.
 
-One handler per outcome type (HANDLERS); the write is a compare-and-set on
+One handler per outcome (HANDLERS); an answer is recorded by the action's
+call kind (devices.outbox.kinds), which also says what else a final failure
+changes. The write is a compare-and-set on
 (status, claimed_by), so a worker that lost its lease cannot overwrite what
 another decided. A batch's answer is written to each of its actions: its own
 item of a bulk answer, or the failure of the whole request; the breaker
@@ -12,58 +14,27 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DataError, transaction
 
 from devices import notices
-from devices.models import (
-    EXEMPT_MODE_OF,
-    Action,
-    ActionKind,
-    Device,
-    RemediationState,
-    UpstreamAttempt,
-    UpstreamState,
-    UpstreamToken,
-)
+from devices.models import Action, UpstreamAttempt, UpstreamId, UpstreamState, UpstreamToken
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
-from devices.outbox.limits import fit, too_long
+from devices.outbox.device_actions import BatchItem
 from devices.outbox.final import failed_for_good
-from devices.outbox.syncpages import list_ended, page_fetched
-from devices.upstream import (
-    OPT_HWID,
-    ActionResult,
-    BulkActionResult,
-    DevicePage,
-    GearsAuthError,
-    GearsError,
-    GearsPastEnd,
-    GearsRateLimited,
-    RemediationResult,
-)
+from devices.outbox.kinds import kind_of
+from devices.outbox.limits import fit
+from devices.upstream import BulkActionResult, GearsAuthError, GearsError, GearsRateLimited
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class BatchItem:
-    """One device's entry in a bulk answer."""
-
-    applied: bool
-    identifier: str
-    opt: int
-
-    @property
-    def what(self) -> str:
-        return f"{'HWID' if self.opt == OPT_HWID else 'MAC address'} {self.identifier}"
-
-
-Outcome = ActionResult | RemediationResult | BulkActionResult | BatchItem | DevicePage | GearsError
+# An answer: whatever a call kind's `send` returned. Or the GearsError it raised.
+Outcome = object
 # Retry delays vary by this factor either way, so a herd of retries spreads out.
 JITTER = 0.2
 # An answer the console cannot read is sent again at most this often: a cloud
@@ -80,7 +51,7 @@ def backoff(failures: int) -> timedelta:
 
 def log_outcome(outcome: Outcome) -> str:
     """How the attempt log (and the breaker) classes an outcome: an UpstreamAttempt.Outcome."""
-    if isinstance(outcome, (ActionResult, RemediationResult, BulkActionResult, BatchItem, DevicePage)):
+    if not isinstance(outcome, GearsError):
         return UpstreamAttempt.Outcome.OK
     if isinstance(outcome, GearsAuthError):
         return UpstreamAttempt.Outcome.AUTH
@@ -99,64 +70,9 @@ def _msg(text: str) -> str:
     return fit(Action, "upstream_msg", text)
 
 
-def _end(action: Action, status: str, now: datetime) -> None:
-    action.status = status
-    action.finished_at = now
-
-
-def _unstorable(action: Action, why: str, now: datetime) -> None:
-    # The same call would bring the same answer: a permanent failure, recorded, never a crash.
-    _end(action, Action.Status.FAILED, now)
-    action.last_error = _error(f"The cloud's answer cannot be stored: {why}.")
-
-
-def _fetched(action: Action, result: RemediationResult, state: UpstreamState, now: datetime) -> None:
-    link = (result.link or "") if result.state == RemediationState.LINK else ""
-    action.upstream_msg = _msg(result.msg or RemediationState(result.state).label)
-    if problem := too_long(Device, "remediation_link", link):
-        _unstorable(action, problem, now)
-        return
-    _end(action, Action.Status.SUCCEEDED, now)
-    Device.objects.filter(pk=action.device_id).update(
-        remediation_state=result.state,
-        remediation_link=link,
-        remediation_fetched_at=now,
-        remediation_error="",
-    )
-
-
-def _answered(action: Action, result: ActionResult, state: UpstreamState, now: datetime) -> None:
-    _end(action, Action.Status.SUCCEEDED if result.ok else Action.Status.FAILED, now)
-    action.upstream_msg = _msg(result.msg)
-    action.last_error = "" if result.ok else _error(f"The cloud refused it: {result.msg}")
-    if result.ok:
-        _confirm_exemption(action, now)
-
-
-def _item_answered(action: Action, item: BatchItem, state: UpstreamState, now: datetime) -> None:
-    # The bulk answer is a bare 0 or 1 per device: 0 means the cloud has no device by that identifier [D §2.3].
-    _end(action, Action.Status.SUCCEEDED if item.applied else Action.Status.FAILED, now)
-    action.upstream_msg = "OK" if item.applied else "0 (not applied)"
-    action.last_error = "" if item.applied else _error(f"The cloud has no device with {item.what}.")
-    if item.applied:
-        _confirm_exemption(action, now)
-
-
-def _confirm_exemption(action: Action, now: datetime) -> None:
-    if action.kind in EXEMPT_MODE_OF:
-        Device.objects.filter(pk=action.device_id).update(exempt_mode=EXEMPT_MODE_OF[action.kind], exempt_confirmed_at=now)
-
-
-def _page_answered(action: Action, page: DevicePage, state: UpstreamState, now: datetime) -> None:
-    # The page, the sync's progress and the next page's call commit with this outcome, or none of them.
-    count = f" of {page.count}" if page.count is not None else ""
-    skipped = f", {len(page.skipped)} skipped" if page.skipped else ""
-    action.upstream_msg = _msg(f"{len(page.devices)} devices{count} (page {page.page}{skipped})")
-    problem = page_fetched(action, page, now)
-    if problem:
-        _transient(action, GearsError(problem, permanent=False), state, now)
-    else:
-        _end(action, Action.Status.SUCCEEDED, now)
+def unstorable(action: Action, why: str, now: datetime) -> None:
+    """The same call would bring the same answer: a permanent failure, recorded, never a crash."""
+    action.fail(now, f"The cloud's answer cannot be stored: {why}.")
 
 
 def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, now: datetime) -> None:
@@ -164,7 +80,7 @@ def _auth_refused(action: Action, error: GearsAuthError, state: UpstreamState, n
     # a row means the credentials themselves are refused.
     action.last_error = _error(str(error))
     if state.consecutive_auth_failures >= 1:
-        _end(action, Action.Status.FAILED, now)
+        action.fail(now, str(error))
     else:
         action.status = Action.Status.QUEUED
         action.not_before = now
@@ -195,15 +111,10 @@ def _rate_limited(action: Action, error: GearsRateLimited, state: UpstreamState,
 
 
 def _refused(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
-    if action.kind == ActionKind.SYNC_PAGE and isinstance(error, GearsPastEnd):
-        # A 413 past the end is how a cloud may end its list: the call did its job.
-        _end(action, Action.Status.SUCCEEDED, now)
-        action.upstream_msg = _msg(f"HTTP 413: page {action.identifier} is past the end of the list")
-        list_ended(action, now)
-        return
-    _end(action, Action.Status.FAILED, now)
+    if kind_of(action).refused(action, error, now):
+        return  # the kind took the refusal as an answer (a sync page past the end of the list)
+    action.fail(now, str(error))
     action.upstream_msg = _msg(error.upstream_msg)
-    action.last_error = _error(str(error))
 
 
 def _transient(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
@@ -211,11 +122,17 @@ def _transient(action: Action, error: GearsError, state: UpstreamState, now: dat
     action.ambiguous = action.ambiguous or error.ambiguous
     action.last_error = _error(str(error))
     if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
-        _end(action, Action.Status.FAILED, now)
-        action.last_error = _error(f"Gave up after {action.attempts} attempts: {error}")
+        action.fail(now, f"Gave up after {action.attempts} attempts: {error}")
     else:
         action.status = Action.Status.RETRYING
         action.not_before = now + backoff(action.transient_failures)
+
+
+def _answered(action: Action, result: Outcome, state: UpstreamState, now: datetime) -> None:
+    # The call kind records what the answer means; one it could not use is retried like a failure.
+    problem = kind_of(action).answered(action, result, state, now)
+    if problem:
+        _transient(action, GearsError(problem, permanent=False), state, now)
 
 
 def _unreadable(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
@@ -224,19 +141,15 @@ def _unreadable(action: Action, error: GearsError, state: UpstreamState, now: da
     if action.unreadable_answers > UNREADABLE_RETRIES:
         action.transient_failures += 1
         action.ambiguous = action.ambiguous or error.ambiguous
-        _end(action, Action.Status.FAILED, now)
-        action.last_error = _error(f"Gave up after {action.unreadable_answers} answers it could not read: {error}")
+        action.fail(now, f"Gave up after {action.unreadable_answers} answers it could not read: {error}")
     else:
         _transient(action, error, state, now)
 
 
 Handler = Callable[[Action, Outcome, UpstreamState, datetime], None]
-# One handler per outcome type, keyed as log_outcome classes it (results by their type).
-HANDLERS: dict[object, Handler] = {
-    RemediationResult: _fetched,
-    ActionResult: _answered,
-    BatchItem: _item_answered,
-    DevicePage: _page_answered,
+# One handler per outcome, as log_outcome classes it.
+HANDLERS: dict[str, Handler] = {
+    UpstreamAttempt.Outcome.OK: _answered,
     UpstreamAttempt.Outcome.AUTH: _auth_refused,
     UpstreamAttempt.Outcome.RATE_LIMITED: _rate_limited,
     UpstreamAttempt.Outcome.REFUSED: _refused,
@@ -264,7 +177,7 @@ def finish_batch(batch: Batch, outcome: BulkActionResult | GearsError, token_ver
 
     def item(position: int) -> Outcome:
         if isinstance(outcome, BulkActionResult):
-            return BatchItem(outcome.applied[position], batch.identifiers[position], batch.opt)
+            return BatchItem(outcome.applied[position], UpstreamId(batch.identifiers[position], batch.opt))
         return outcome
 
     return _write(batch.attempt_id, batch.worker, batch.action_ids, outcome, token_version, item)
@@ -320,7 +233,7 @@ def _store(action: Action, status: int | None, outcome: Outcome, kind: str, stat
         logger.error("the answer to action %s could not be stored (%s); the action fails", action.pk,
                      type(exc).__name__)
         action = Action.objects.select_for_update(of=("self",)).select_related("device").get(pk=action.pk)
-        _unstorable(action, f"the database refused it ({type(exc).__name__})", now)
+        unstorable(action, f"the database refused it ({type(exc).__name__})", now)
         _record(action, status, None, kind, state, now, outdated)
     return action
 
@@ -335,7 +248,7 @@ def _record(action: Action, status: int | None, outcome: Outcome | None, kind: s
     action.claimed_by = ""
     action.lease_until = None
     if outcome is not None:
-        handler = _retry_with_new_token if outdated else HANDLERS[type(outcome) if kind == UpstreamAttempt.Outcome.OK else kind]
+        handler = _retry_with_new_token if outdated else HANDLERS[kind]
         handler(action, outcome, state, now)
     if action.status == Action.Status.FAILED:
         # The bulk job is checked by the caller, once for the request.

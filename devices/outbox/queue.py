@@ -1,28 +1,23 @@
-"""Queueing actions: enqueue (coalescing), bulk fan-out, cancel, retry, remediation freshness (capped per user)."""
+"""Queueing actions: enqueue (coalescing), bulk fan-out, cancel, retry."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from devices import notices
 from devices.audit import record as record_audit
-from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, BulkJob, Device, Priority
+from devices.models import DEVICE_KINDS, Action, AuditEntry, BulkJob, Device, Priority
 from devices.outbox.clock import db_now
 from devices.outbox.fanout import AnyOf, insert_pending, link_superseded, supersede_waiting
 from devices.outbox.kick import kick_drainer
+from devices.outbox.kinds import call_kind
 from devices.outbox.limits import fit
 
 # Attempts at an enqueue that lost a race for the one-pending-action-per-key constraint.
 ENQUEUE_ATTEMPTS = 3
-# Fetches a user's page views may have waiting at once: a viewer paging through
-# devices cannot fill the queue (fetches for pages they left stay unqueued).
-PAGE_VIEW_FETCHES = 3
 
 
 class Queued(NamedTuple):
@@ -59,8 +54,8 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
     Device.objects.select_for_update().filter(pk=device.pk).exists()
     key = Action.coalesce_key_for(device.pk, kind)
     now = db_now()
-    # A fetch is a read: one already on its way answers a new request too.
-    open_statuses = (*Action.PENDING, Action.Status.SENDING) if kind == ActionKind.REMEDIATION else Action.PENDING
+    # A read (a fetch) already on its way answers a new request too.
+    open_statuses = Action.OPEN if call_kind(kind).joins_call_in_flight else Action.PENDING
     waiting = Action.objects.select_for_update().filter(coalesce_key=key, status__in=open_statuses).first()
     if waiting is not None and waiting.kind == kind:
         if priority < waiting.priority and waiting.is_pending:
@@ -84,50 +79,6 @@ def _enqueue(device: Device, kind: str, user, priority: int, audit: bool) -> Que
                      detail=f"superseded #{waiting.pk} ({waiting.kind})" if waiting else "")
     kick_drainer()
     return Queued(action, True, waiting)
-
-
-def remediation_is_stale(device: Device, now: datetime | None = None) -> bool:
-    if device.remediation_fetched_at is None:
-        return True
-    age = (now or db_now()) - device.remediation_fetched_at
-    return age > timedelta(seconds=settings.GEARS_REMEDIATION_TTL)
-
-
-def open_remediation_fetch(device: Device) -> Action | None:
-    return (
-        device.actions.filter(kind=ActionKind.REMEDIATION, status__in=(*Action.PENDING, Action.Status.SENDING))
-        .order_by("-id")
-        .first()
-    )
-
-
-def page_view_fetches_waiting(user) -> int:
-    """How many fetches this user's page views queued that still wait."""
-    requester = _requester(user)
-    if requester is None:
-        return 0
-    return Action.objects.filter(requested_by=requester, priority=Priority.PAGE_VIEW, status__in=Action.PENDING).count()
-
-
-def ensure_fresh_remediation(device: Device, *, user) -> Action | None:
-    """Queue a fetch when the stored link is missing or older than the TTL.
-
-    However many people look, one fetch per TTL: a fetch already on its way
-    answers them all. A page view is no click: its fetch goes below clicks
-    (Priority.PAGE_VIEW), and a user has at most PAGE_VIEW_FETCHES of them
-    waiting; beyond that nothing is queued and the page shows what is stored.
-    """
-    waiting = open_remediation_fetch(device)
-    if waiting is not None or not remediation_is_stale(device):
-        return waiting
-    with transaction.atomic():
-        requester = _requester(user)
-        if requester is not None:
-            # Serialise one user's page views so two tabs cannot both pass the cap.
-            get_user_model().objects.select_for_update().filter(pk=requester.pk).exists()
-            if page_view_fetches_waiting(requester) >= PAGE_VIEW_FETCHES:
-                return None
-        return enqueue(device, ActionKind.REMEDIATION, user=user, priority=Priority.PAGE_VIEW, audit=False).action
 
 
 @transaction.atomic

@@ -97,7 +97,7 @@ def test_the_demo_inventory_is_what_the_simulator_knows_plus_three_it_does_not(d
     config = SimulatorConfig(limit=1000, window=1, static_token="demo-test-token")
     with start_simulator(config) as sim:
         for device in Device.objects.prefetch_related("macs"):
-            value, opt = device.upstream_identifier
+            value, opt = device.upstream_identifier.value, device.upstream_identifier.opt
             response = requests.get(
                 f"{sim.base_url}/o/api/v2.2/devices/{value}/remediation",
                 params={"opt": opt, "access_token": "demo-test-token"},

@@ -14,7 +14,7 @@ import pytest
 from devices.tests.test_settings_env import ROOT, clean_env
 from gearsdash.access_log import is_poll, loggable_path
 from gearsdash.logconfig import RedactingJsonFormatter
-from gearsdash.redact import RedactingFilter
+from devices.upstream.redaction import RedactingFilter
 
 TEMPLATES = ROOT / "templates"
 

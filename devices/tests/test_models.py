@@ -6,10 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.forms import modelform_factory
+from django.utils import timezone
 
 from devices.forms import DeviceForm
 from devices.inventory import DeviceRecord, save_device
-from devices.models import Device, MacAddress
+from devices.models import Action, Device, MacAddress, UpstreamId, UpstreamState
 
 
 def test_a_mac_belongs_to_one_device_only(make_device):
@@ -169,8 +170,8 @@ def test_model_validation_refuses_a_bad_hwid_with_a_clear_message(db):
 
 
 def test_the_cloud_is_called_with_the_hwid_when_there_is_one(make_device):
-    assert make_device("a", hwid="H1", macs=["00:0c:29:00:00:01"]).upstream_identifier == ("H1", 1)
-    assert make_device("b", macs=["00:0c:29:00:00:02"]).upstream_identifier == ("00:0c:29:00:00:02", 0)
+    assert make_device("a", hwid="H1", macs=["00:0c:29:00:00:01"]).upstream_identifier == UpstreamId("H1", 1)
+    assert make_device("b", macs=["00:0c:29:00:00:02"]).upstream_identifier == UpstreamId("00:0c:29:00:00:02", 0)
 
 
 # ------------------------------------------------------------------ search
@@ -305,3 +306,32 @@ def test_the_migration_puts_existing_names_on_one_line():
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert dict(Device.objects.values_list("hwid", "name")) == {"OLD1": "ws-01 Bcc: x@example.com", "OLD2": "unnamed"}
     assert Device.objects.get(hwid="OLD1").owner_name == "Ada Lovelace"
+
+
+# ------------------------------------------------------------------ the outbox's rules, on its models
+
+
+def test_an_open_action_is_one_waiting_or_on_its_way():
+    assert set(Action.OPEN) == {"queued", "retrying", "sending"}
+    assert not set(Action.OPEN) & set(Action.TERMINAL)
+
+
+def test_failing_an_action_ends_it_with_its_reason_cut_to_the_column(make_device):
+    now = timezone.now()
+    action = Action(device=make_device("a", hwid="H1"), kind="dhcprenew", not_before=now, coalesce_key="dhcprenew:1")
+    action.fail(now, "x" * 1000)
+    assert (action.status, action.finished_at, action.is_terminal) == ("failed", now, True)
+    assert action.last_error == "x" * Action._meta.get_field("last_error").max_length
+
+
+def test_lifting_a_pause_clears_its_end_kind_and_reason():
+    state = UpstreamState(blocked_until=timezone.now(), pause_kind="failures", block_reason="3 failures in a row",
+                          consecutive_failures=3)
+    state.lift_pause()
+    assert (state.blocked_until, state.pause_kind, state.block_reason) == (None, "", "")
+    assert state.consecutive_failures == 3  # the breaker's count is the breaker's to reset
+
+
+def test_an_upstream_id_says_what_it_is():
+    assert str(UpstreamId("H1", 1)) == "HWID H1" and UpstreamId("H1", 1).is_hwid
+    assert str(UpstreamId("00:0c:29:00:00:02", 0)) == "MAC address 00:0c:29:00:00:02"

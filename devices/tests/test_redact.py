@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from gearsdash.redact import RedactingFilter, redact
+from devices.upstream.redaction import RedactingFilter, redact
 
 TOKEN = "ab3aec71-fa6a-4752-8804-00c37f934059"
 

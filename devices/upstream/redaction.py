@@ -1,22 +1,52 @@
-"""Text from the cloud made safe to show, log or store: secrets removed, length bounded.
+"""Keeping secrets out of text: log lines, and text from the cloud made safe to show, log or store.
 
 The access token travels in the URL query string (docs/upstream/api-notes.md §3),
-so any text that contains a URL can leak it: urllib3's loggers get the
-project's redacting filter when this module is imported.
+and requests, urllib3 and Django all log URLs: every log handler passes
+through `RedactingFilter`, and urllib3's loggers get it when this module is
+imported. Pure Python, so the client below Django can use it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
-from gearsdash.redact import RedactingFilter, redact
+_SECRET_PARAMS = ("access_token", "refresh_token", "client_secret", "code", "password")
+_QUERY_SECRET = re.compile(
+    r"(?P<key>\b(?:%s)=)[^&\s'\"]+" % "|".join(_SECRET_PARAMS), re.IGNORECASE
+)
+_BEARER = re.compile(r"(?P<key>\bBearer\s+)[^\s'\"]+", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """Replace secret query parameters and bearer tokens in `text`."""
+    text = _QUERY_SECRET.sub(lambda m: m["key"] + REDACTED, text)
+    return _BEARER.sub(lambda m: m["key"] + REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message with secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks carry exception texts, which may quote a URL.
+            exc = record.exc_info[1]
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+            record.msg = f"{record.msg} ({type(exc).__name__})"
+        return True
+
 
 MSG_LIMIT = 200  # characters of the cloud's msg kept in errors and results
 # Secrets shorter than this are not searched for in the cloud's messages:
 # replacing a 1-character test token would mangle every message, and real
 # tokens are UUIDs (36 characters, docs/upstream/api-notes.md §3).
 MIN_SCRUB_LENGTH = 8
-REDACTED = "[redacted]"
 
 
 def clean_text(text: str, secrets: tuple[str, ...] = ()) -> str:

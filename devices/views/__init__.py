@@ -5,7 +5,7 @@ devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, n
 panels, selection, table_rows, csv_response, htmx (what the views share).
 """
 
-from devices.views.actions import action_cancel, action_create, action_retry, action_row, exemption
+from devices.views.actions import action_cancel, action_create, action_retry, device_history, exemption
 from devices.views.audit import audit_export, audit_log
 from devices.views.bulk import bulk_action, bulk_cancel, bulk_detail, bulk_list
 from devices.views.devices import (
@@ -33,7 +33,7 @@ from devices.views.timeline import timeline_page
 from devices.views.upstream import upstream_page, upstream_resume
 
 __all__ = [
-    "action_cancel", "action_create", "action_retry", "action_row", "exemption",
+    "action_cancel", "action_create", "action_retry", "device_history", "exemption",
     "audit_export", "audit_log",
     "bulk_action", "bulk_cancel", "bulk_detail", "bulk_list",
     "device_bulk_delete", "device_create", "device_delete", "device_detail", "device_edit", "device_export",

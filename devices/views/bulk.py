@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
-from devices.models import BULK_ENDPOINT_KINDS, DEVICE_KINDS, Action, ActionKind, BulkJob
+from devices.models import DEVICE_KINDS, Action, ActionKind, BulkJob
 from devices.views.htmx import wants_fragment
 from devices.views.selection import selected_devices
 
@@ -40,7 +40,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             "count": len(ids), "kind": kind, "label": ActionKind(kind).label, "description": description,
             "post": request.POST, "back": back, "budget": view, "finish": finish,
             "duration": finish - view.now, "requests": after.calls - view.queue.calls,
-            "batched": kind in BULK_ENDPOINT_KINDS and view.batch_size > 1,
+            "batched": outbox.batches(kind),
         })
     job = outbox.enqueue_bulk(ids, kind, user=request.user, description=description)
     messages.success(request, f"{ActionKind(kind).label}: {job.requested - job.already_queued} actions queued.")
@@ -82,7 +82,7 @@ def bulk_context(job: BulkJob, query=None) -> dict:
     counts = dict(job.actions.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     total = sum(counts.values())
     done = sum(counts.get(s, 0) for s in Action.TERMINAL)
-    pending = sum(counts.get(s, 0) for s in (*Action.PENDING, Action.Status.SENDING))
+    pending = sum(counts.get(s, 0) for s in Action.OPEN)
     view = outbox.budget_view()
     status = query.get("status", "")
     status = status if status in Action.Status.values else ""
@@ -103,7 +103,7 @@ def bulk_context(job: BulkJob, query=None) -> dict:
         "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(query.get("page")),
         "eta": outbox.estimated_finish(job.actions.all(), view) if pending else None,
         "requests_left": outbox.waiting(view.batch_size, Q(bulk_job=job)).calls if pending else 0,
-        "batched": job.kind in BULK_ENDPOINT_KINDS and view.batch_size > 1,
+        "batched": outbox.batches(job.kind),
         "budget": view,
     }
 

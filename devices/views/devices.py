@@ -11,7 +11,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from devices import outbox
+from devices import outbox, remediation
 from devices.csv_io import EXPORT_COLUMNS, device_rows
 from devices.filters import DeviceFilterSet
 from devices.forms import DeviceForm
@@ -67,7 +67,7 @@ def device_export(request: HttpRequest) -> StreamingHttpResponse:
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
     # Show what is stored at once; fetch again when it is missing or stale.
-    outbox.ensure_fresh_remediation(device, user=request.user)
+    remediation.ensure_fresh_remediation(device, user=request.user)
     view = outbox.budget_view()  # one read of the budget serves both panels' ETAs
     context = {
         **device_actions_context(device, view),

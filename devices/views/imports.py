@@ -69,9 +69,7 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
     if request.method == "POST":
         mode = request.POST.get("mode")
         if mode == "discard":
-            pending.status = DeviceImport.Status.DISCARDED
-            pending.content = ""
-            pending.save(update_fields=["status", "content"])
+            pending.discard()
             messages.info(request, f"Discarded {pending.filename}; nothing was imported.")
             return redirect("devices:import-upload")
         if mode in ("all", "valid"):
@@ -83,12 +81,7 @@ def import_preview(request: HttpRequest, pk) -> HttpResponse:
             except (ImportRejected, ImportInterrupted) as exc:
                 messages.error(request, str(exc))
             else:
-                pending.status = DeviceImport.Status.APPLIED
-                pending.applied_at = timezone.now()
-                pending.created_count = result.created
-                pending.updated_count = result.updated
-                pending.skipped_count = result.skipped
-                pending.save()
+                pending.mark_applied(result, timezone.now())
                 messages.success(
                     request,
                     f"Imported {pending.filename}: {result.created} created, {result.updated} updated, "

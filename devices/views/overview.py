@@ -27,12 +27,11 @@ from devices.views.panels import sync_context
 RUNNING_SHOWN = 5
 FAILURES_SHOWN = 5
 FAILURES_SINCE = timedelta(hours=24)
-OPEN_STATUSES = (*Action.PENDING, Action.Status.SENDING)
 
 
 def running_jobs() -> tuple[list[BulkJob], int]:
     """The oldest bulk jobs with actions still open (with their progress), and how many there are."""
-    still_open = Exists(Action.objects.filter(bulk_job=OuterRef("pk"), status__in=OPEN_STATUSES))
+    still_open = Exists(Action.objects.filter(bulk_job=OuterRef("pk"), status__in=Action.OPEN))
     jobs = BulkJob.objects.filter(still_open)
     shown = list(
         jobs.annotate(total=Count("actions"), done=Count("actions", filter=Q(actions__status__in=Action.TERMINAL)),

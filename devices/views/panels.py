@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+
 from django.conf import settings
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from devices import outbox
-from devices.models import DEVICE_ACTIONS, CloudSync, EXEMPT_MODE_OF, Action, ActionKind, Device, RemediationState
-from devices.remediation import is_trusted_link, mailto_url, qr_note, qr_svg
+from devices import outbox, remediation
+from devices.cloudsync import pages
+from devices.models import (
+    DEVICE_ACTIONS,
+    EXEMPT_MODE_OF,
+    Action,
+    ActionKind,
+    CloudSync,
+    Device,
+    RemediationState,
+    UpstreamAttempt,
+)
 
 HISTORY_ROWS = 20
+# A panel showing open actions polls this often while one is being sent or is due, and at most this seldom
+# while all wait for slots further away: at most 20 polls a minute, a handful when nothing is about to change.
+POLL_FAST = 5
+POLL_SLOW = 20
 # Actions that change what the cloud enforces ask first.
 CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 
@@ -17,20 +34,62 @@ CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
     """The device page's actions panel: exemption mode, history with ETAs."""
     view = view or outbox.budget_view()
-    history = list(
-        device.actions.exclude(kind=ActionKind.REMEDIATION)
-        .select_related("requested_by")
-        .order_by("-created_at", "-id")[:HISTORY_ROWS]
-    )
+    history = list(history_rows(device.pk).select_related("requested_by"))
     for action in history:
         action.eta = outbox.estimated_send_time(action, view)
     return {
         **exemption_context(device, history),
+        **history_poll(history, view),
         "history": history,
         "budget": view,
         "kinds": DEVICE_ACTIONS,
         "confirm_kinds": CONFIRM_KINDS,
     }
+
+
+def history_rows(device_id: int):
+    return (Action.objects.filter(device_id=device_id).exclude(kind=ActionKind.REMEDIATION)
+            .order_by("-created_at", "-id")[:HISTORY_ROWS])
+
+
+def history_version(rows: list[tuple], epoch: int | None, now: datetime) -> str:
+    """What the history region shows, as a short digest: its rows' states, the budget's last attempt (ETAs move
+    with it), and the minute (relative times and estimates age). A poll whose digest is unchanged redraws nothing."""
+    data = repr((rows, epoch, int(now.timestamp() // 60)))
+    return hashlib.blake2s(data.encode(), digest_size=8).hexdigest()
+
+
+def history_state(device_id: int) -> list[tuple]:
+    """The history's rows as the digest reads them: one query, no join."""
+    return list(history_rows(device_id).values_list("id", "status", "attempts", "not_before"))
+
+
+def attempt_epoch() -> int | None:
+    return UpstreamAttempt.objects.order_by("-id").values_list("id", flat=True).first()
+
+
+def history_poll(history: list[Action], view: outbox.BudgetView) -> dict:
+    """How the history region polls: the open rows it shows, how often (at the pace they can change), and the
+    digest of what it shows."""
+    open_ids = [action.pk for action in history if not action.is_terminal]
+    rows = [(a.pk, a.status, a.attempts, a.not_before) for a in history]
+    return {
+        "open_ids": open_ids,
+        "poll_seconds": poll_seconds([a for a in history if not a.is_terminal], view),
+        "history_version": history_version(rows, attempt_epoch(), timezone.now()) if open_ids else "",
+    }
+
+
+def poll_seconds(open_actions: list[Action], view: outbox.BudgetView) -> int:
+    """Seconds between polls of a panel showing these open actions: often while one is sent or due, seldom
+    while everything waits for a slot minutes away (its ETA is redrawn well before it comes)."""
+    if any(a.status == Action.Status.SENDING for a in open_actions):
+        return POLL_FAST
+    etas = [a.eta for a in open_actions if getattr(a, "eta", None) is not None]
+    if not etas:
+        return POLL_SLOW
+    wait = (min(etas) - view.now).total_seconds()
+    return int(min(POLL_SLOW, max(POLL_FAST, wait / 4)))
 
 
 def exemption_context(device: Device, history: list[Action] | None = None) -> dict:
@@ -49,20 +108,20 @@ def exemption_context(device: Device, history: list[Action] | None = None) -> di
 
 def remediation_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
     """The device page's remediation panel: the link, ways to share it, a fetch on its way."""
-    fetch = outbox.open_remediation_fetch(device)
-    trusted = device.remediation_state == RemediationState.LINK and is_trusted_link(device.remediation_link)
-    qr = qr_svg(device.remediation_link) if trusted else ""
+    fetch = remediation.open_remediation_fetch(device)
+    trusted = device.remediation_state == RemediationState.LINK and remediation.is_trusted_link(device.remediation_link)
+    qr = remediation.qr_svg(device.remediation_link) if trusted else ""
     return {
         "device": device,
         "fetch": fetch,
         "fetch_eta": outbox.estimated_send_time(fetch, view) if fetch is not None and fetch.is_pending else None,
         # Stale with no fetch on its way: the viewer's page-view fetches are at their cap.
-        "fetch_deferred": fetch is None and outbox.remediation_is_stale(device),
-        "page_view_fetches": outbox.PAGE_VIEW_FETCHES,
+        "fetch_deferred": fetch is None and remediation.remediation_is_stale(device),
+        "page_view_fetches": remediation.PAGE_VIEW_FETCHES,
         "trusted": trusted,
         "qr": mark_safe(qr),  # segno's own SVG
-        "qr_note": qr_note(device.remediation_link) if trusted and not qr else "",
-        "mailto": mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
+        "qr_note": remediation.qr_note(device.remediation_link) if trusted and not qr else "",
+        "mailto": remediation.mailto_url(device, device.remediation_link) if trusted and device.owner_email else "",
         "upstream_host": settings.GEARS_BASE_URL,
     }
 
@@ -74,7 +133,7 @@ def sync_context() -> dict:
     previous = CloudSync.objects.exclude(status=CloudSync.Status.RUNNING).first() if running else current
     return {
         "sync": current if running else None,
-        "eta": outbox.sync_eta(current) if running else None,
+        "eta": pages.sync_eta(current) if running else None,
         "last": previous,
         "interval": sync_interval_text(),
     }

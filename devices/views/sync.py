@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
+from devices.cloudsync import pages
 from devices.models import CloudSync
 from devices.views.htmx import wants_fragment
 from devices.views.panels import sync_context
@@ -33,7 +34,7 @@ def sync_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
 def sync_start(request: HttpRequest) -> HttpResponse:
-    started = outbox.start_sync(CloudSync.Trigger.OPERATOR, user=request.user)
+    started = pages.start_sync(CloudSync.Trigger.OPERATOR, user=request.user)
     if started.created:
         text = f"Cloud sync #{started.sync.pk} started: its pages wait behind clicks and bulk actions."
     elif started.sync is not None:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from devices import outbox
-from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, UpstreamAttempt
+from devices.models import Action, ActionKind, UpstreamAttempt
 from devices.views.htmx import render_page_or_fragment
 
 
@@ -28,7 +28,7 @@ def upstream_page(request: HttpRequest) -> HttpResponse:
         "errors": UpstreamAttempt.objects.exclude(outcome__in=[UpstreamAttempt.Outcome.OK, UpstreamAttempt.Outcome.IN_FLIGHT]).select_related("action__device")[:15],
         "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
         "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
-        "batch_kinds": [ActionKind(kind).label for kind in BULK_ENDPOINT_KINDS],
+        "batch_kinds": [ActionKind(kind).label for kind in outbox.batched_kinds()],
     }
     return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/upstream_status.html", context)
 

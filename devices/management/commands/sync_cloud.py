@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from devices import outbox
+from devices.cloudsync import pages
 from devices.models import CloudSync
 
 # Seconds between looks at the sync while another worker holds every drainer slot.
@@ -28,7 +29,7 @@ class Command(BaseCommand):
                             help="With --wait: give up following after this many seconds (the sync goes on).")
 
     def handle(self, *args, wait: bool, timeout: float | None, **options):
-        started = outbox.start_sync(CloudSync.Trigger.COMMAND)
+        started = pages.start_sync(CloudSync.Trigger.COMMAND)
         sync = started.sync
         if sync is None:
             raise CommandError("A sync was running a moment ago and has just ended; run the command again.")

@@ -17,6 +17,7 @@ import time_machine
 from django.urls import reverse
 
 from devices import outbox
+from devices.cloudsync import pages
 from devices.models import Action, ActionKind, CloudSync, Device, Notice, UpstreamAttempt
 from devices.tests.outbox.fakes import FakeClock
 from devices.tests.upstream.support import control
@@ -88,7 +89,7 @@ def test_a_sync_of_500_devices_brings_every_one_in_from_each_reading_and_leaves_
     sim = cloud(**readings)
     make_device("gone", hwid="GONE000000000001")  # the cloud lacks it: a finished sync marks it
     clock.advance(1)  # made before the sync began
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
 
     report = drain(sim, clock)
 
@@ -107,7 +108,7 @@ def test_a_sync_of_500_devices_brings_every_one_in_from_each_reading_and_leaves_
 
 def test_a_short_last_page_ends_the_sync_without_asking_past_it(cloud, clock):
     sim = cloud(devices=120, devices_envelope="array")
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     drain(sim, clock)
     sync = CloudSync.objects.get(pk=started.pk)
     assert (sync.status, sync.added, sync.pages_done) == (CloudSync.Status.SUCCEEDED, 120, 3)
@@ -116,7 +117,7 @@ def test_a_short_last_page_ends_the_sync_without_asking_past_it(cloud, clock):
 
 def test_a_running_sync_without_a_count_shows_what_it_read_so_far(cloud, clock, operator_client):
     sim = cloud(devices=500, devices_envelope="results", devices_count="none")
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
 
     class StopAfterThree(GearsClient):
         pages = 0
@@ -139,7 +140,7 @@ def test_an_unreadable_page_fails_its_sync_after_three_attempts_and_pauses_nothi
                                                                                    operator_client):
     sim = cloud(devices=120)
     device = Device.objects.create(name="ws-click", hwid=sim.state.devices[0].hwid)
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     clicks = []
 
     class UnreadablePages(GearsClient):
@@ -181,7 +182,7 @@ def test_a_page_with_one_bad_device_writes_the_other_49_and_notes_the_skipped_on
     sim = cloud(devices=120, devices_envelope="array", broken_device_next=1)
     make_device("gone", hwid="GONE000000000001")
     clock.advance(1)
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    started = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     drain(sim, clock)
     sync = CloudSync.objects.get(pk=started.pk)
     assert (sync.status, sync.added, sync.skipped, sync.devices_read) == (CloudSync.Status.SUCCEEDED, 119, 1, 120)

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from devices import cloudsync, outbox
+from devices import cloudsync
+from devices.cloudsync import pages
+from devices.cloudsync.schedule import SYNC_TASK, sync_when_due
 from devices.models import Action, ActionKind, CloudSync
-from devices.outbox.tasks import SYNC_TASK, sync_when_due
 
 
 def test_the_schedule_starts_a_first_sync_at_once_then_only_after_the_interval(db, settings):
@@ -38,17 +39,17 @@ def test_migrating_installs_a_one_minute_check(db):
 
 
 def test_a_sync_whose_page_call_failed_elsewhere_ends_and_one_without_a_call_gets_one(db):
-    sync = outbox.start_sync(CloudSync.Trigger.OPERATOR).sync
+    sync = pages.start_sync(CloudSync.Trigger.OPERATOR).sync
     page = Action.objects.get(kind=ActionKind.SYNC_PAGE)
     # Given up at claim time (out of attempts): the outcome code never saw it.
     Action.objects.filter(pk=page.pk).update(status=Action.Status.FAILED, last_error="Gave up after 8 attempts")
-    outbox.settle()
+    pages.settle()
     sync.refresh_from_db()
     assert (sync.status, sync.error) == (CloudSync.Status.FAILED, "Page 1: Gave up after 8 attempts")
 
-    second = outbox.start_sync(CloudSync.Trigger.OPERATOR).sync
+    second = pages.start_sync(CloudSync.Trigger.OPERATOR).sync
     Action.objects.filter(cloud_sync=second).delete()
-    outbox.settle()
+    pages.settle()
     assert second.page_calls.get().status == Action.Status.QUEUED
-    outbox.settle()  # a call waits: nothing more
+    pages.settle()  # a call waits: nothing more
     assert second.page_calls.count() == 1

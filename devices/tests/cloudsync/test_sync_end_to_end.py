@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from devices import cloudsync, outbox
+from devices.cloudsync import pages
 from devices.models import (
     Action,
     ActionKind,
@@ -84,7 +85,7 @@ def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_en
         db, upstream, make_device):
     sim = upstream(devices=500)
     seed_inventory(sim, make_device)
-    started = outbox.start_sync(CloudSync.Trigger.COMMAND)
+    started = pages.start_sync(CloudSync.Trigger.COMMAND)
     plan = {3: {"fail_next": 2}, 5: "429", 7: {"malformed_next": 1}}
     with PagesWithFaults(sim, plan) as client:
         for _ in range(6):
@@ -111,9 +112,9 @@ def test_a_sync_of_500_devices_with_faults_adds_updates_and_marks_exactly_and_en
     # 400 added by the sync; the 103 devices the test set up have "created" entries of their own.
     assert AuditEntry.objects.filter(verb=AuditEntry.Verb.CREATED, detail__startswith="Added by").count() == 400
     assert AuditEntry.objects.filter(verb=AuditEntry.Verb.SYNCED).count() == 41 + 3
-    pages = Action.objects.filter(kind=ActionKind.SYNC_PAGE)
-    assert pages.filter(status=Action.Status.SUCCEEDED).count() == 11
-    assert not pages.exclude(status=Action.Status.SUCCEEDED).exists()
+    calls = Action.objects.filter(kind=ActionKind.SYNC_PAGE)
+    assert calls.filter(status=Action.Status.SUCCEEDED).count() == 11
+    assert not calls.exclude(status=Action.Status.SUCCEEDED).exists()
 
 
 def drain_pages(sim, pages: int) -> None:
@@ -133,7 +134,7 @@ def drain_pages(sim, pages: int) -> None:
 
 def test_a_restart_mid_sync_resumes_at_the_page_reached(db, upstream):
     sim = upstream(devices=120)
-    started = outbox.start_sync(CloudSync.Trigger.SCHEDULE)
+    started = pages.start_sync(CloudSync.Trigger.SCHEDULE)
     drain_pages(sim, 2)
     sync = CloudSync.objects.get(pk=started.sync.pk)
     assert sync.is_running and sync.next_page == 3 and Device.objects.count() == 100
@@ -145,8 +146,8 @@ def test_a_restart_mid_sync_resumes_at_the_page_reached(db, upstream):
 
 
 def test_a_second_start_while_one_runs_starts_nothing(db):
-    first = outbox.start_sync(CloudSync.Trigger.OPERATOR)
-    second = outbox.start_sync(CloudSync.Trigger.SCHEDULE)
+    first = pages.start_sync(CloudSync.Trigger.OPERATOR)
+    second = pages.start_sync(CloudSync.Trigger.SCHEDULE)
     assert first.created and not second.created and second.sync == first.sync
     assert cloudsync.begin(CloudSync.Trigger.COMMAND, now=timezone.now()) is None
     assert Action.objects.filter(kind=ActionKind.SYNC_PAGE).count() == 1
@@ -155,7 +156,7 @@ def test_a_second_start_while_one_runs_starts_nothing(db):
 def test_a_sync_page_waits_behind_clicks_and_bulk_actions(db, upstream, operator):
     sim = upstream(devices=20)
     known = [Device.objects.create(name=d.hostname, hwid=d.hwid) for d in sim.state.devices[:3]]
-    outbox.start_sync(CloudSync.Trigger.OPERATOR)
+    pages.start_sync(CloudSync.Trigger.OPERATOR)
     outbox.enqueue_bulk([known[0].pk, known[1].pk], "dhcprenew", user=operator)
     outbox.enqueue(known[2], "unexempt", user=operator)
     outbox.drain(max_runtime=10, use_slot=False)
@@ -175,7 +176,7 @@ def cloud_at_a_wrong_path(settings, upstream, **config):
 
 def test_a_permanent_page_failure_ends_the_sync_as_failed_with_the_reason(db, settings, upstream):
     cloud_at_a_wrong_path(settings, upstream, devices=120)
-    outbox.start_sync(CloudSync.Trigger.OPERATOR)
+    pages.start_sync(CloudSync.Trigger.OPERATOR)
     outbox.drain(max_runtime=5, use_slot=False)
     sync = CloudSync.objects.get()
     assert sync.status == CloudSync.Status.FAILED
@@ -186,7 +187,7 @@ def test_a_permanent_page_failure_ends_the_sync_as_failed_with_the_reason(db, se
 def test_the_cloud_shrinking_under_the_sync_ends_it_without_marking_anyone(db, upstream, make_device):
     sim = upstream(devices=120)
     make_device("spare", macs=["02:00:5e:10:00:01"])
-    outbox.start_sync(CloudSync.Trigger.OPERATOR)
+    pages.start_sync(CloudSync.Trigger.OPERATOR)
     drain_pages(sim, 2)
     with sim.state.lock:
         del sim.state.devices[60:]  # 60 left: page 3 no longer exists
@@ -200,7 +201,7 @@ def test_the_cloud_shrinking_under_the_sync_ends_it_without_marking_anyone(db, u
 def test_a_count_that_changes_between_pages_marks_no_one(db, upstream, make_device):
     sim = upstream(devices=120)
     make_device("spare", macs=["02:00:5e:10:00:01"])
-    outbox.start_sync(CloudSync.Trigger.OPERATOR)
+    pages.start_sync(CloudSync.Trigger.OPERATOR)
     drain_pages(sim, 1)
     with sim.state.lock:
         del sim.state.devices[90:]
@@ -224,7 +225,7 @@ def test_the_command_starts_a_sync_and_follows_it_to_the_end(db, upstream, capsy
 
 def test_the_command_says_a_sync_is_running_and_exits_1_when_it_fails(db, settings, upstream, capsys):
     cloud_at_a_wrong_path(settings, upstream, devices=10)
-    running = outbox.start_sync(CloudSync.Trigger.OPERATOR).sync
+    running = pages.start_sync(CloudSync.Trigger.OPERATOR).sync
     call_command("sync_cloud")
     assert f"Cloud sync #{running.pk} is already running" in capsys.readouterr().out
     with pytest.raises(CommandError, match=f"Cloud sync #{running.pk} failed: Page 1: HTTP 404"):

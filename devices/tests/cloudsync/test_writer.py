@@ -8,7 +8,7 @@ import pytest
 
 from devices.cloudsync import write_page
 from devices.models import AuditEntry, Compliance, Device, ExemptMode, MacAddress, RemediationState
-from devices.outbox import remediation_is_stale
+from devices.remediation import remediation_is_stale
 from devices.upstream import CloudDevice
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from devices import outbox
-from devices.models import Action, Device, UpstreamAttempt
+from devices.models import Action, Device, UpstreamAttempt, UpstreamId
 from devices.upstream import ActionResult
 from gearsdash.env import RateLimit
 
@@ -18,7 +18,7 @@ def test_a_due_action_is_claimed_and_its_attempt_logged(fake_clock, outbox_setti
     device = devices(1)[0]
     action = outbox.enqueue(device, "exempt_all", user=operator).action
     claim = outbox.claim_next("w1")
-    assert claim == outbox.Claim(action.pk, UpstreamAttempt.objects.get().pk, "w1", "exempt_all", device.hwid, 1)
+    assert claim == outbox.Claim(action.pk, UpstreamAttempt.objects.get().pk, "w1", "exempt_all", UpstreamId(device.hwid, 1))
     action.refresh_from_db()
     assert (action.status, action.claimed_by, action.attempts, action.first_sent_at) == (
         "sending", "w1", 1, fake_clock.now())
@@ -29,7 +29,7 @@ def test_a_device_without_hwid_is_claimed_by_its_primary_mac(fake_clock, outbox_
     device = make_device("by-mac", macs=["00:0c:29:f2:7a:29", "00:0c:29:f2:7a:30"])
     outbox.enqueue(device, "dhcprenew", user=operator)
     claim = outbox.claim_next("w1")
-    assert (claim.identifier, claim.opt) == ("00:0c:29:f2:7a:29", 0)
+    assert (claim.target.value, claim.target.opt) == ("00:0c:29:f2:7a:29", 0)
 
 
 def test_a_device_with_neither_hwid_nor_mac_fails_without_a_call(fake_clock, outbox_settings, operator):
@@ -206,7 +206,7 @@ def test_clicks_exempt_critical_and_page_views_go_alone(fake_clock, outbox_setti
     outbox.enqueue_bulk([d.pk for d in bulk], "dhcprenew", user=operator)
     outbox.enqueue(clicked, "dhcprenew", user=operator)
     click = outbox.claim_next("w1")
-    assert isinstance(click, outbox.Claim) and click.identifier == clicked.hwid
+    assert isinstance(click, outbox.Claim) and click.target.value == clicked.hwid
     fake_clock.advance(1)
     critical = outbox.claim_next("w1")
     assert isinstance(critical, outbox.Claim) and critical.kind == "exempt_critical"
@@ -251,4 +251,4 @@ def test_bulk_work_leaves_the_last_slot_of_the_window_to_a_click(fake_clock, out
     assert isinstance(outbox.claim_next("w1"), outbox.Wait)  # 9 of 10 slots taken: bulk waits
     outbox.enqueue(clicked, "exempt_all", user=operator)
     click = outbox.claim_next("w1")
-    assert isinstance(click, outbox.Claim) and click.identifier == clicked.hwid
+    assert isinstance(click, outbox.Claim) and click.target.value == clicked.hwid

@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.db.models.signals import pre_save
 from django.urls import reverse
 
-from devices import outbox
+from devices import outbox, remediation
 from devices.models import Action, AuditEntry, BulkJob, Device, Priority
 
 
@@ -219,7 +219,7 @@ def test_a_user_has_at_most_three_page_view_fetches_waiting_and_the_page_says_so
     pages = devices(10)
     _open_pages(client, viewer, pages[:9])
     mine = Action.objects.filter(kind="remediation", requested_by=viewer, status__in=Action.PENDING)
-    assert mine.count() == outbox.PAGE_VIEW_FETCHES == 3
+    assert mine.count() == remediation.PAGE_VIEW_FETCHES == 3
     page = client.get(reverse("devices:device-detail", args=[pages[8].pk]))
     assert "Not refreshed now: 3 fetches for other device pages you opened are still waiting" in page.content.decode()
     _open_pages(client, operator, [pages[9]])  # another user's page view is not held back by the viewer's cap

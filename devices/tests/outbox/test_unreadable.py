@@ -13,6 +13,7 @@ import pytest
 from django.db import transaction
 
 from devices import outbox
+from devices.cloudsync import pages
 from devices.models import Action, ActionKind, CloudSync, Device, Notice, RemediationState, UpstreamAttempt
 from devices.outbox.breaker import locked_state, record_outcome
 from devices.tests.upstream.support import control
@@ -83,13 +84,13 @@ def test_three_unreadable_answers_in_a_row_do_not_trip_the_breaker_but_three_out
 
 
 def give_the_page_call_its_last_attempt(sync: CloudSync, **fields) -> Action:
-    call = outbox.open_page_call(sync)
+    call = pages.open_page_call(sync)
     Action.objects.filter(pk=call.pk).update(attempts=8, last_error="HTTP 500 from the cloud", **fields)
     return call
 
 
 def test_a_sync_page_given_up_at_claim_ends_its_sync_at_once(fake_clock, outbox_settings):
-    sync = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    sync = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     give_the_page_call_its_last_attempt(sync, status=Action.Status.RETRYING)
 
     outbox.claim_next("worker-1")
@@ -101,7 +102,7 @@ def test_a_sync_page_given_up_at_claim_ends_its_sync_at_once(fake_clock, outbox_
 
 
 def test_a_sync_page_whose_worker_vanished_on_its_last_attempt_ends_its_sync(fake_clock, outbox_settings):
-    sync = outbox.start_sync(CloudSync.Trigger.COMMAND).sync
+    sync = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     give_the_page_call_its_last_attempt(sync, status=Action.Status.SENDING, claimed_by="gone-worker",
                                         lease_until=outbox.db_now() - timedelta(seconds=1))
 

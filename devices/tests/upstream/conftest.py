@@ -8,7 +8,7 @@ import pytest
 
 from devices.tests.upstream.support import CLIENT_ID, CLIENT_SECRET
 from devices.upstream import GearsClient
-from gearsdash.redact import RedactingFilter
+from devices.upstream.redaction import RedactingFilter
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def pages(admin_client_, make_device):
         "import preview": preview["Location"],
         "remediation card": reverse("devices:remediation-card", args=[device.pk]),
         "remediation panel": reverse("devices:remediation-panel", args=[device.pk]),
-        "action row": reverse("devices:action-row", args=[action.pk]),
+        "device history": reverse("devices:device-history", args=[device.pk]),
     }
 
 
@@ -91,7 +91,7 @@ def test_every_page_carries_the_policy_and_has_no_inline_script_or_style(admin_c
 
 @pytest.mark.django_db
 def test_htmx_fragments_have_no_inline_script_or_style(admin_client_, pages):
-    for name in ("device list", "bulk job", "upstream", "remediation panel", "action row"):
+    for name in ("device list", "bulk job", "upstream", "remediation panel", "device history"):
         response = admin_client_.get(pages[name], headers=HTMX)
         assert response.status_code in (200, 286), name
         assert inline_code(response.content.decode()) == [], name

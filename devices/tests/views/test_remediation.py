@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from devices import outbox
 from devices.models import Action, AuditEntry, Device
-from devices.remediation import QR_MAX_BYTES, email_body, is_trusted_link, mailto_url
+from devices.remediation.links import QR_MAX_BYTES, email_body, is_trusted_link, mailto_url
 
 HTMX = {"HX-Request": "true"}
 
