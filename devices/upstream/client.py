@@ -12,7 +12,8 @@ Every failure is a `GearsError` that says whether retrying the same call can
 help (`permanent`) and whether the call may have reached the cloud and taken
 effect anyway (`ambiguous`). The caller (the outbox) owns retries, the rate limit
 and token refresh: this module sends exactly one HTTP request per call, never
-retries, and keeps no state but its `requests.Session`.
+retries, and keeps no state but its `requests.Session` and how the last answer
+came (`last_exchange`: status, Date header, TLS; what a connection check reports).
 
 Upstream facts and choices are from the project's copy of the vendor's pages
 and notes, docs/upstream/ (cited as "docs/upstream/api-notes.md §N"). The upstream quirk that shapes this module most: the access
@@ -22,7 +23,7 @@ own exception texts (which do) are never passed on, and urllib3's loggers get
 the project's redacting filter.
 
 This package imports nothing from Django and reads no settings: the caller passes
-the base URL, timeouts and credentials. One `GearsClient` per thread; a
+the base URL, timeouts, credentials and the CA bundle. One `GearsClient` per thread; a
 `requests.Session` is not meant to be shared between threads.
 """
 
@@ -38,7 +39,19 @@ import requests
 from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.errors import (
+    CONNECT_TIMEOUT,
+    NAME_NOT_FOUND,
+    REFUSED,
+    TLS,
+    TLS_UNTRUSTED,
+    UNREADABLE,
+    GearsAuthError,
+    GearsError,
+    GearsNotFound,
+    GearsPastEnd,
+    GearsRateLimited,
+)
 from devices.upstream.listing import DEVICES_PATH, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
@@ -49,11 +62,13 @@ from devices.upstream.transport import (
     DeadlineExceeded,
     connect_failure_reason,
     read_body,
+    untrusted_certificate,
     wraps_exception,
 )
 from devices.upstream.results import (
     ActionResult,
     BulkActionResult,
+    Exchange,
     RateLimitInfo,
     RemediationResult,
     Token,
@@ -89,7 +104,9 @@ class GearsClient:
     answer trickles in; an answer over `max_body` bytes is not read. With an
     injected `session` the caller is responsible for its adapters (mount a
     `DeadlineAdapter`, or a read blocked past the deadline ends only at its
-    own timeout); the default session never retries.
+    own timeout); the default session never retries. TLS certificates are
+    verified against the system's CAs, or against `ca_bundle` (a PEM file of
+    a private CA) if given.
     """
 
     def __init__(
@@ -100,6 +117,7 @@ class GearsClient:
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
         max_body: int = MAX_BODY,
+        ca_bundle: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -120,7 +138,12 @@ class GearsClient:
             adapter = DeadlineAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+        if ca_bundle:
+            session.verify = ca_bundle
         self.session = session
+        self.tls = parts.scheme == "https"
+        # How the last answer came (None: no answer yet, or the last call got none).
+        self.last_exchange: Exchange | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -158,7 +181,7 @@ class GearsClient:
         # A bad 200 from the token endpoint is not ambiguous: a token that
         # was issued but not read changes nothing on any device.
         where = f"unexpected answer from the token endpoint (HTTP {answer.status})"
-        common = {"permanent": False, "status": answer.status, "rate_limit": answer.rate_limit}
+        common = {"permanent": False, "status": answer.status, "rate_limit": answer.rate_limit, "cause": UNREADABLE}
         if answer.body is None:
             raise GearsError(f"{where}: {answer.not_object}", **common) from None
         access_token = answer.body.get("access_token")
@@ -297,7 +320,7 @@ class GearsClient:
             total, devices = parse_page(self._json_body(answer), page, limit)
         except ValueError as why:
             raise unexpected(answer, str(why)) from None
-        return DevicePage(total, page, limit, devices, answer.status, answer.rate_limit)
+        return DevicePage(total, page, limit, devices, answer.status, answer.rate_limit, envelope="devices", count=total)
 
     # --- plumbing -------------------------------------------------------------
 
@@ -317,6 +340,7 @@ class GearsClient:
         is safe to log.
         """
         started = time.monotonic()
+        self.last_exchange = None
         failure: GearsError | None = None
         answer: Answer | None = None
         status: int | None = None
@@ -351,6 +375,14 @@ class GearsClient:
             # exception (URL and token in its text) is neither cause nor context.
             raise failure.error from None
         assert answer is not None
+        self.last_exchange = Exchange(
+            status=answer.status,
+            date=Exchange.parse_date(answer.headers.get("Date")),
+            tls=self.tls,
+            tls_verified=self.tls and self.session.verify is not False,
+            seconds=elapsed_ms / 1000,
+            received_at=time.time(),
+        )
         return answer
 
     def _failure(self, exc: Exception, deadline: Deadline, status: int | None) -> _Failure:
@@ -365,7 +397,7 @@ class GearsClient:
             # We cannot read what it said, so a retry may fare better (a gateway's page); attempts are bounded.
             error = GearsError(
                 f"answer from the cloud (HTTP {status}) longer than {self.max_body:,} bytes; not read",
-                permanent=False, ambiguous=True, status=status,
+                permanent=False, ambiguous=True, status=status, cause=UNREADABLE,
             )
             return _Failure("too large", error)
         if isinstance(exc, requests.RequestException):
@@ -378,6 +410,7 @@ class GearsClient:
             return GearsError(
                 f"timed out after {self.connect_timeout:g} s connecting to the cloud at {self.where}",
                 permanent=False,
+                cause=CONNECT_TIMEOUT,
             )
         if isinstance(exc, requests.exceptions.ReadTimeout) or wraps_exception(exc, ReadTimeoutError):
             return GearsError(
@@ -395,12 +428,17 @@ class GearsClient:
             return GearsError(f"invalid URL for the cloud at {self.where}", permanent=True)
         if isinstance(exc, requests.exceptions.SSLError):
             # The handshake failed, so nothing was sent.
-            return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False)
+            reason = untrusted_certificate(exc)
+            if reason is not None:
+                return GearsError(f"the certificate of the cloud at {self.where} could not be verified ({reason})",
+                                  permanent=False, cause=TLS_UNTRUSTED)
+            return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False, cause=TLS)
         if isinstance(exc, requests.exceptions.ConnectionError):
             reason = connect_failure_reason(exc)
             if reason is not None:  # refused, DNS: the request never left
                 suffix = f" ({reason})" if reason else ""
-                return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False)
+                cause = {"host name not found": NAME_NOT_FOUND, "connection refused": REFUSED}.get(reason, "")
+                return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False, cause=cause)
             # Reset or closed after the request was sent: it may have arrived.
             return GearsError(
                 f"connection to the cloud at {self.where} broke before the answer arrived",
@@ -411,6 +449,7 @@ class GearsClient:
             f"unreadable answer from the cloud at {self.where} ({type(exc).__name__})",
             permanent=False,
             ambiguous=True,
+            cause=UNREADABLE,
         )
 
     def _raise_for_status(self, answer: Answer) -> None:

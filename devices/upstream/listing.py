@@ -49,6 +49,10 @@ class DevicePage:
     devices: tuple[CloudDevice, ...]
     http_status: int
     rate_limit: RateLimitInfo | None
+    # The page's shape: "array" (a bare JSON array), "devices" or "results" (the object key holding the list) ...
+    envelope: str = "devices"
+    # ... and the count it gave (`total` or `total_count`), None when it gave none.
+    count: int | None = None
 
     @property
     def pages_total(self) -> int:

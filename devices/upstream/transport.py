@@ -10,12 +10,14 @@ mounts; a session without that adapter still gets the between-chunk checks.
 `read_body` reads the answer in chunks and refuses more than `limit` bytes
 (after decompression), so a hostile answer costs neither memory nor time.
 `connect_failure_reason` tells a request that never left from one that may
-have arrived, from requests' exception alone.
+have arrived, from requests' exception alone; `untrusted_certificate` finds
+a certificate that did not verify among the causes of a TLS failure.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -175,3 +177,23 @@ def connect_failure_reason(exc: requests.exceptions.ConnectionError) -> str | No
 def wraps_exception(exc: requests.RequestException, kind: type[Exception]) -> bool:
     """True if requests wrapped a urllib3 exception of `kind` (iter_content wraps a body's read timeout)."""
     return bool(exc.args) and isinstance(exc.args[0], kind)
+
+
+def untrusted_certificate(exc: BaseException) -> str | None:
+    """OpenSSL's reason ("self-signed certificate", ...) if `exc` comes from a certificate that did not verify.
+
+    requests wraps urllib3's MaxRetryError, which wraps its SSLError, which
+    wraps ssl's SSLCertVerificationError: walk the arguments and causes. The
+    reason is OpenSSL's own short text, which holds no URL.
+    """
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return str(item.verify_message or "certificate verify failed")
+        stack.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return None
