@@ -13,7 +13,7 @@ Lock order, everywhere: UpstreamState, then Action rows.
 Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
 the read-model, ETAs), calls (waiting actions as the calls they make),
 claim, outcome (recording a call), breaker (pauses), token, slots (how many
-drainers), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
+drainers), checkslot (a connection check's call in the budget), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
 (django-q2), kick, clock, limits, vitals (for /healthz). Import from here.
 """
 
@@ -28,6 +28,7 @@ from devices.outbox.budget import (
     queue_rank,
 )
 from devices.outbox.calls import Waiting, waiting
+from devices.outbox.checkslot import CheckSlot, NoSlot, finish_check, take_check_slot
 from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
 from devices.outbox.drain import MAX_NAP, DrainReport, drain, send, upstream_client, worker_name
@@ -48,7 +49,14 @@ from devices.outbox.queue import (
 )
 from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.syncpages import Started, open_page_call, settle, start_sync, sync_eta
-from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
+from devices.outbox.token import (
+    TOKEN_EARLY,
+    TokenUnavailable,
+    credentials_refused,
+    current_token,
+    refresh_margin,
+    refresh_token,
+)
 from devices.outbox.vitals import Vitals, vitals
 
 __all__ = [
@@ -62,9 +70,11 @@ __all__ = [
     "Batch",
     "BatchItem",
     "BudgetView",
+    "CheckSlot",
     "Claim",
     "DrainReport",
     "Idle",
+    "NoSlot",
     "PauseKind",
     "Queued",
     "Started",
@@ -79,6 +89,7 @@ __all__ = [
     "cancel",
     "cancel_bulk",
     "claim_next",
+    "credentials_refused",
     "current_token",
     "db_now",
     "drain",
@@ -89,6 +100,7 @@ __all__ = [
     "estimated_send_time",
     "finish",
     "finish_batch",
+    "finish_check",
     "kick_drainer",
     "log_outcome",
     "open_page_call",
@@ -109,6 +121,7 @@ __all__ = [
     "settle",
     "start_sync",
     "sync_eta",
+    "take_check_slot",
     "take_slot",
     "upstream_client",
     "upstream_state",

@@ -44,6 +44,7 @@ def upstream_client() -> GearsClient:
         settings.GEARS_BASE_URL,
         timeout=settings.GEARS_TIMEOUT,
         connect_timeout=settings.GEARS_CONNECT_TIMEOUT,
+        ca_bundle=settings.GEARS_CA_BUNDLE or None,
     )
 
 

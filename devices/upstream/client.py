@@ -138,8 +138,9 @@ class GearsClient:
             adapter = DeadlineAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-        if ca_bundle:
-            session.verify = ca_bundle
+        # Passed with every request: a request's own `verify` is the one
+        # REQUESTS_CA_BUNDLE in the environment does not override.
+        self.verify: bool | str = ca_bundle or session.verify
         self.session = session
         self.tls = parts.scheme == "https"
         # How the last answer came (None: no answer yet, or the last call got none).
@@ -357,6 +358,7 @@ class GearsClient:
                     # A redirect would resend the token in the query string to
                     # wherever Location points (and turn the POST into a GET).
                     allow_redirects=False,
+                    verify=self.verify,
                     stream=True,  # the body is read in chunks, against the deadline and the size cap
                 )
                 status = response.status_code
@@ -379,7 +381,7 @@ class GearsClient:
             status=answer.status,
             date=Exchange.parse_date(answer.headers.get("Date")),
             tls=self.tls,
-            tls_verified=self.tls and self.session.verify is not False,
+            tls_verified=self.tls and self.verify is not False,
             seconds=elapsed_ms / 1000,
             received_at=time.time(),
         )
