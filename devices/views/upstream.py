@@ -1,4 +1,4 @@
-"""The Upstream page: the call budget, the backlog, recent errors, and resuming after a pause."""
+"""The Upstream page: the call budget, the backlog, recent errors, resuming after a pause, and testing the connection."""
 
 from __future__ import annotations
 
@@ -12,25 +12,31 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from devices import outbox
-from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, UpstreamAttempt
+from devices import audit, cloudcheck, outbox
+from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, AuditEntry, UpstreamAttempt
 from devices.views.htmx import render_page_or_fragment
+
+# The button waits this long at most for a free request of the budget: the
+# request, a token grant and a page call must end well inside gunicorn's timeout.
+CHECK_WAIT = 5.0
+
+
+def _page_context() -> dict:
+    return {
+        "budget": outbox.budget_view(),
+        "state": outbox.upstream_state(),
+        "errors": UpstreamAttempt.objects.exclude(outcome__in=[UpstreamAttempt.Outcome.OK, UpstreamAttempt.Outcome.IN_FLIGHT]).select_related("action__device")[:15],
+        "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
+        "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
+        "batch_kinds": [ActionKind(kind).label for kind in BULK_ENDPOINT_KINDS],
+    }
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
 def upstream_page(request: HttpRequest) -> HttpResponse:
-    state = outbox.upstream_state()
-    context = {
-        "budget": outbox.budget_view(),
-        "state": state,
-        "errors": UpstreamAttempt.objects.exclude(outcome__in=[UpstreamAttempt.Outcome.OK, UpstreamAttempt.Outcome.IN_FLIGHT]).select_related("action__device")[:15],
-        "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
-        "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
-        "batch_kinds": [ActionKind(kind).label for kind in BULK_ENDPOINT_KINDS],
-    }
-    return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/upstream_status.html", context)
+    return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/upstream_status.html", _page_context())
 
 
 @require_POST
@@ -39,3 +45,14 @@ def upstream_resume(request: HttpRequest) -> HttpResponse:
     outbox.resume(user=request.user)
     messages.info(request, "Sending resumed: the next call is a probe.")
     return redirect("devices:upstream")
+
+
+@require_POST
+@permission_required("devices.check_cloud", raise_exception=True)
+@vary_on_headers("HX-Request")
+def upstream_check(request: HttpRequest) -> HttpResponse:
+    """Run the connection check (one request of the budget) and show its report: in place for htmx, else on the page."""
+    report = cloudcheck.run_check(max_wait=CHECK_WAIT)
+    audit.record(AuditEntry.Verb.CHECKED_CLOUD, request.user, detail=report.summary)
+    return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/check_report.html",
+                                   {**_page_context(), "check": report})
