@@ -162,7 +162,7 @@ def _answered(find: Callable[..., None], client: GearsClient) -> None:
     if not exchange.tls:
         find("TLS", "not used (GEARS_BASE_URL is http://): use https:// for a real account", warning=True)
     elif exchange.tls_verified:
-        where = f"the bundle GEARS_CA_BUNDLE names" if settings.GEARS_CA_BUNDLE else "this machine's CAs"
+        where = "the bundle GEARS_CA_BUNDLE names" if settings.GEARS_CA_BUNDLE else "this machine's CAs"
         find("TLS", f"verified against {where}")
     else:
         find("TLS", "used, but the certificate was NOT verified", warning=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from devices.upstream.results import DEFAULT_RETRY_AFTER, RateLimitInfo
 
-
 # What kind of failure, when one is known to need a particular fix (GearsError.cause).
 NAME_NOT_FOUND = "name_not_found"  # DNS has no such host
 REFUSED = "refused"  # nothing listens at the host and port

@@ -87,14 +87,14 @@ def test_a_refused_static_token_fails_naming_the_token_variable(upstream, settin
 
 def test_a_closed_port_fails_saying_the_host_could_not_be_reached_and_what_to_check(cloud, settings):
     settings.GEARS_BASE_URL = f"http://127.0.0.1:{free_port()}"
-    output, problem = check()
+    _, problem = check()
     assert problem.startswith("The cloud could not be reached")
     assert "refused the connection" in problem and "host and port in GEARS_BASE_URL" in problem
 
 
 def test_an_unknown_host_name_fails_pointing_at_the_name_and_dns(cloud, settings):
     settings.GEARS_BASE_URL = "http://gears.invalid"  # .invalid never resolves (RFC 2606)
-    output, problem = check()
+    _, problem = check()
     assert "host name of http://gears.invalid was not found" in problem and "DNS" in problem
 
 
@@ -104,7 +104,7 @@ def test_a_certificate_of_an_unknown_ca_fails_pointing_at_the_ca_bundle_setting(
     cert, key = self_signed
     sim = start_upstream(tls_cert=cert, tls_key=key)
     settings.GEARS_BASE_URL = sim.base_url
-    output, problem = check()
+    _, problem = check()
     assert problem.startswith("TLS failed") and "could not be verified (self-signed certificate)" in problem
     assert "set GEARS_CA_BUNDLE to the path of a PEM file" in problem
     assert not UpstreamAttempt.objects.exists()
@@ -123,7 +123,7 @@ def test_with_the_ca_bundle_set_the_check_passes_and_reports_tls_verified(start_
 
 def test_an_answer_it_cannot_read_fails_with_a_clear_message(cloud):
     control(cloud, "POST", "faults", {"malformed_next": 1})
-    output, problem = check()
+    _, problem = check()
     assert "The cloud answered, but not in a way the console can read" in problem and "not JSON" in problem
     assert "GEARS_BASE_URL" in problem
     assert UpstreamAttempt.objects.get().outcome == UpstreamAttempt.Outcome.TRANSIENT
@@ -146,7 +146,7 @@ def test_with_the_budget_taken_the_check_waits_for_the_next_slot_a_click_could_t
 
 def test_the_wait_for_a_slot_is_bounded(cloud):
     full_window()
-    output, problem = check("--wait", "0")
+    _, problem = check("--wait", "0")
     assert problem.startswith("No request of the budget could be had: every request of the budget (10 per 1 s) is taken")
     assert not UpstreamAttempt.objects.filter(connection_check=True).exists()
 
