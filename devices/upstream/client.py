@@ -36,22 +36,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
-from devices.upstream.errors import (
-    CONNECT_TIMEOUT,
-    NAME_NOT_FOUND,
-    REFUSED,
-    TLS,
-    TLS_UNTRUSTED,
-    UNREADABLE,
-    GearsAuthError,
-    GearsError,
-    GearsNotFound,
-    GearsPastEnd,
-    GearsRateLimited,
-)
+from devices.upstream.errors import UNREADABLE, GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
 from devices.upstream.listing import DEVICES_PATH, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
@@ -60,10 +47,8 @@ from devices.upstream.transport import (
     Deadline,
     DeadlineAdapter,
     DeadlineExceeded,
-    connect_failure_reason,
     read_body,
-    untrusted_certificate,
-    wraps_exception,
+    transport_error,
 )
 from devices.upstream.results import (
     ActionResult,
@@ -403,56 +388,8 @@ class GearsClient:
             )
             return _Failure("too large", error)
         if isinstance(exc, requests.RequestException):
-            return _Failure(type(exc).__name__, self._transport_error(exc))
+            return _Failure(type(exc).__name__, transport_error(exc, self.where, self.connect_timeout, self.timeout))
         raise exc
-
-    def _transport_error(self, exc: requests.RequestException) -> GearsError:
-        """Map a requests exception to a GearsError without using its text."""
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return GearsError(
-                f"timed out after {self.connect_timeout:g} s connecting to the cloud at {self.where}",
-                permanent=False,
-                cause=CONNECT_TIMEOUT,
-            )
-        if isinstance(exc, requests.exceptions.ReadTimeout) or wraps_exception(exc, ReadTimeoutError):
-            return GearsError(
-                f"timed out after {self.timeout:g} s waiting for the cloud", permanent=False, ambiguous=True
-            )
-        if isinstance(
-            exc,
-            (
-                requests.exceptions.InvalidURL,
-                requests.exceptions.InvalidSchema,
-                requests.exceptions.MissingSchema,
-                requests.exceptions.URLRequired,
-            ),
-        ):
-            return GearsError(f"invalid URL for the cloud at {self.where}", permanent=True)
-        if isinstance(exc, requests.exceptions.SSLError):
-            # The handshake failed, so nothing was sent.
-            reason = untrusted_certificate(exc)
-            if reason is not None:
-                return GearsError(f"the certificate of the cloud at {self.where} could not be verified ({reason})",
-                                  permanent=False, cause=TLS_UNTRUSTED)
-            return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False, cause=TLS)
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = connect_failure_reason(exc)
-            if reason is not None:  # refused, DNS: the request never left
-                suffix = f" ({reason})" if reason else ""
-                cause = {"host name not found": NAME_NOT_FOUND, "connection refused": REFUSED}.get(reason, "")
-                return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False, cause=cause)
-            # Reset or closed after the request was sent: it may have arrived.
-            return GearsError(
-                f"connection to the cloud at {self.where} broke before the answer arrived",
-                permanent=False,
-                ambiguous=True,
-            )
-        return GearsError(
-            f"unreadable answer from the cloud at {self.where} ({type(exc).__name__})",
-            permanent=False,
-            ambiguous=True,
-            cause=UNREADABLE,
-        )
 
     def _raise_for_status(self, answer: Answer) -> None:
         """Raise the GearsError for a non-2xx answer (after endpoint-specific cases)."""
