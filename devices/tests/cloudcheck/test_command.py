@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from devices.models import UpstreamAttempt
+from devices.models import PauseKind, UpstreamAttempt, UpstreamState
 from devices.outbox import db_now
 from devices.tests.cloudcheck.conftest import issued_tokens
 from devices.tests.launchers import free_port
 from devices.tests.upstream.support import CLIENT_SECRET, STATIC_TOKEN, api_log, control
+from gearsdash.env import RateLimit
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,24 @@ def test_no_failure_leaves_the_checks_attempt_open(cloud, settings, cause):
         control(cloud, "POST", "faults", {"fail_next": 1})
     check()
     assert not UpstreamAttempt.objects.filter(finished_at__isnull=True).exists()
+
+
+def test_a_429_fails_naming_the_rate_limit_pauses_sending_and_the_next_check_waits_for_its_end(upstream):
+    # The cloud allows 1 request per 30 s, the console believes 10 per second: another client shares the account.
+    upstream(limit=1, window=30, our_limit=RateLimit(10, 1.0))
+    assert check()[1] == ""
+    _, problem = check()
+    assert problem.startswith("The cloud refused the request as over its rate limit")
+    state = UpstreamState.objects.get()
+    assert state.pause_kind == PauseKind.RATE_LIMITED and state.blocked_until > db_now()
+    _, problem = check("--wait", "0")
+    assert problem.startswith("No request of the budget could be had: the cloud asked for a pause (429) until")
+    assert UpstreamAttempt.objects.count() == 2
+
+
+def test_a_pause_for_failures_does_not_hold_the_check_back(cloud):
+    from devices import outbox
+
+    outbox.pause("The cloud failed 3 times in a row", 300)
+    output, problem = check("--wait", "0")
+    assert problem == "" and "HTTP 200" in line(output, "Answered")
