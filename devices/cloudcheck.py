@@ -22,10 +22,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 
-from devices.outbox import NoSlot, credentials_refused, finish_check, take_check_slot, upstream_client, worker_name
+from devices.outbox import CheckSlot, NoSlot, credentials_refused, finish_check, take_check_slot, upstream_client, worker_name
 from devices.upstream import (
     CONNECT_TIMEOUT,
     NAME_NOT_FOUND,
@@ -97,36 +98,40 @@ def run_check(*, max_wait: float, on_finding: Callable[[Finding], None] = lambda
         report.findings.append(finding)
         on_finding(finding)
 
+    worker = f"check_cloud:{worker_name()}"
+    waits: list[float] = []
+
+    def slot(*, take: bool) -> CheckSlot:
+        def waiting(until: datetime) -> None:
+            if not any(waits):
+                find("Budget", f"no request of the budget is free now: waiting until {until:%H:%M:%S} UTC for the "
+                               "next one a click could take")
+        found = take_check_slot(worker, max_wait=max(max_wait - sum(waits), 0.0), sleep=sleep, monotonic=monotonic,
+                                on_wait=waiting, take=take)
+        waits.append(found.waited)
+        return found
+
     client = client or upstream_client()
     with client:
         find("Cloud", f"{client.where} (GEARS_BASE_URL)")
         static = bool(settings.GEARS_ACCESS_TOKEN)
-        if static:
-            find("Credentials", "GEARS_ACCESS_TOKEN is set: no token grant; the page request tries the token")
-            token = settings.GEARS_ACCESS_TOKEN
-        else:
-            try:
-                granted = client.fetch_token(settings.GEARS_CLIENT_ID, settings.GEARS_CLIENT_SECRET)
-            except GearsError as error:
-                _answered(find, client)
-                report.problem = what_to_fix(error, client, stage="token")
-                return report
-            _answered(find, client)
-            token = granted.access_token
-            find("Credentials", f"GEARS_CLIENT_ID and GEARS_CLIENT_SECRET accepted: a token for "
-                                f"{granted.expires_in:,} s ({_duration(granted.expires_in)})")
         try:
-            slot = take_check_slot(
-                f"check_cloud:{worker_name()}", max_wait=max_wait, sleep=sleep, monotonic=monotonic,
-                on_wait=lambda until: find("Budget", f"no request of the budget is free now: waiting until "
-                                                     f"{until:%H:%M:%S} UTC for the next one a click could take"),
-            )
+            # The grant waits for a free slot too (taking none): a button clicked again and again paces its grants.
+            slot(take=False)
         except NoSlot as busy:
-            report.problem = f"No request of the budget could be had: {busy.reason}. Run the check again after that."
+            report.problem = no_slot(busy)
             return report
-        page = _page(client, token, slot.attempt_id)
+        token = _credentials(find, client, report)
+        if token is None:
+            return report
+        try:
+            taken = slot(take=True)  # a click may have taken the slot during the grant
+        except NoSlot as busy:
+            report.problem = no_slot(busy)
+            return report
+        page = _page(client, token, taken.attempt_id)
         limit = settings.GEARS_RATE_LIMIT
-        waited = f", after waiting {slot.waited:.0f} s for it" if slot.waited >= 0.5 else ""
+        waited = f", after waiting {sum(waits):.0f} s for it" if sum(waits) >= 0.5 else ""
         find("Budget", f"1 request of the budget spent (GEARS_RATE_LIMIT: {limit}){waited}")
         if static:
             _answered(find, client)
@@ -139,6 +144,27 @@ def run_check(*, max_wait: float, on_finding: Callable[[Finding], None] = lambda
         _rate_limit_findings(find, page)
         _clock_finding(find, client.last_exchange)
     return report
+
+
+def _credentials(find: Callable[..., None], client: GearsClient, report: Report) -> str | None:
+    """The token the page call uses: the static one, or one granted now (None: refused, the problem is set)."""
+    if settings.GEARS_ACCESS_TOKEN:
+        find("Credentials", "GEARS_ACCESS_TOKEN is set: no token grant; the page request tries the token")
+        return settings.GEARS_ACCESS_TOKEN
+    try:
+        granted = client.fetch_token(settings.GEARS_CLIENT_ID, settings.GEARS_CLIENT_SECRET)
+    except GearsError as error:
+        _answered(find, client)
+        report.problem = what_to_fix(error, client, stage="token")
+        return None
+    _answered(find, client)
+    find("Credentials", f"GEARS_CLIENT_ID and GEARS_CLIENT_SECRET accepted: a token for "
+                        f"{granted.expires_in:,} s ({_duration(granted.expires_in)})")
+    return granted.access_token
+
+
+def no_slot(busy: NoSlot) -> str:
+    return f"No request of the budget could be had: {busy.reason}. Run the check again after that."
 
 
 def _page(client: GearsClient, token: str, attempt_id: int) -> DevicePage | GearsError:

@@ -34,9 +34,9 @@ from devices.upstream import DevicePage, GearsError
 
 @dataclass(frozen=True)
 class CheckSlot:
-    """The check's attempt, already in the log, and how long it waited for its slot."""
+    """The check's attempt, already in the log (None when only looked for), and how long it waited for its slot."""
 
-    attempt_id: int
+    attempt_id: int | None
     waited: float  # seconds
 
 
@@ -50,12 +50,13 @@ class NoSlot(Exception):
 
 
 def take_check_slot(worker: str, *, max_wait: float, on_wait: Callable[[datetime], None] = lambda until: None,
-                    sleep: Callable[[float], None] = time.sleep,
-                    monotonic: Callable[[], float] = time.monotonic) -> CheckSlot:
+                    sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                    take: bool = True) -> CheckSlot:
     """Log the check's attempt in the next slot a click could take, waiting at most `max_wait` seconds for it.
 
     `on_wait(until)` is told once, before the first wait, so the caller can
     say why nothing happens yet. Raises NoSlot when the slot is further off.
+    With `take=False` it only waits until a slot is free, and logs nothing.
     """
     began = monotonic()
     told = False
@@ -68,6 +69,8 @@ def take_check_slot(worker: str, *, max_wait: float, on_wait: Callable[[datetime
             blocked = state.blocked_until.timestamp() if rate_limited else None
             start = from_epoch(next_start(attempt_spans(now, b), now.timestamp(), b, blocked, click=True))
             if start <= now:
+                if not take:
+                    return CheckSlot(None, monotonic() - began)
                 attempt = UpstreamAttempt.objects.create(started_at=now, worker=worker, connection_check=True)
                 return CheckSlot(attempt.pk, monotonic() - began)
         wait = (start - now).total_seconds()

@@ -181,3 +181,16 @@ def test_a_pause_for_failures_does_not_hold_the_check_back(cloud):
     outbox.pause("The cloud failed 3 times in a row", 300)
     output, problem = check("--wait", "0")
     assert problem == "" and "HTTP 200" in line(output, "Answered")
+
+
+def test_checks_run_back_to_back_are_paced_as_clicks_and_the_grant_waits_with_the_page(upstream):
+    upstream(limit=10, window=1.0, our_limit=RateLimit(2, 1.0))  # clicks at least 0.45 s apart
+    assert check()[1] == ""
+    output, problem = check()
+    assert problem == ""
+    rows = output.splitlines()
+    waited = next(n for n, row in enumerate(rows) if "waiting until" in row)
+    granted = next(n for n, row in enumerate(rows) if row.startswith("Credentials:"))
+    assert waited < granted  # no token is asked for before the slot is free
+    first, second = UpstreamAttempt.objects.order_by("started_at")
+    assert (second.started_at - first.started_at).total_seconds() >= 0.45 - 0.01
