@@ -245,8 +245,8 @@ def what_to_fix(error: GearsError, client: GearsClient, *, stage: str, static: b
         return (f"The cloud could not be reached: {where} refused the connection. Check the host and port in "
                 "GEARS_BASE_URL, and that no firewall or proxy stands in the way.")
     if error.cause == CONNECT_TIMEOUT:
-        return (f"The cloud could not be reached: {error}. Check GEARS_BASE_URL, that the firewall lets this "
-                "machine out to it, or raise GEARS_CONNECT_TIMEOUT for a slow link.")
+        return (f"The cloud could not be reached: {error}. Check GEARS_BASE_URL, and that the firewall lets this "
+                "machine out to it.")
     if error.cause == TLS_UNTRUSTED:
         bundle = ("the bundle GEARS_CA_BUNDLE names does not hold its CA" if settings.GEARS_CA_BUNDLE
                   else "this machine's CAs do not know it")
@@ -272,8 +272,11 @@ def what_to_fix(error: GearsError, client: GearsClient, *, stage: str, static: b
         return (f"The cloud answered, but not in a way the console can read: {error}. Check that GEARS_BASE_URL "
                 "is the cloud's API address, not a proxy's or a portal's page.")
     if error.status is None:
+        shortened = (f" (this check waited at most {client.timeout:g} s, to end within the web server's timeout; "
+                     "manage.py check_cloud waits the whole GEARS_TIMEOUT)" if client.timeout < settings.GEARS_TIMEOUT
+                     else "")
         return (f"The cloud did not answer in time: {error}. Check GEARS_BASE_URL, or raise GEARS_TIMEOUT "
-                "if the link is slow.")
+                f"if the link is slow{shortened}.")
     return f"The cloud answered with an error: {error}. Check GEARS_BASE_URL and the account's API access."
 
 

@@ -95,7 +95,7 @@ def finish_check(attempt_id: int, outcome: DevicePage | GearsError) -> None:
         state = locked_state()
         UpstreamAttempt.objects.filter(pk=attempt_id).update(
             finished_at=now, outcome=kind, http_status=outcome.http_status if answered else outcome.status,
-            error="" if answered else fit(UpstreamAttempt, "error", f"connection check: {outcome}"),
+            error="" if answered else fit(UpstreamAttempt, "error", str(outcome)),
         )
         if kind == UpstreamAttempt.Outcome.RATE_LIMITED:
             record_outcome(state, kind, outcome, now)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from devices.models import AuditEntry, UpstreamAttempt
 from devices.tests.cloudcheck.conftest import issued_tokens
-from devices.tests.upstream.support import CLIENT_SECRET
+from devices.tests.upstream.support import CLIENT_SECRET, control
 
 CHECK = reverse("devices:upstream-check")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -58,3 +58,10 @@ def test_a_post_without_a_csrf_token_is_refused(cloud, admin_user):
     browser.force_login(admin_user)
     assert browser.post(CHECK, **HTMX).status_code == 403
     assert not UpstreamAttempt.objects.exists()
+
+
+def test_a_failed_check_is_listed_among_the_recent_errors_as_a_connection_check(cloud, admin_client_):
+    control(cloud, "POST", "faults", {"malformed_next": 1})
+    admin_client_.post(CHECK, **HTMX)
+    body = admin_client_.get(reverse("devices:upstream")).content.decode()
+    assert "Connection check</td>" in body and "not JSON" in body

@@ -194,3 +194,10 @@ def test_checks_run_back_to_back_are_paced_as_clicks_and_the_grant_waits_with_th
     assert waited < granted  # no token is asked for before the slot is free
     first, second = UpstreamAttempt.objects.order_by("started_at")
     assert (second.started_at - first.started_at).total_seconds() >= 0.45 - 0.01
+
+
+def test_a_cloud_that_does_not_answer_in_time_fails_pointing_at_the_timeout(cloud):
+    control(cloud, "POST", "faults", {"hang_next": 1, "hang_seconds": 5})
+    _, problem = check()
+    assert problem.startswith("The cloud did not answer in time") and "GEARS_TIMEOUT" in problem
+    assert UpstreamAttempt.objects.get().finished_at is not None
