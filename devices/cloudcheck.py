@@ -258,8 +258,9 @@ def what_to_fix(error: GearsError, client: GearsClient, *, stage: str, static: b
     if error.status is None and not error.ambiguous:
         return f"The cloud could not be reached: {error}. Check GEARS_BASE_URL and this machine's network."
     if isinstance(error, GearsRateLimited):
+        paused = "; sending is paused until the cloud's reset time" if stage == "page" else ""
         return (f"The cloud refused the request as over its rate limit: {error}. Another client may share the "
-                "account; sending is paused until the cloud's reset time.")
+                f"account{paused}.")
     if stage == "token" and error.permanent and credentials_refused(error):
         return f"The cloud refused the credentials: {error}. Check GEARS_CLIENT_ID and GEARS_CLIENT_SECRET."
     if stage == "page" and isinstance(error, GearsAuthError):

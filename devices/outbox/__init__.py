@@ -13,8 +13,9 @@ Lock order, everywhere: UpstreamState, then Action rows.
 Modules, one job each: queue (enqueue, cancel, retry), budget (the limit,
 the read-model, ETAs), calls (waiting actions as the calls they make),
 claim, outcome (recording a call), breaker (pauses), token, slots (how many
-drainers), checkslot (a connection check's call in the budget), drain (the loop), syncpages (a cloud sync's pages as calls), tasks
-(django-q2), kick, clock, limits, vitals (for /healthz). Import from here.
+drainers), checkslot (a connection check's call in the budget), drain (the
+loop), syncpages (a cloud sync's pages as calls), tasks (django-q2), kick,
+clock, limits, vitals (for /healthz). Import from here.
 """
 
 from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
