@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "devices.delete_macaddress",
         "devices.import_devices",
         "devices.view_deviceimport",
+        "devices.check_cloud",
     ],
 }
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("remediation.csv", views.remediation_export, name="remediation-export"),
     path("upstream/", views.upstream_page, name="upstream"),
     path("upstream/resume/", views.upstream_resume, name="upstream-resume"),
+    path("upstream/check/", views.upstream_check, name="upstream-check"),
     path("sync/", views.sync_page, name="sync"),
     path("sync/start/", views.sync_start, name="sync-start"),
     path("audit/", views.audit_log, name="audit-log"),

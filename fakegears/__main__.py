@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -80,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--log-requests", action="store_true", help="print one redacted line per request on stderr"
     )
+    server.add_argument(
+        "--tls-cert", default=None, metavar="PEM",
+        help="serve https with this certificate (chain), as a cloud behind a private CA; needs --tls-key",
+    )
+    server.add_argument("--tls-key", default=None, metavar="PEM", help="the private key of --tls-cert")
 
     data = parser.add_argument_group("demo data")
     data.add_argument(
@@ -174,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.validate()
     except ValueError as problem:
         parser.error(str(problem))
+    if config.tls_cert:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as problem:
+            parser.error(f"--tls-cert/--tls-key: cannot load them: {getattr(problem, 'strerror', None) or problem}")
     try:
         simulator = start_simulator(config)
     except OSError as problem:

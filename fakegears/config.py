@@ -63,6 +63,9 @@ class SimulatorConfig(FaultFields):
     account_id: str | None = None
     strict_ids: bool = False
     remediation_unknown_404: bool = False  # v2.2 unknown device -> 404 instead of 200
+    # Serve https with this PEM certificate (chain) and key instead of http, as a cloud behind a private CA.
+    tls_cert: str | None = None
+    tls_key: str | None = None
     # Diagnostics.
     log_requests: bool = False  # one redacted line per request on stderr
     request_log_size: int = 10_000
@@ -81,6 +84,8 @@ class SimulatorConfig(FaultFields):
         ]
         if self.static_token is not None:
             checks.append(("static_token", self.static_token, NON_EMPTY))
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
         for name, value, kind in checks:
             try:
                 kind.accept(value)

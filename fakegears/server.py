@@ -8,12 +8,15 @@
 `start_simulator` returns once the socket is listening (port 0 picks a free
 port; `sim.base_url` has the real one). Each connection is served on its own
 daemon thread, so concurrent requests really are concurrent and a hung
-request never blocks shutdown.
+request never blocks shutdown. With `tls_cert` and `tls_key` it serves
+https; the handshake happens on the connection's thread, so a client that
+never completes one blocks nobody.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import threading
 from socketserver import ThreadingMixIn
@@ -52,7 +55,8 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
         # Clients that time out (hang faults) close sockets mid-response;
         # that is expected here, anything else is still reported.
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
+        # A TLS client that refuses our certificate ends the handshake: expected too.
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             return
         super().handle_error(request, client_address)
 
@@ -76,7 +80,8 @@ class RunningSimulator:
         assert self._server is not None
         self.port: int = self._server.server_address[1]
         self.host = config.host
-        self.base_url = f"http://{_url_host(config.host)}:{self.port}"
+        scheme = "https" if config.tls_cert else "http"
+        self.base_url = f"{scheme}://{_url_host(config.host)}:{self.port}"
         self.state.bound_base_url = self.base_url
 
     @property
@@ -121,6 +126,10 @@ class RunningSimulator:
     def _listen(self, port: int) -> None:
         server_class = ThreadingWSGIServerV6 if ":" in self.config.host else ThreadingWSGIServer
         server = server_class((self.config.host, port), QuietRequestHandler)
+        if self.config.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         server.set_app(self.app)
         thread = threading.Thread(
             target=server.serve_forever,

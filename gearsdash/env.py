@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -102,6 +103,29 @@ def env_log_level(name: str, default: str) -> str:
     value = env_str(name, default).upper()
     if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ImproperlyConfigured(f"{name}={value!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    return value
+
+
+def env_ca_bundle(name: str) -> str:
+    """A path to a PEM file of CA certificates (for a private CA), or "" for the system's CAs.
+
+    Loaded once here, as the TLS client will load it, so a missing file, a
+    directory, or a file without a PEM certificate stops start-up instead of
+    failing every call later.
+    """
+    value = env_str(name)
+    if not value:
+        return ""
+    if not os.path.isfile(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a file: give the path of a PEM bundle of CA certificates.")
+    try:
+        ssl.create_default_context(cafile=value)
+    except ssl.SSLError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give a PEM bundle of CA certificates."
+        ) from None
+    except OSError as problem:
+        raise ImproperlyConfigured(f"{name}={value!r} cannot be read ({problem.strerror or type(problem).__name__}).") from None
     return value
 
 

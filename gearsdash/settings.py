@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from gearsdash.env import (
     env_bool,
+    env_ca_bundle,
     env_email,
     env_float,
     env_int,
@@ -244,6 +245,9 @@ GEARS_ACCESS_TOKEN = env_str("GEARS_ACCESS_TOKEN")
 GEARS_RATE_LIMIT = env_rate_limit("GEARS_RATE_LIMIT", "10/60")
 GEARS_TIMEOUT = env_float("GEARS_TIMEOUT", 15.0, minimum=0.1)
 GEARS_CONNECT_TIMEOUT = env_float("GEARS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+# TLS to the cloud is always verified: against the system's CAs, or, for a
+# proxy or gateway with a private CA, against this PEM bundle ("": the system's).
+GEARS_CA_BUNDLE = env_ca_bundle("GEARS_CA_BUNDLE")
 # Added to every slot: covers clock-rate differences and window-edge rounding
 # between our database clock and the cloud's (see devices/ratelimit.py).
 GEARS_RATE_MARGIN = env_float("GEARS_RATE_MARGIN", 0.25, minimum=0.0)

@@ -22,6 +22,7 @@ class AuditVerb(models.TextChoices):
     IMPORTED = "imported", "Imported"
     SYNCED = "synced", "Synced from the cloud"
     DELETED = "deleted", "Deleted"
+    CHECKED_CLOUD = "checked_cloud", "Tested the connection to the cloud"
 
 
 class AuditEntry(models.Model):

@@ -111,6 +111,7 @@ class Device(models.Model):
         permissions = [
             ("import_devices", "Can import devices from CSV"),
             ("trigger_actions", "Can trigger device actions"),
+            ("check_cloud", "Can test the connection to the cloud"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -237,6 +237,9 @@ class UpstreamAttempt(models.Model):
     error = models.CharField(max_length=300, blank=True)
     token_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The access token version the call was sent with: a 401 for an older one is retried.")
+    # No action carries a connection check's call; it takes a click's slot, and is paced like one.
+    connection_check = models.BooleanField(
+        default=False, help_text="The call of a connection check (check_cloud, Test connection), made for someone waiting.")
 
     class Meta:
         ordering = ["-started_at"]

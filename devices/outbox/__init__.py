@@ -17,7 +17,8 @@ cloud sync's pages and remediation fetches register from their own packages.
 Modules, one job each: queue (enqueue, cancel, retry), kinds (the call-kind
 registry), budget (the limit, the read-model, ETAs), calls (waiting actions
 as the calls they make), claim, outcome (recording a call), breaker (pauses),
-token, slots (how many drainers), drain (the loop), tasks (django-q2), kick,
+token, slots (how many drainers), checkslot (a connection check's call in the
+budget), drain (the loop), tasks (django-q2), kick,
 clock, limits, vitals (for /healthz). Import from here.
 """
 
@@ -33,6 +34,7 @@ from devices.outbox.budget import (
     queue_rank,
 )
 from devices.outbox.calls import Waiting, waiting
+from devices.outbox.checkslot import CheckSlot, NoSlot, finish_check, take_check_slot
 from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
 from devices.outbox.device_actions import BatchItem
@@ -44,7 +46,14 @@ from devices.outbox.outcome import backoff, finish, finish_batch, log_outcome, u
 from devices.outbox.queue import Queued, cancel, cancel_bulk, enqueue, enqueue_bulk, retry
 from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.tasks import every_minute
-from devices.outbox.token import TOKEN_EARLY, TokenUnavailable, current_token, refresh_margin, refresh_token
+from devices.outbox.token import (
+    TOKEN_EARLY,
+    TokenUnavailable,
+    credentials_refused,
+    current_token,
+    refresh_margin,
+    refresh_token,
+)
 from devices.outbox.vitals import Vitals, vitals
 
 __all__ = [
@@ -58,9 +67,11 @@ __all__ = [
     "BatchItem",
     "BudgetView",
     "CallKind",
+    "CheckSlot",
     "Claim",
     "DrainReport",
     "Idle",
+    "NoSlot",
     "PauseKind",
     "Queued",
     "TokenUnavailable",
@@ -77,6 +88,7 @@ __all__ = [
     "cancel",
     "cancel_bulk",
     "claim_next",
+    "credentials_refused",
     "current_token",
     "db_now",
     "drain",
@@ -89,6 +101,7 @@ __all__ = [
     "finish_batch",
     "fit",
     "is_batched",
+    "finish_check",
     "kick_drainer",
     "log_outcome",
     "pause",
@@ -103,6 +116,7 @@ __all__ = [
     "resume",
     "retry",
     "send",
+    "take_check_slot",
     "take_slot",
     "too_long",
     "unstorable",

@@ -41,9 +41,9 @@ def attempt_spans(now: datetime, b: Budget) -> list[Span]:
     """Every logged attempt that may still occupy the window at `now`."""
     horizon = now - timedelta(seconds=b.call_timeout + b.window + b.margin + 1)
     rows = UpstreamAttempt.objects.filter(started_at__gte=horizon).values_list(
-        "started_at", "finished_at", "action__priority")
-    return [Span(started.timestamp(), finished.timestamp() if finished else None, priority == Priority.CLICK)
-            for started, finished, priority in rows]
+        "started_at", "finished_at", "action__priority", "connection_check")
+    return [Span(started.timestamp(), finished.timestamp() if finished else None, priority == Priority.CLICK or check)
+            for started, finished, priority, check in rows]
 
 
 def from_epoch(epoch: float) -> datetime:

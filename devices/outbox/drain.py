@@ -40,11 +40,13 @@ SLOT_EXTRA = timedelta(seconds=30)
 SCHEDULE_PERIOD = 60.0
 
 
-def upstream_client() -> GearsClient:
+def upstream_client(*, max_timeout: float | None = None, max_connect_timeout: float | None = None) -> GearsClient:
+    """The client on the settings; the caps shorten the timeouts for a caller that must end sooner (a web request)."""
     return GearsClient(
         settings.GEARS_BASE_URL,
-        timeout=settings.GEARS_TIMEOUT,
-        connect_timeout=settings.GEARS_CONNECT_TIMEOUT,
+        timeout=min(settings.GEARS_TIMEOUT, max_timeout or settings.GEARS_TIMEOUT),
+        connect_timeout=min(settings.GEARS_CONNECT_TIMEOUT, max_connect_timeout or settings.GEARS_CONNECT_TIMEOUT),
+        ca_bundle=settings.GEARS_CA_BUNDLE or None,
     )
 
 

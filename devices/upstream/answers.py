@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from devices.upstream.errors import GearsError
+from devices.upstream.errors import UNREADABLE, GearsError
 from devices.upstream.redaction import clean_text
 from devices.upstream.results import RateLimitInfo
 
@@ -84,6 +84,7 @@ def unexpected(answer: Answer, why: str) -> GearsError:
         status=answer.status,
         upstream_msg=answer.upstream_msg,
         rate_limit=answer.rate_limit,
+        cause=UNREADABLE,
     )
 
 

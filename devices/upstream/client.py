@@ -12,7 +12,8 @@ Every failure is a `GearsError` that says whether retrying the same call can
 help (`permanent`) and whether the call may have reached the cloud and taken
 effect anyway (`ambiguous`). The caller (the outbox) owns retries, the rate limit
 and token refresh: this module sends exactly one HTTP request per call, never
-retries, and keeps no state but its `requests.Session`.
+retries, and keeps no state but its `requests.Session` and how the last answer
+came (`last_exchange`: status, Date header, TLS; what a connection check reports).
 
 Upstream facts and choices are from the project's copy of the vendor's pages
 and notes, docs/upstream/ (cited as "docs/upstream/api-notes.md §N"). The upstream quirk that shapes this module most: the access
@@ -22,7 +23,7 @@ own exception texts (which do) are never passed on, and urllib3's loggers get
 the project's redacting filter.
 
 This package imports nothing from Django and reads no settings: the caller passes
-the base URL, timeouts and credentials. One `GearsClient` per thread; a
+the base URL, timeouts, credentials and the CA bundle. One `GearsClient` per thread; a
 `requests.Session` is not meant to be shared between threads.
 """
 
@@ -35,10 +36,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from urllib3.exceptions import ReadTimeoutError
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
-from devices.upstream.errors import GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.errors import UNREADABLE, GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
 from devices.upstream.listing import DEVICES_PATH, NO_LIST, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
 from devices.upstream.transport import (
@@ -47,13 +47,13 @@ from devices.upstream.transport import (
     Deadline,
     DeadlineAdapter,
     DeadlineExceeded,
-    connect_failure_reason,
     read_body,
-    wraps_exception,
+    transport_error,
 )
 from devices.upstream.results import (
     ActionResult,
     BulkActionResult,
+    Exchange,
     RateLimitInfo,
     RemediationResult,
     Token,
@@ -89,7 +89,9 @@ class GearsClient:
     answer trickles in; an answer over `max_body` bytes is not read. With an
     injected `session` the caller is responsible for its adapters (mount a
     `DeadlineAdapter`, or a read blocked past the deadline ends only at its
-    own timeout); the default session never retries.
+    own timeout); the default session never retries. TLS certificates are
+    verified against the system's CAs, or against `ca_bundle` (a PEM file of
+    a private CA) if given.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class GearsClient:
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
         max_body: int = MAX_BODY,
+        ca_bundle: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -120,7 +123,13 @@ class GearsClient:
             adapter = DeadlineAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+        # Passed with every request: a request's own `verify` is the one
+        # REQUESTS_CA_BUNDLE in the environment does not override.
+        self.verify: bool | str = ca_bundle or session.verify
         self.session = session
+        self.tls = parts.scheme == "https"
+        # How the last answer came (None: no answer yet, or the last call got none).
+        self.last_exchange: Exchange | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -158,7 +167,7 @@ class GearsClient:
         # A bad 200 from the token endpoint is not ambiguous: a token that
         # was issued but not read changes nothing on any device.
         where = f"unexpected answer from the token endpoint (HTTP {answer.status})"
-        common = {"permanent": False, "status": answer.status, "rate_limit": answer.rate_limit}
+        common = {"permanent": False, "status": answer.status, "rate_limit": answer.rate_limit, "cause": UNREADABLE}
         if answer.body is None:
             raise GearsError(f"{where}: {answer.not_object}", **common) from None
         access_token = answer.body.get("access_token")
@@ -322,6 +331,7 @@ class GearsClient:
         is safe to log.
         """
         started = time.monotonic()
+        self.last_exchange = None
         failure: GearsError | None = None
         answer: Answer | None = None
         status: int | None = None
@@ -338,6 +348,7 @@ class GearsClient:
                     # A redirect would resend the token in the query string to
                     # wherever Location points (and turn the POST into a GET).
                     allow_redirects=False,
+                    verify=self.verify,
                     stream=True,  # the body is read in chunks, against the deadline and the size cap
                 )
                 status = response.status_code
@@ -356,6 +367,14 @@ class GearsClient:
             # exception (URL and token in its text) is neither cause nor context.
             raise failure.error from None
         assert answer is not None
+        self.last_exchange = Exchange(
+            status=answer.status,
+            date=Exchange.parse_date(answer.headers.get("Date")),
+            tls=self.tls,
+            tls_verified=self.tls and self.verify is not False,
+            seconds=elapsed_ms / 1000,
+            received_at=time.time(),
+        )
         return answer
 
     def _failure(self, exc: Exception, deadline: Deadline, status: int | None) -> _Failure:
@@ -370,53 +389,12 @@ class GearsClient:
             # We cannot read what it said, so a retry may fare better (a gateway's page); attempts are bounded.
             error = GearsError(
                 f"answer from the cloud (HTTP {status}) longer than {self.max_body:,} bytes; not read",
-                permanent=False, ambiguous=True, status=status,
+                permanent=False, ambiguous=True, status=status, cause=UNREADABLE,
             )
             return _Failure("too large", error)
         if isinstance(exc, requests.RequestException):
-            return _Failure(type(exc).__name__, self._transport_error(exc))
+            return _Failure(type(exc).__name__, transport_error(exc, self.where, self.connect_timeout, self.timeout))
         raise exc
-
-    def _transport_error(self, exc: requests.RequestException) -> GearsError:
-        """Map a requests exception to a GearsError without using its text."""
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return GearsError(
-                f"timed out after {self.connect_timeout:g} s connecting to the cloud at {self.where}",
-                permanent=False,
-            )
-        if isinstance(exc, requests.exceptions.ReadTimeout) or wraps_exception(exc, ReadTimeoutError):
-            return GearsError(
-                f"timed out after {self.timeout:g} s waiting for the cloud", permanent=False, ambiguous=True
-            )
-        if isinstance(
-            exc,
-            (
-                requests.exceptions.InvalidURL,
-                requests.exceptions.InvalidSchema,
-                requests.exceptions.MissingSchema,
-                requests.exceptions.URLRequired,
-            ),
-        ):
-            return GearsError(f"invalid URL for the cloud at {self.where}", permanent=True)
-        if isinstance(exc, requests.exceptions.SSLError):
-            # The handshake failed, so nothing was sent.
-            return GearsError(f"TLS handshake with the cloud at {self.where} failed", permanent=False)
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = connect_failure_reason(exc)
-            if reason is not None:  # refused, DNS: the request never left
-                suffix = f" ({reason})" if reason else ""
-                return GearsError(f"cannot connect to the cloud at {self.where}{suffix}", permanent=False)
-            # Reset or closed after the request was sent: it may have arrived.
-            return GearsError(
-                f"connection to the cloud at {self.where} broke before the answer arrived",
-                permanent=False,
-                ambiguous=True,
-            )
-        return GearsError(
-            f"unreadable answer from the cloud at {self.where} ({type(exc).__name__})",
-            permanent=False,
-            ambiguous=True,
-        )
 
     def _raise_for_status(self, answer: Answer) -> None:
         """Raise the GearsError for a non-2xx answer (after endpoint-specific cases)."""

@@ -6,6 +6,15 @@ from typing import Any
 
 from devices.upstream.results import DEFAULT_RETRY_AFTER, RateLimitInfo
 
+# What kind of failure, when one is known to need a particular fix (GearsError.cause).
+NAME_NOT_FOUND = "name_not_found"  # DNS has no such host
+REFUSED = "refused"  # nothing listens at the host and port
+CONNECT_TIMEOUT = "connect_timeout"  # no TCP/TLS connection within the connect timeout
+TLS_UNTRUSTED = "tls_untrusted"  # the server's certificate does not verify against the CA bundle
+TLS = "tls"  # any other TLS handshake failure
+UNREADABLE = "unreadable"  # an answer arrived that is not what the endpoint answers
+CAUSES = (NAME_NOT_FOUND, REFUSED, CONNECT_TIMEOUT, TLS_UNTRUSTED, TLS, UNREADABLE)
+
 
 class GearsError(Exception):
     """An upstream call failed. `permanent`: retrying the same call cannot help.
@@ -14,6 +23,7 @@ class GearsError(Exception):
     endpoint (not JSON, another envelope, wrong types). The cloud is reachable,
     so this is no outage; a retry may bring a readable answer, but the same
     answer again is likely, so callers bound such retries tightly.
+    `cause`: one of CAUSES when the failure is of a kind that has its own fix, else "".
 
     `status` is the HTTP status (None when no answer arrived), `upstream_msg`
     the cloud's own message (scrubbed of secrets, at most 200 characters),
@@ -30,6 +40,7 @@ class GearsError(Exception):
         unreadable: bool = False,
         upstream_msg: str = "",
         rate_limit: RateLimitInfo | None = None,
+        cause: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -39,6 +50,7 @@ class GearsError(Exception):
         self.unreadable = unreadable
         self.upstream_msg = upstream_msg
         self.rate_limit = rate_limit
+        self.cause = cause
 
     def __str__(self) -> str:
         return self.message

@@ -1,10 +1,12 @@
-"""What the cloud answered: tokens, action (single and bulk) and remediation results, rate-limit headers."""
+"""What the cloud answered: tokens, action (single and bulk) and remediation results, rate-limit headers,
+and how the last answer came (`Exchange`)."""
 
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
@@ -44,6 +46,30 @@ class RateLimitInfo:
             remaining=_non_negative_int(headers.get(names[1])),
             reset_seconds=_seconds_until(headers.get(names[2]), now),
         )
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """How one answer came: what a connection check reports. Nothing in it is secret (no URL, no header value
+    but the date)."""
+
+    status: int
+    date: datetime | None  # the answer's Date header (aware); None when absent or garbled
+    tls: bool  # sent over https
+    tls_verified: bool  # over https with the server's certificate checked against the CA bundle
+    seconds: float  # from sending the request to the end of the answer
+    received_at: float  # time.time() when the answer had been read: the Date header's counterpart
+
+    @staticmethod
+    def parse_date(value: str | None) -> datetime | None:
+        """An HTTP date (RFC 9110 §5.6.7), or None if absent, garbled or without a zone."""
+        if not value:
+            return None
+        try:
+            when = parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError):
+            return None
+        return when if when.tzinfo is not None else None
 
 
 @dataclass(frozen=True)

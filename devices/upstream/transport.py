@@ -10,12 +10,15 @@ mounts; a session without that adapter still gets the between-chunk checks.
 `read_body` reads the answer in chunks and refuses more than `limit` bytes
 (after decompression), so a hostile answer costs neither memory nor time.
 `connect_failure_reason` tells a request that never left from one that may
-have arrived, from requests' exception alone.
+have arrived, from requests' exception alone; `untrusted_certificate` finds
+a certificate that did not verify among the causes of a TLS failure;
+`transport_error` makes a requests exception the GearsError that says so.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -24,7 +27,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ClosedPoolError, MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import ClosedPoolError, MaxRetryError, NameResolutionError, NewConnectionError, ReadTimeoutError
+
+from devices.upstream.errors import CONNECT_TIMEOUT, NAME_NOT_FOUND, REFUSED, TLS, TLS_UNTRUSTED, UNREADABLE, GearsError
 
 # No answer of the cloud's documented endpoints comes near this: they are a few hundred bytes.
 MAX_BODY = 1_000_000
@@ -175,3 +180,75 @@ def connect_failure_reason(exc: requests.exceptions.ConnectionError) -> str | No
 def wraps_exception(exc: requests.RequestException, kind: type[Exception]) -> bool:
     """True if requests wrapped a urllib3 exception of `kind` (iter_content wraps a body's read timeout)."""
     return bool(exc.args) and isinstance(exc.args[0], kind)
+
+
+def untrusted_certificate(exc: BaseException) -> str | None:
+    """OpenSSL's reason ("self-signed certificate", ...) if `exc` comes from a certificate that did not verify.
+
+    requests wraps urllib3's MaxRetryError, which wraps its SSLError, which
+    wraps ssl's SSLCertVerificationError: walk the arguments and causes. The
+    reason is OpenSSL's own short text, which holds no URL.
+    """
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return str(item.verify_message or "certificate verify failed")
+        stack.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return None
+
+
+def transport_error(exc: requests.RequestException, where: str, connect_timeout: float, timeout: float) -> GearsError:
+    """Map a requests exception to a GearsError without using its text (which holds the URL and its query).
+
+    `where` is the cloud's origin, the timeouts the call's: for the message.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return GearsError(
+            f"timed out after {connect_timeout:g} s connecting to the cloud at {where}",
+            permanent=False,
+            cause=CONNECT_TIMEOUT,
+        )
+    if isinstance(exc, requests.exceptions.ReadTimeout) or wraps_exception(exc, ReadTimeoutError):
+        return GearsError(
+            f"timed out after {timeout:g} s waiting for the cloud", permanent=False, ambiguous=True
+        )
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.URLRequired,
+        ),
+    ):
+        return GearsError(f"invalid URL for the cloud at {where}", permanent=True)
+    if isinstance(exc, requests.exceptions.SSLError):
+        # The handshake failed, so nothing was sent.
+        reason = untrusted_certificate(exc)
+        if reason is not None:
+            return GearsError(f"the certificate of the cloud at {where} could not be verified ({reason})",
+                              permanent=False, cause=TLS_UNTRUSTED)
+        return GearsError(f"TLS handshake with the cloud at {where} failed", permanent=False, cause=TLS)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = connect_failure_reason(exc)
+        if reason is not None:  # refused, DNS: the request never left
+            suffix = f" ({reason})" if reason else ""
+            cause = {"host name not found": NAME_NOT_FOUND, "connection refused": REFUSED}.get(reason, "")
+            return GearsError(f"cannot connect to the cloud at {where}{suffix}", permanent=False, cause=cause)
+        # Reset or closed after the request was sent: it may have arrived.
+        return GearsError(
+            f"connection to the cloud at {where} broke before the answer arrived",
+            permanent=False,
+            ambiguous=True,
+        )
+    return GearsError(
+        f"unreadable answer from the cloud at {where} ({type(exc).__name__})",
+        permanent=False,
+        ambiguous=True,
+        cause=UNREADABLE,
+    )

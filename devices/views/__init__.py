@@ -30,7 +30,7 @@ from devices.views.remediation import (
 )
 from devices.views.sync import sync_page, sync_start
 from devices.views.timeline import timeline_page
-from devices.views.upstream import upstream_page, upstream_resume
+from devices.views.upstream import upstream_check, upstream_page, upstream_resume
 
 __all__ = [
     "action_cancel", "action_create", "action_retry", "device_history", "exemption",
@@ -44,5 +44,5 @@ __all__ = [
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
     "sync_page", "sync_start",
     "timeline_page",
-    "upstream_page", "upstream_resume",
+    "upstream_check", "upstream_page", "upstream_resume",
 ]

@@ -122,6 +122,8 @@ def test_exits_zero_on_sigterm_and_sigint_without_leaking_secrets(
         (["--latency", "nan"], "--latency"),
         (["--token-lifetime", "0"], "--token-lifetime"),
         (["--no-such-flag"], "--no-such-flag"),
+        (["--tls-cert", "nowhere.pem", "--tls-key", "nowhere.pem"], "--tls-cert/--tls-key: cannot load them"),
+        (["--tls-cert", "nowhere.pem"], "tls_cert and tls_key go together"),
     ],
 )
 def test_bad_flag_values_exit_non_zero_naming_the_flag(args: list[str], flag: str) -> None:
