@@ -15,7 +15,7 @@ from django.db.models import F, OrderBy, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from devices.models import AuditEntry, Compliance, Device, ExemptMode, MacAddress, RemediationState
+from devices.models import AuditEntry, Device, ExemptMode, MacAddress, RemediationState, Standing
 
 DEFAULT_PER_PAGE = 50
 DEFAULT_SORT = "name"
@@ -138,9 +138,11 @@ class DeviceFilterSet(ForgivingFilterSet):
         empty_label="Any remediation state",
         choices=RemediationState.choices,
     )
-    # The cloud's view (issue 10); the overview page links to these parameter names.
+    # The cloud's view; the overview page links to these parameter names.
+    # Compliance as the list shows it (Device.standing), so that
+    # `compliance=compliant` lists no exempt device the cloud calls compliant.
     compliance = django_filters.ChoiceFilter(
-        label="Compliance", field_name="compliance", empty_label="Any compliance", choices=Compliance.choices
+        label="Compliance", method="filter_compliance", empty_label="Any compliance", choices=Standing.choices
     )
     exempt = django_filters.ChoiceFilter(
         label="Exemption",
@@ -192,6 +194,9 @@ class DeviceFilterSet(ForgivingFilterSet):
         if value == "assigned":
             return queryset.exclude(owner_name="", owner_email="")
         return queryset.filter(owner_name="", owner_email="")
+
+    def filter_compliance(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        return queryset.filter(Device.standing_q(value))
 
     def filter_exempt(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
         if value == UNCONFIRMED:

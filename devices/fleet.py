@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 
-from devices.models import Compliance, Device, ExemptMode, RemediationState
+from devices.models import Device, ExemptMode, RemediationState, Standing
 
 # "Not seen for N days" on the overview: the cloud last heard from the device longer ago.
 UNSEEN_DAYS = 7
@@ -42,7 +42,8 @@ class FleetCounts:
 
 def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
     """(group, key, label, list query, condition) for every count the overview shows."""
-    rows = [("compliance", c.value, c.label, {"compliance": c.value}, Q(compliance=c.value)) for c in Compliance]
+    # Compliance as the list shows it: an exempt device the cloud calls compliant is counted as exempt.
+    rows = [("compliance", s.value, s.label, {"compliance": s.value}, Device.standing_q(s)) for s in Standing]
     rows += [("exemption", m.value, m.label, {"exempt": m.value}, Q(exempt_mode=m.value)) for m in ExemptMode]
     rows.append(("exemption", EXEMPT_UNKNOWN, "Not confirmed yet", {"exempt": EXEMPT_UNKNOWN},
                  Q(exempt_mode__isnull=True)))

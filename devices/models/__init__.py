@@ -12,6 +12,7 @@ from devices.models.inventory import (
     ImportStatus,
     MacAddress,
     RemediationState,
+    Standing,
 )
 from devices.models.outbox import (
     BULK_ENDPOINT_KINDS,
@@ -47,6 +48,7 @@ __all__ = [
     "BulkJob",
     "CloudSync",
     "Compliance",
+    "Standing",
     "Device",
     "DeviceImport",
     "DeviceQuerySet",
