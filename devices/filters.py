@@ -117,7 +117,8 @@ class DeviceFilterSet(ForgivingFilterSet):
     """The device list's search, filters, sort and page size."""
 
     # The parameters that select devices: what a bulk "all matching" and the exports repeat.
-    SELECTING = ("q", "identifier", "owner", "remediation", "compliance", "exempt", "cloud", "unseen_days", "sort")
+    SELECTING = ("q", "identifier", "owner", "remediation", "compliance", "exempt", "cloud", "seen", "unseen_days",
+                 "sort")
 
     q = django_filters.CharFilter(label="Search", method="search", max_length=200)
     identifier = django_filters.ChoiceFilter(
@@ -155,6 +156,14 @@ class DeviceFilterSet(ForgivingFilterSet):
         method="filter_cloud",
         empty_label="In the cloud or not",
         choices=[("present", "In the cloud"), ("missing", "Not in the cloud")],
+    )
+    # A device the cloud never reported (one imported minutes ago) is not one gone quiet: it is a choice of
+    # its own, and `unseen_days` counts only devices the cloud did hear from.
+    seen = django_filters.ChoiceFilter(
+        label="Last seen",
+        method="filter_seen",
+        empty_label="Seen or not",
+        choices=[("seen", "Seen by the cloud"), ("never", "Never seen")],
     )
     unseen_days = WholeNumberFilter(
         label="Not seen for (days)",
@@ -209,10 +218,12 @@ class DeviceFilterSet(ForgivingFilterSet):
             return queryset.filter(cloud_missing_since__isnull=False)
         return queryset.filter(cloud_synced_at__isnull=False, cloud_missing_since__isnull=True)
 
+    def filter_seen(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        return queryset.filter(last_seen_at__isnull=value == "never")
+
     def filter_unseen(self, queryset: QuerySet[Device], name: str, days: int) -> QuerySet[Device]:
-        """Not heard of for `days` days: last seen before then, or never."""
-        since = timezone.now() - timedelta(days=days)
-        return queryset.filter(Q(last_seen_at__lt=since) | Q(last_seen_at__isnull=True))
+        """Gone quiet for `days` days: last seen before then (a device never seen is `seen=never`)."""
+        return queryset.filter(last_seen_at__lt=timezone.now() - timedelta(days=days))
 
     @property
     def sort_key(self) -> str:
@@ -232,7 +243,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         Empty without a filter. The sort selects nothing, so it is left out.
         """
         phrases = [f"the search is “{self.value('q')}”"] if self.value("q") else []
-        for name in ("identifier", "owner", "remediation", "compliance", "exempt", "cloud"):
+        for name in ("identifier", "owner", "remediation", "compliance", "exempt", "cloud", "seen"):
             value = self.value(name)
             if value:
                 label = dict(self.filters[name].extra["choices"]).get(value, value)

@@ -38,6 +38,7 @@ class FleetCounts:
     remediation: list[Bucket]
     not_in_cloud: Bucket
     unseen: Bucket
+    never_seen: Bucket
 
 
 def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
@@ -51,7 +52,9 @@ def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
              for s in RemediationState]
     rows.append(("presence", "missing", "Not in the cloud", {"cloud": "missing"}, Q(cloud_missing_since__isnull=False)))
     rows.append(("presence", "unseen", f"Not seen for {UNSEEN_DAYS} days", {"unseen_days": UNSEEN_DAYS},
-                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS)) | Q(last_seen_at__isnull=True)))
+                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS))))
+    # Apart from the quiet ones: a device imported minutes ago has not gone quiet.
+    rows.append(("presence", "never", "Never seen", {"seen": "never"}, Q(last_seen_at__isnull=True)))
     return rows
 
 
@@ -63,6 +66,6 @@ def fleet_counts(now: datetime) -> FleetCounts:
     groups: dict[str, list[Bucket]] = {}
     for i, (group, key, label, query, _) in enumerate(rows):
         groups.setdefault(group, []).append(Bucket(key, label, result[f"n{i}"], urlencode(query)))
-    missing, unseen = groups["presence"]
+    missing, unseen, never_seen = groups["presence"]
     return FleetCounts(result["total"], groups["compliance"], groups["exemption"], groups["remediation"],
-                       missing, unseen)
+                       missing, unseen, never_seen)

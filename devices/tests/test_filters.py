@@ -205,10 +205,13 @@ def test_cloud_missing_and_present(cloud_inventory):
     assert names(cloud="present") == ["fresh", "stale"]
 
 
-def test_unseen_days_means_last_seen_longer_ago_or_never(cloud_inventory):
-    assert names(unseen_days="30") == ["never", "stale"]
-    assert names(unseen_days="1") == ["gone", "never", "stale"]
-    assert names(unseen_days="365") == ["never"]
+def test_unseen_days_means_last_seen_longer_ago_and_leaves_never_seen_devices_to_their_own_filter(cloud_inventory):
+    assert names(unseen_days="30") == ["stale"]
+    assert names(unseen_days="1") == ["gone", "stale"]
+    assert names(unseen_days="365") == []
+    assert names(seen="never") == ["never"]
+    assert names(seen="seen") == ["fresh", "gone", "stale"]
+    assert "last seen is “Never seen”" in DeviceFilterSet(params(seen="never")).describe()
 
 
 @pytest.mark.parametrize("bad", ["abc", "-3", "0", "1.5", "99999999999999999999"])
