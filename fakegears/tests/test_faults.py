@@ -234,6 +234,7 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "malformed_next",
         "down",
         "remediation_link_override",
+        "exempt_hides_issues",
     }
     assert second["hang_seconds"] == 30.0
 
