@@ -11,11 +11,11 @@ from datetime import timedelta
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import F, OrderBy, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Expression, F, OrderBy, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import timezone
 
-from devices.models import AuditEntry, Compliance, Device, ExemptMode, MacAddress, RemediationState
+from devices.models import AuditEntry, Device, ExemptMode, MacAddress, RemediationState, Standing
 
 DEFAULT_PER_PAGE = 50
 DEFAULT_SORT = "name"
@@ -65,15 +65,21 @@ class SortFilter(django_filters.OrderingFilter):
     short index walk (migration 0012).
     """
 
-    def __init__(self, *args, default: str, case_insensitive: tuple[str, ...] = (), **kwargs):
+    def __init__(self, *args, default: str, case_insensitive: tuple[str, ...] = (),
+                 blanks_last: dict[str, Expression] | None = None, **kwargs):
         self.default = default
         self.case_insensitive = case_insensitive
+        # Keys sorted by an expression that is NULL for "none": those rows come last in either direction.
+        self.blanks_last = blanks_last or {}
         super().__init__(*args, **kwargs)
 
     def order_term(self, param: str) -> OrderBy:
         field = self.get_ordering_value(param)
         descending = field.startswith("-")
         field = field.lstrip("-")
+        if field in self.blanks_last:
+            expression = self.blanks_last[field]
+            return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
         expression = Lower(field) if field in self.case_insensitive else F(field)
         return expression.desc() if descending else expression.asc()
 
@@ -82,6 +88,11 @@ class SortFilter(django_filters.OrderingFilter):
         # A stable order: pages do not share or skip rows between equal names.
         tie_breaker = F("id")
         return qs.order_by(*ordering, tie_breaker.desc() if ordering[-1].descending else tie_breaker.asc())
+
+
+# The owner as the list's column shows it (the name, else the email), NULL for a device without one:
+# the owner sort puts those last both ways. PostgreSQL indexes it, for each direction (migration 0020).
+OWNER_SHOWN = Coalesce(NullIf(F("owner_name"), Value("")), NullIf(F("owner_email"), Value("")))
 
 
 class InUseChoiceField(forms.TypedChoiceField):
@@ -117,7 +128,8 @@ class DeviceFilterSet(ForgivingFilterSet):
     """The device list's search, filters, sort and page size."""
 
     # The parameters that select devices: what a bulk "all matching" and the exports repeat.
-    SELECTING = ("q", "identifier", "owner", "remediation", "compliance", "exempt", "cloud", "unseen_days", "sort")
+    SELECTING = ("q", "identifier", "owner", "remediation", "compliance", "exempt", "cloud", "seen", "unseen_days",
+                 "sort")
 
     q = django_filters.CharFilter(label="Search", method="search", max_length=200)
     identifier = django_filters.ChoiceFilter(
@@ -138,9 +150,11 @@ class DeviceFilterSet(ForgivingFilterSet):
         empty_label="Any remediation state",
         choices=RemediationState.choices,
     )
-    # The cloud's view (issue 10); the overview page links to these parameter names.
+    # The cloud's view; the overview page links to these parameter names.
+    # Compliance as the list shows it (Device.standing), so that
+    # `compliance=compliant` lists no exempt device the cloud calls compliant.
     compliance = django_filters.ChoiceFilter(
-        label="Compliance", field_name="compliance", empty_label="Any compliance", choices=Compliance.choices
+        label="Compliance", method="filter_compliance", empty_label="Any compliance", choices=Standing.choices
     )
     exempt = django_filters.ChoiceFilter(
         label="Exemption",
@@ -154,6 +168,14 @@ class DeviceFilterSet(ForgivingFilterSet):
         empty_label="In the cloud or not",
         choices=[("present", "In the cloud"), ("missing", "Not in the cloud")],
     )
+    # A device the cloud never reported (one imported minutes ago) is not one gone quiet: it is a choice of
+    # its own, and `unseen_days` counts only devices the cloud did hear from.
+    seen = django_filters.ChoiceFilter(
+        label="Last seen",
+        method="filter_seen",
+        empty_label="Seen or not",
+        choices=[("seen", "Seen by the cloud"), ("never", "Never seen")],
+    )
     unseen_days = WholeNumberFilter(
         label="Not seen for (days)",
         method="filter_unseen",
@@ -165,6 +187,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         label="Sort",
         default=DEFAULT_SORT,
         case_insensitive=("name",),
+        blanks_last={"owner_name": OWNER_SHOWN},
         fields=(("name", "name"), ("hwid", "hwid"), ("owner_name", "owner"), ("updated_at", "updated")),
     )
 
@@ -193,6 +216,9 @@ class DeviceFilterSet(ForgivingFilterSet):
             return queryset.exclude(owner_name="", owner_email="")
         return queryset.filter(owner_name="", owner_email="")
 
+    def filter_compliance(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        return queryset.filter(Device.standing_q(value))
+
     def filter_exempt(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
         if value == UNCONFIRMED:
             return queryset.filter(exempt_mode__isnull=True)
@@ -204,10 +230,12 @@ class DeviceFilterSet(ForgivingFilterSet):
             return queryset.filter(cloud_missing_since__isnull=False)
         return queryset.filter(cloud_synced_at__isnull=False, cloud_missing_since__isnull=True)
 
+    def filter_seen(self, queryset: QuerySet[Device], name: str, value: str) -> QuerySet[Device]:
+        return queryset.filter(last_seen_at__isnull=value == "never")
+
     def filter_unseen(self, queryset: QuerySet[Device], name: str, days: int) -> QuerySet[Device]:
-        """Not heard of for `days` days: last seen before then, or never."""
-        since = timezone.now() - timedelta(days=days)
-        return queryset.filter(Q(last_seen_at__lt=since) | Q(last_seen_at__isnull=True))
+        """Gone quiet for `days` days: last seen before then (a device never seen is `seen=never`)."""
+        return queryset.filter(last_seen_at__lt=timezone.now() - timedelta(days=days))
 
     @property
     def sort_key(self) -> str:
@@ -227,7 +255,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         Empty without a filter. The sort selects nothing, so it is left out.
         """
         phrases = [f"the search is “{self.value('q')}”"] if self.value("q") else []
-        for name in ("identifier", "owner", "remediation", "compliance", "exempt", "cloud"):
+        for name in ("identifier", "owner", "remediation", "compliance", "exempt", "cloud", "seen"):
             value = self.value(name)
             if value:
                 label = dict(self.filters[name].extra["choices"]).get(value, value)
@@ -235,6 +263,20 @@ class DeviceFilterSet(ForgivingFilterSet):
         if self.value("unseen_days"):
             phrases.append(f"not seen for {self.value('unseen_days')} days")
         return ", ".join(phrases)
+
+
+class AuditOptions(forms.Form):
+    """The audit log's form: a Since after the Until is no range, so neither day filters."""
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            # Both are dropped: filtering by one of them alone would show entries nobody asked for.
+            self.add_error("since", f"it is after Until ({until.isoformat()}), so neither day was used; "
+                                    "give the earlier day as Since.")
+            self.add_error("until", f"it is before Since ({since.isoformat()}).")
+        return cleaned
 
 
 class AuditFilterSet(ForgivingFilterSet):
@@ -250,12 +292,13 @@ class AuditFilterSet(ForgivingFilterSet):
     )
     device = django_filters.CharFilter(
         label="Device", method="filter_device", max_length=253,
-        widget=forms.TextInput(attrs={"placeholder": "Name, HWID or MAC"}),
+        widget=forms.TextInput(attrs={"placeholder": "Name, HWID, MAC or owner"}),
     )
 
     class Meta:
         model = AuditEntry
         fields: list[str] = []
+        form = AuditOptions
 
     def __init__(self, data=None, queryset=None, **kwargs):
         super().__init__(data, queryset=AuditEntry.objects.all() if queryset is None else queryset, **kwargs)

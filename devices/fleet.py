@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 
-from devices.models import Compliance, Device, ExemptMode, RemediationState
+from devices.models import Device, ExemptMode, RemediationState, Standing
 
 # "Not seen for N days" on the overview: the cloud last heard from the device longer ago.
 UNSEEN_DAYS = 7
@@ -38,11 +38,13 @@ class FleetCounts:
     remediation: list[Bucket]
     not_in_cloud: Bucket
     unseen: Bucket
+    never_seen: Bucket
 
 
 def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
     """(group, key, label, list query, condition) for every count the overview shows."""
-    rows = [("compliance", c.value, c.label, {"compliance": c.value}, Q(compliance=c.value)) for c in Compliance]
+    # Compliance as the list shows it: an exempt device the cloud calls compliant is counted as exempt.
+    rows = [("compliance", s.value, s.label, {"compliance": s.value}, Device.standing_q(s)) for s in Standing]
     rows += [("exemption", m.value, m.label, {"exempt": m.value}, Q(exempt_mode=m.value)) for m in ExemptMode]
     rows.append(("exemption", EXEMPT_UNKNOWN, "Not confirmed yet", {"exempt": EXEMPT_UNKNOWN},
                  Q(exempt_mode__isnull=True)))
@@ -50,7 +52,9 @@ def _buckets(now: datetime) -> list[tuple[str, str, str, dict, Q]]:
              for s in RemediationState]
     rows.append(("presence", "missing", "Not in the cloud", {"cloud": "missing"}, Q(cloud_missing_since__isnull=False)))
     rows.append(("presence", "unseen", f"Not seen for {UNSEEN_DAYS} days", {"unseen_days": UNSEEN_DAYS},
-                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS)) | Q(last_seen_at__isnull=True)))
+                 Q(last_seen_at__lt=now - timedelta(days=UNSEEN_DAYS))))
+    # Apart from the quiet ones: a device imported minutes ago has not gone quiet.
+    rows.append(("presence", "never", "Never seen", {"seen": "never"}, Q(last_seen_at__isnull=True)))
     return rows
 
 
@@ -62,6 +66,6 @@ def fleet_counts(now: datetime) -> FleetCounts:
     groups: dict[str, list[Bucket]] = {}
     for i, (group, key, label, query, _) in enumerate(rows):
         groups.setdefault(group, []).append(Bucket(key, label, result[f"n{i}"], urlencode(query)))
-    missing, unseen = groups["presence"]
+    missing, unseen, never_seen = groups["presence"]
     return FleetCounts(result["total"], groups["compliance"], groups["exemption"], groups["remediation"],
-                       missing, unseen)
+                       missing, unseen, never_seen)

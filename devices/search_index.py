@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# The searchable text of one device: name, HWID, and each MAC in both the
-# colon form and bare digits, so "0c29f2" and "0c:29:f2" both hit the index.
+# The searchable text of one device: name, HWID, owner name and email, and
+# each MAC in both the colon form and bare digits, so "0c29f2" and "0c:29:f2"
+# both hit the index.
 _TERMS = """
-    SELECT d.id, d.name || char(10) || coalesce(d.hwid, '') || char(10) || coalesce(
+    SELECT d.id, d.name || char(10) || coalesce(d.hwid, '') || char(10) || d.owner_name || char(10)
+        || d.owner_email || char(10) || coalesce(
         (SELECT group_concat(m.address || ' ' || replace(m.address, ':', ''), ' ')
          FROM devices_macaddress m WHERE m.device_id = d.id), '')
     FROM devices_device d
@@ -33,7 +35,7 @@ def _refresh(target: str) -> str:
 CREATE_TABLE = "CREATE VIRTUAL TABLE IF NOT EXISTS devices_search USING fts5(terms, tokenize='trigram')"
 CREATE_TRIGGERS = [
     f"CREATE TRIGGER devices_search_device_insert AFTER INSERT ON devices_device BEGIN {_refresh('new.id')} END",
-    f"CREATE TRIGGER devices_search_device_update AFTER UPDATE OF name, hwid ON devices_device BEGIN {_refresh('old.id')} {_refresh('new.id')} END",
+    f"CREATE TRIGGER devices_search_device_update AFTER UPDATE OF name, hwid, owner_name, owner_email ON devices_device BEGIN {_refresh('old.id')} {_refresh('new.id')} END",
     "CREATE TRIGGER devices_search_device_delete AFTER DELETE ON devices_device BEGIN DELETE FROM devices_search WHERE rowid = old.id; END",
     f"CREATE TRIGGER devices_search_mac_insert AFTER INSERT ON devices_macaddress BEGIN {_refresh('new.device_id')} END",
     f"CREATE TRIGGER devices_search_mac_update AFTER UPDATE ON devices_macaddress BEGIN {_refresh('old.device_id')} {_refresh('new.device_id')} END",

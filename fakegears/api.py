@@ -209,7 +209,7 @@ def _remediation(
     if lookup.device is None:
         return result_msg(unknown_status, "Device not found")
     with state.lock:
-        has_issues = bool(lookup.device.issues)
+        has_issues = state.shows_issues(lookup.device)
         link = state.remediation_link(lookup.device, lookup.canonical_value, base)
     if not has_issues:
         return result_msg(200, "Device has no issues")
@@ -264,7 +264,7 @@ def list_devices_v22(state: SimulatorState, request: Request, params: dict[str, 
 
 
 def _device_item(state: SimulatorState, device: SimDevice, base: str, now: datetime) -> dict[str, Any]:
-    link = state.remediation_link(device, device.macs[0], base) if device.issues else ""
+    link = state.remediation_link(device, device.macs[0], base) if state.shows_issues(device) else ""
     return {
         "hwid": device.hwid,
         "hostname": device.hostname,

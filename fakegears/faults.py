@@ -65,6 +65,11 @@ class FaultFields(ListingFields):
     remediation_link_override: str | None = _fault(
         None, Text(optional=True), "force the remediation_link value returned (for testing hostile links)"
     )
+    # The vendor says an exempt device answers the v2 APIs as if compliant, not whether its remediation
+    # link goes too (docs/upstream/api-notes.md §8): off, the link stays; on, it answers "no issues".
+    exempt_hides_issues: bool = _fault(
+        False, Switch(), "an exempt device answers remediation and Get Devices as if it had no issues (no link)"
+    )
 
     def fault_values(self) -> dict[str, Any]:
         return {spec.name: getattr(self, spec.name) for spec in FAULT_SPECS}

@@ -139,6 +139,10 @@ class SimulatorState:
             return device
         return None
 
+    def shows_issues(self, device: SimDevice) -> bool:
+        """Whether the remediation answers give the device's issues (a link): `exempt_hides_issues` says for an exempt one."""
+        return bool(device.issues) and not (self.faults.exempt_hides_issues and device.exempt != "none")
+
     def remediation_link(self, device: SimDevice, canonical_value: str, base: str) -> str:
         override = self.faults.remediation_link_override
         if override:

@@ -160,7 +160,7 @@ AXES_CLIENT_IP_CALLABLE = "gearsdash.client_ip.client_ip"
 # (0: REMOTE_ADDR is the client). Too high lets a client choose its own address.
 GEARSDASH_TRUSTED_PROXIES = env_int("GEARSDASH_TRUSTED_PROXIES", 0, minimum=0)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "devices:device-list"
+LOGIN_REDIRECT_URL = "overview"  # a login without `next` lands on the overview at /
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

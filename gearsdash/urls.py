@@ -12,6 +12,7 @@ from django.views.decorators.cache import cache_control
 
 from devices.views import healthz, overview
 from gearsdash import password_reset
+from gearsdash.admin_gate import admin_login
 
 admin.site.site_header = "gearsdash administration"
 
@@ -71,5 +72,7 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", password_reset.password_reset_complete, name="password_reset_complete"),
+    # Before the admin's own login: a logged-in user without staff status is told so, not asked to log in.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
 ]

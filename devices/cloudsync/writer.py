@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from devices import audit
 from devices.cloudsync.values import Listed, listed
-from devices.models import AuditEntry, Compliance, Device, ExemptMode, MacAddress, RemediationState
+from devices.models import AuditEntry, Device, ExemptMode, MacAddress, RemediationState
 from devices.upstream import CloudDevice
 
 # What a sync writes on a known device (cloud-owned; the operator's fields are never among them).
@@ -27,8 +27,10 @@ CLOUD_FIELDS = (
     "compliance", "exempt_mode", "exempt_confirmed_at", "last_seen_at", "remediation_state",
     "remediation_link", "remediation_fetched_at", "remediation_error", "cloud_synced_at", "cloud_missing_since",
 )
-# Of those, the ones whose change the timeline shows, with the labels of their values.
-AUDITED = {"compliance": Compliance, "exempt_mode": ExemptMode, "remediation_state": RemediationState}
+# Of those, the ones whose change the timeline shows, with the labels of their values. Compliance is
+# shown as the list shows it (Device.standing): an exemption turns "Non-compliant" into "Exempt (issues
+# not counted)", not into the "Compliant" the cloud reports for an exempt device.
+AUDITED = {"exempt_mode": ExemptMode, "remediation_state": RemediationState}
 IN_CLOUD = {True: "Yes", False: "No", None: "Not synced yet"}
 
 
@@ -95,6 +97,7 @@ def _update(known: dict[int, Listed], now: datetime, user) -> list[AuditEntry]:
     for device in devices:
         item = known[device.pk]
         before = {name: getattr(device, name) for name in AUDITED}
+        standing_before = device.standing
         was_in_cloud = device.in_cloud
         device.compliance = item.compliance
         mode = item.exempt_mode(device.exempt_mode)
@@ -106,8 +109,10 @@ def _update(known: dict[int, Listed], now: datetime, user) -> list[AuditEntry]:
             device.remediation_state, device.remediation_link = item.remediation
             device.remediation_fetched_at, device.remediation_error = now, ""
         device.cloud_synced_at, device.cloud_missing_since = now, None
-        changes = [[name, _text(name, old), _text(name, getattr(device, name))]
-                   for name, old in before.items() if getattr(device, name) != old]
+        standing = device.standing
+        changes = [["compliance", standing_before.label, standing.label]] if standing != standing_before else []
+        changes += [[name, _text(name, old), _text(name, getattr(device, name))]
+                    for name, old in before.items() if getattr(device, name) != old]
         if was_in_cloud is False:
             changes.append(["in_cloud", IN_CLOUD[False], IN_CLOUD[True]])
         if device.hwid is None:

@@ -13,6 +13,7 @@ from devices.models.inventory import (
     MacAddress,
     RemediationState,
     UpstreamId,
+    Standing,
 )
 from devices.models.notices import Notice, NoticeKind, NoticeTone
 from devices.models.outbox import (
@@ -48,6 +49,7 @@ __all__ = [
     "BulkJob",
     "CloudSync",
     "Compliance",
+    "Standing",
     "Device",
     "DeviceImport",
     "DeviceQuerySet",

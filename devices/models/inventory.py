@@ -70,6 +70,39 @@ class UpstreamId:
         return f"{self.label} {self.value}"
 
 
+class Standing(models.TextChoices):
+    """Compliance as the console shows it: the cloud's status read beside the exemption and the remediation answer.
+
+    An exempt device answers the v2 APIs as if it were compliant, while its
+    issues are still reported elsewhere (docs/upstream/api-notes.md §8): a
+    "compliant" status from an exempt device says nothing about its issues.
+    """
+
+    UNKNOWN = "unknown", "Not synced yet"
+    COMPLIANT = "compliant", "Compliant"
+    EXEMPT = "exempt", "Exempt (issues not counted)"
+    # Compliant by the status, yet the remediation answer lists issues, and
+    # no exemption is known here: one made outside the console, or the two
+    # answers were read at different times.
+    ISSUES_REPORTED = "issues_reported", "Compliant, but issues reported"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+    REPORTING = "reporting", "Still reporting"
+
+
+STANDING_NOTES = {
+    Standing.UNKNOWN: "No cloud sync has listed this device yet.",
+    Standing.COMPLIANT: "The cloud reports the device compliant.",
+    Standing.EXEMPT: "The cloud reports an exempt device as compliant whatever its issues, so this does not say "
+                     "whether it has any.",
+    Standing.ISSUES_REPORTED: "The cloud lists it as compliant, yet its remediation link reports issues: the cloud "
+                              "does this for an exempt device (an exemption made outside this console), or the two "
+                              "were read at different times.",
+    Standing.NON_COMPLIANT: "The cloud reports issues the policy counts.",
+    Standing.REPORTING: "The device is still sending its first report to the cloud.",
+}
+EXEMPTING_MODES = (ExemptMode.CRITICAL, ExemptMode.ALL)
+
+
 class Device(models.Model):
     """An endpoint known to the cloud by its HWID, its MAC addresses, or both."""
 
@@ -155,6 +188,39 @@ class Device(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("devices:device-detail", args=[self.pk])
+
+    @staticmethod
+    def standing_of(compliance: str, exempt_mode: str | None, remediation_state: str) -> Standing:
+        """The standing of one device from its three columns (`standing_q` in Python), for rows read as plain values."""
+        if compliance != Compliance.COMPLIANT:
+            return Standing(compliance) if compliance in Standing.values else Standing.UNKNOWN
+        if exempt_mode in EXEMPTING_MODES:
+            return Standing.EXEMPT
+        return Standing.ISSUES_REPORTED if remediation_state == RemediationState.LINK else Standing.COMPLIANT
+
+    @staticmethod
+    def standing_q(standing: Standing | str) -> Q:
+        """The devices of one standing, as a database condition (each is an indexed column test)."""
+        standing = Standing(standing)
+        if standing not in (Standing.COMPLIANT, Standing.EXEMPT, Standing.ISSUES_REPORTED):
+            return Q(compliance=standing.value)
+        exempting = Q(exempt_mode__in=[mode.value for mode in EXEMPTING_MODES])
+        if standing == Standing.EXEMPT:
+            return Q(compliance=Compliance.COMPLIANT.value) & exempting
+        not_exempting = Q(exempt_mode__isnull=True) | Q(exempt_mode=ExemptMode.NONE.value)
+        issues = Q(remediation_state=RemediationState.LINK.value)
+        reported = issues if standing == Standing.ISSUES_REPORTED else ~issues
+        return Q(compliance=Compliance.COMPLIANT.value) & not_exempting & reported
+
+    @property
+    def standing(self) -> Standing:
+        """Compliance as the console shows it (`Standing`): what the list, the overview and this page say."""
+        return self.standing_of(self.compliance, self.exempt_mode, self.remediation_state)
+
+    @property
+    def standing_note(self) -> str:
+        """Why the standing reads as it does, for a tooltip or a note beside it."""
+        return STANDING_NOTES[self.standing]
 
     @property
     def in_cloud(self) -> bool | None:

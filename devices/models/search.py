@@ -30,7 +30,7 @@ def _like_escape(text: str) -> str:
 
 class DeviceQuerySet(models.QuerySet):
     def search(self, text: str) -> DeviceQuerySet:
-        """Devices whose name or HWID contains `text` (any case), or with a MAC
+        """Devices whose name, HWID, owner name or owner email contains `text` (any case), or with a MAC
         containing it typed in any notation ("00-0C-29", "0c29f2").
 
         The match is a UNION of one indexed lookup per column, so each branch
@@ -72,11 +72,12 @@ class DeviceQuerySet(models.QuerySet):
         # Written as Django's icontains/contains compile, so that the pg_trgm
         # expression indexes of migrations 0002 and 0011 apply.
         pattern = f"%{_like_escape(text)}%"
+        # Owner name and email: operators look people up (trigram indexes of migration 0020).
         selects = [
-            'SELECT id FROM devices_device WHERE UPPER("name"::text) LIKE UPPER(%s)',
-            'SELECT id FROM devices_device WHERE UPPER("hwid"::text) LIKE UPPER(%s)',
+            f'SELECT id FROM devices_device WHERE UPPER("{column}"::text) LIKE UPPER(%s)'
+            for column in ("name", "hwid", "owner_name", "owner_email")
         ]
-        params = [pattern, pattern]
+        params = [pattern] * len(selects)
         for fragment in mac_fragments(digits) if digits else []:
             selects.append('SELECT device_id FROM devices_macaddress WHERE UPPER("address"::text) LIKE UPPER(%s)')
             params.append(f"%{fragment}%")

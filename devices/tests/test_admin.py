@@ -96,3 +96,21 @@ def test_an_admin_edit_and_delete_reach_the_devices_timeline(superuser_client, s
     superuser_client.post(reverse("admin:devices_device_delete", args=[sample_device.pk]), {"post": "yes"})
     assert not Device.objects.exists()
     assert AuditEntry.objects.get(verb="deleted").device_name == "ws-042"
+
+
+def test_a_viewer_opening_the_admin_is_told_they_are_logged_in_but_not_allowed(viewer_client):
+    response = viewer_client.get("/admin/", follow=True)
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Not allowed" in body and "You are logged in as <strong>vera</strong>" in body
+    assert 'name="password"' not in body  # no login form, as if they were logged out
+    assert 'href="/"' in body  # a way back
+
+
+def test_the_admin_login_form_still_opens_to_someone_not_logged_in_and_lets_a_superuser_in(client, db):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 200 and 'name="password"' in response.content.decode()
+    get_user_model().objects.create_superuser("root", password="pw-root-admin")
+    response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "pw-root-admin",
+                                                          "next": "/admin/"}, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302 and response["Location"] == "/admin/"

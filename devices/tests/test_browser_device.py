@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import segno
@@ -146,7 +147,6 @@ def test_email_the_owner_asks_first_and_refuses_a_second_email_soon_after(page: 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_history_rows_show_absolute_times_that_cannot_go_stale_with_the_relative_one_as_a_title(
         page: Page, live_server, operator, sample_device, width):
-    from datetime import timedelta
 
     from devices import outbox
     from devices.models import Action
@@ -204,3 +204,23 @@ def test_an_edit_appears_in_the_timeline_with_old_and_new_values(page: Page, liv
     expect(entry.locator("li", has_text="MAC addresses").locator("ins")).to_have_text("now 00:0c:29:f2:7a:29")
     # Nothing scrolls sideways on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_exempt_device_shows_its_explained_compliance_and_last_seen(page: Page, live_server, operator, settings, width):
+    # The cloud reports an exempt device compliant while it still reports issues (docs/upstream/api-notes.md §8).
+    device = linked_device(settings, compliance="compliant", exempt_mode="all",
+                           last_seen_at=timezone.now() - timedelta(hours=2))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + device.get_absolute_url())
+    log_in_ready(page)
+    status = page.locator("#cloud-status")
+    badge = status.locator(".badge.compliance-exempt")
+    expect(badge).to_have_text("Exempt (issues not counted)")
+    expect(badge).to_have_attribute("title", re.compile("as compliant whatever its issues"))
+    expect(status.get_by_text(re.compile("reports an exempt device as compliant"))).to_be_visible()
+    expect(status).not_to_contain_text("Compliant")  # only "compliant" inside the note
+    seen = status.locator("time")
+    expect(seen).to_have_text("2\xa0hours ago")
+    expect(seen).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    expect(page.locator("#remediation")).to_contain_text("its exemption keeps them from being counted")

@@ -72,7 +72,7 @@ def test_load_demo_creates_the_demo_users_in_their_roles(db, client):
     call_command("load_demo")
     for username, password, role in [("admin", "admin-demo", "admin"), ("operator", "operator-demo", "operator"), ("viewer", "viewer-demo", "viewer")]:
         response = client.post("/accounts/login/", {"username": username, "password": password})
-        assert response.status_code == 302 and response["Location"] == "/devices/"
+        assert response.status_code == 302 and response["Location"] == "/"  # the overview
         from django.contrib.auth import get_user_model
 
         assert list(get_user_model().objects.get(username=username).groups.values_list("name", flat=True)) == [role]

@@ -42,6 +42,21 @@ def test_search_uses_the_inventory_search_so_a_mac_matches_in_any_notation(inven
     assert names(q="   ") == ["alpha", "beta", "gamma"]
 
 
+def test_search_finds_devices_by_owner_name_or_email_in_part_and_any_case(inventory, make_device):
+    make_device("delta", hwid="HD", owner_name="Grace Hopper", owner_email="grace@navy.example")
+    assert names(q="hopper") == ["delta"]
+    assert names(q="GRACE@NAVY") == ["delta"]
+    assert names(q="x@example.com") == ["alpha"]
+    assert names(q="ada") == ["beta"]
+
+
+def test_search_follows_an_edited_owner(make_device):
+    device = make_device("delta", hwid="HD", owner_name="Grace Hopper")
+    Device.objects.filter(pk=device.pk).update(owner_name="Katherine Johnson", owner_email="kj@nasa.example")
+    assert names(q="hopper") == []
+    assert names(q="johnson") == names(q="kj@nasa") == ["delta"]
+
+
 def test_identifier_selects_by_hwid_mac_only_or_several_macs(inventory):
     assert names(identifier="hwid") == ["beta", "gamma"]
     assert names(identifier="mac_only") == ["alpha"]
@@ -73,6 +88,16 @@ def test_every_sort_key_and_its_reverse(make_device):
     Device.objects.filter(name="a").update(updated_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
     assert names(sort="updated") == ["a", "b"]
     assert names(sort="-updated") == ["b", "a"]
+
+
+def test_the_owner_sort_puts_devices_without_an_owner_last_in_both_directions(make_device):
+    make_device("nobody-1", hwid="N1")
+    make_device("zed", hwid="Z1", owner_name="Zed")
+    make_device("mail-only", hwid="M1", owner_email="Bo@example.com")  # the column shows the email
+    make_device("nobody-2", hwid="N2")
+    make_device("amy", hwid="A1", owner_name="Amy")
+    assert names(sort="owner") == ["amy", "mail-only", "zed", "nobody-1", "nobody-2"]
+    assert names(sort="-owner") == ["zed", "mail-only", "amy", "nobody-2", "nobody-1"]
 
 
 def test_equal_sort_values_keep_a_stable_order_by_id(make_device):
@@ -134,6 +159,15 @@ def test_audit_filters_by_days_inclusive(entries):
     assert audited(since="2024-03-01", until="2024-03-01") == [("otto", "alpha")]
     assert audited(since="2024-03-02") == [("vera", "beta")]
     assert audited(until="2024-02-29") == []
+
+
+def test_a_since_after_the_until_filters_by_neither_day_and_says_so(entries):
+    filterset = AuditFilterSet(params(since="2024-03-02", until="2024-03-01", user="o"))
+    assert [e.username for e in filterset.qs] == ["otto"]  # the other filters still apply
+    problems = filterset.problems()
+    assert any(p.startswith("Ignored since='2024-03-02': it is after Until (2024-03-01)") for p in problems)
+    assert any(p.startswith("Ignored until='2024-03-01': it is before Since (2024-03-02)") for p in problems)
+    assert audited(since="2024-03-01", until="2024-03-01") == [("otto", "alpha")]  # one day is a range
 
 
 def test_an_invalid_audit_parameter_is_ignored_with_a_message(entries):
@@ -205,10 +239,13 @@ def test_cloud_missing_and_present(cloud_inventory):
     assert names(cloud="present") == ["fresh", "stale"]
 
 
-def test_unseen_days_means_last_seen_longer_ago_or_never(cloud_inventory):
-    assert names(unseen_days="30") == ["never", "stale"]
-    assert names(unseen_days="1") == ["gone", "never", "stale"]
-    assert names(unseen_days="365") == ["never"]
+def test_unseen_days_means_last_seen_longer_ago_and_leaves_never_seen_devices_to_their_own_filter(cloud_inventory):
+    assert names(unseen_days="30") == ["stale"]
+    assert names(unseen_days="1") == ["gone", "stale"]
+    assert names(unseen_days="365") == []
+    assert names(seen="never") == ["never"]
+    assert names(seen="seen") == ["fresh", "gone", "stale"]
+    assert "last seen is “Never seen”" in DeviceFilterSet(params(seen="never")).describe()
 
 
 @pytest.mark.parametrize("bad", ["abc", "-3", "0", "1.5", "99999999999999999999"])

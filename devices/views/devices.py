@@ -19,7 +19,7 @@ from devices.inventory import delete_device, delete_devices, save_device
 from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
-from devices.views.table_rows import table_rows
+from devices.views.table_rows import standing_notes, table_rows
 from devices.views.htmx import render_page_or_fragment
 from devices.views.paging import CappedPaginator
 from devices.views.panels import device_actions_context, remediation_context
@@ -34,10 +34,12 @@ def device_list(request: HttpRequest) -> HttpResponse:
     paginator = CappedPaginator(filterset.qs, filterset.page_size, ids_first=bool(filterset.value("q")))
     page = paginator.get_page(request.GET.get("page"))
     selecting = filterset.selecting_pairs()
+    rows = table_rows(page.object_list)
     context = {
         "form": filterset.form,
         "page": page,
-        "rows": table_rows(page.object_list),
+        "rows": rows,
+        "standing_notes": standing_notes(rows),
         "problems": filterset.problems(),
         "selecting": selecting,
         "filter_query": urlencode(selecting),

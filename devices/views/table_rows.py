@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.timezone import template_localtime
 
-from devices.models import Compliance, Device, ExemptMode, MacAddress
+from devices.models import Device, ExemptMode, MacAddress, Standing
+from devices.models.inventory import STANDING_NOTES
 
 NONE_SHOWN = "—"
 
@@ -62,8 +63,9 @@ class DeviceRow:
     mac: str  # the primary MAC, else the first
     more_macs: int  # MACs besides that one
     owner: str
-    compliance: str
-    compliance_label: str
+    standing: str  # Device.standing: the cloud's status read beside the exemption
+    standing_label: str
+    standing_note: str
     cloud_missing_since: datetime | None
     exempt_mode: str | None
     exempt_label: str
@@ -80,11 +82,21 @@ def macs_by_device(devices: list[Device]) -> dict[int, list[str]]:
     return found
 
 
+# The standings whose label needs its reason beside it: the list explains them once, under the table.
+EXPLAINED = (Standing.EXEMPT, Standing.ISSUES_REPORTED)
+
+
+def standing_notes(rows: list[DeviceRow]) -> list[tuple[str, str, str]]:
+    """(value, label, note) of each explained standing the rows show, in `EXPLAINED` order."""
+    shown = {row.standing for row in rows}
+    return [(s.value, s.label, STANDING_NOTES[s]) for s in EXPLAINED if s.value in shown]
+
+
 def table_rows(devices: Iterable[Device]) -> list[DeviceRow]:
     devices = list(devices)
     macs = macs_by_device(devices) if devices else {}
     detail_url, action_url = IdUrl("devices:device-detail"), IdUrl("devices:action-create")
-    compliance_labels, exempt_labels = dict(Compliance.choices), dict(ExemptMode.choices)
+    exempt_labels = dict(ExemptMode.choices)
     return [
         DeviceRow(
             pk=str(device.pk),
@@ -95,8 +107,9 @@ def table_rows(devices: Iterable[Device]) -> list[DeviceRow]:
             mac=macs[device.pk][0] if macs[device.pk] else NONE_SHOWN,
             more_macs=max(0, len(macs[device.pk]) - 1),
             owner=device.owner_name or device.owner_email or NONE_SHOWN,
-            compliance=device.compliance,
-            compliance_label=compliance_labels.get(device.compliance, device.compliance),
+            standing=(standing := device.standing).value,
+            standing_label=standing.label,
+            standing_note=STANDING_NOTES[standing],
             cloud_missing_since=device.cloud_missing_since,
             exempt_mode=device.exempt_mode,
             exempt_label=exempt_labels.get(device.exempt_mode, device.exempt_mode),

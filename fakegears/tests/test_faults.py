@@ -238,6 +238,7 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "devices_count",
         "past_end",
         "broken_device_next",
+        "exempt_hides_issues",
     }
     assert second["hang_seconds"] == 30.0
 

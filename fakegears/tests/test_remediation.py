@@ -207,3 +207,45 @@ def test_device_without_issues_stays_without_link_under_override(
         "result": 0,
         "msg": "Device has no issues",
     }
+
+
+# An exempt device answers the v2 APIs as if compliant; whether its link goes too is not documented
+# (docs/upstream/api-notes.md §8), so the simulator plays both readings.
+
+
+def exempt_with_issues(client: GearsClient) -> SimDevice:
+    device = next(d for d in client.sim.state.devices if d.issues and d.exempt == "none")
+    assert client.action(device.hwid, "exempt_all", opt=1).json() == {"result": 1, "msg": "OK"}
+    return device
+
+
+def listed_item(client: GearsClient, device: SimDevice) -> dict:
+    return next(item for item in client.list_devices(limit=50).json()["devices"] if item["hwid"] == device.hwid)
+
+
+def test_an_exempt_device_keeps_its_link_and_is_listed_compliant_by_default(client: GearsClient) -> None:
+    device = exempt_with_issues(client)
+    assert "remediation_link" in client.remediation(device.macs[0]).json()
+    item = listed_item(client, device)
+    assert item["status"] == 0 and item["remediation_link"]
+
+
+def test_exempt_hides_issues_from_the_control_api_answers_no_issues_for_an_exempt_device_only(
+    client: GearsClient,
+) -> None:
+    device = exempt_with_issues(client)
+    other = next(d for d in client.sim.state.devices if d.issues and d.exempt == "none")
+    assert client.control("POST", "faults", {"exempt_hides_issues": True}).status_code == 200
+    assert client.remediation(device.macs[0]).json() == {"result": 0, "msg": "Device has no issues"}
+    assert listed_item(client, device)["remediation_link"] == "" and listed_item(client, device)["status"] == 0
+    assert "remediation_link" in client.remediation(other.macs[0]).json()
+    assert client.action(device.hwid, "unexempt", opt=1).json()["result"] == 1
+    assert "remediation_link" in client.remediation(device.macs[0]).json()
+
+
+def test_exempt_hides_issues_from_config(
+    start_sim: Callable[..., RunningSimulator], client_for: Callable[[RunningSimulator], GearsClient]
+) -> None:
+    client = client_for(start_sim(exempt_hides_issues=True))
+    device = exempt_with_issues(client)
+    assert client.remediation(device.macs[0]).json() == {"result": 0, "msg": "Device has no issues"}

@@ -129,3 +129,18 @@ def test_the_v2_exempt_flag_keeps_a_known_mode(make_device, known, stored):
     write_page([CloudDevice("FLAGGED000000001", "pc", 0, "exempt", None, None, ())], now=NOW)
     device.refresh_from_db()
     assert device.exempt_mode == stored
+
+
+def test_an_exemption_reads_in_the_timeline_as_exempt_not_as_a_device_turned_compliant(start_upstream, fetch_pages):
+    # The simulator plays the vendor's rule: an exempt device reports status 0 (docs/upstream/api-notes.md §8).
+    sim = start_upstream(devices=20)
+    write_all(fetch_pages(sim))
+    cloud = next(d for d in sim.state.devices if d.issues and d.exempt == "none")
+    with sim.state.lock:
+        cloud.exempt = "all"
+    write_all(fetch_pages(sim), now=LATER)
+    (entry,) = AuditEntry.objects.filter(verb=AuditEntry.Verb.SYNCED)
+    assert entry.device.hwid == cloud.hwid
+    assert ["compliance", "Non-compliant", "Exempt (issues not counted)"] in entry.changes
+    assert ["exempt_mode", "Not exempt", "All issues exempt"] in entry.changes
+    assert not any(change[2] == "Compliant" for change in entry.changes)

@@ -34,6 +34,18 @@ def test_the_audit_filters_are_labelled_and_a_bad_date_is_named(operator_client)
     assert "Ignored since=&#x27;yesterday&#x27;: Enter a valid date." in body
 
 
+def test_a_since_after_the_until_is_named_on_the_page_and_in_no_export_row(operator_client, make_device):
+    make_device("alpha", hwid="A1")
+    response = operator_client.get(reverse("devices:audit-log"), {"since": "2030-01-02", "until": "2030-01-01"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Ignored since=&#x27;2030-01-02&#x27;: it is after Until (2030-01-01)" in body
+    assert "alpha" in body  # no day filters: every entry, not an empty range
+    export = operator_client.get(reverse("devices:audit-export"), {"since": "2030-01-02", "until": "2030-01-01"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert [r[4] for r in rows[1:]] == ["alpha"]
+
+
 def action_cells(body: str) -> list[str]:
     """The "What" and "Action" cells of each row of the log."""
     return re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", body)

@@ -27,7 +27,7 @@ def guess_wrong(client, username, times, address="203.0.113.7"):
 
 
 def logged_in(response) -> bool:
-    return response.status_code == 302 and response["Location"] == reverse("devices:device-list")
+    return response.status_code == 302 and response["Location"] == reverse("overview")
 
 
 @pytest.mark.django_db
@@ -139,3 +139,13 @@ def test_the_client_address_trusts_only_the_configured_proxies(rf, settings, pro
     settings.GEARSDASH_TRUSTED_PROXIES = proxies
     headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     assert client_ip(rf.get("/", REMOTE_ADDR=peer, **headers)) == expected
+
+
+@pytest.mark.django_db
+def test_a_login_without_next_lands_on_the_overview_and_one_with_next_goes_there(client, admin_user):
+    response = attempt(client, "ada", "pw-ada")
+    assert (response.status_code, response["Location"]) == (302, "/")
+    assert client.get(response["Location"]).status_code == 200
+    client.logout()
+    response = client.post(LOGIN + "?next=/devices/", {"username": "ada", "password": "pw-ada"}, REMOTE_ADDR="203.0.113.7")
+    assert response["Location"] == "/devices/"

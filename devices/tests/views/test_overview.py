@@ -45,6 +45,7 @@ def test_the_counts_link_to_the_list_filtered_by_what_they_count(viewer_client, 
     body = viewer_client.get("/").content.decode()
     assert count_link(body, "compliance=non_compliant") == "2 Non-compliant"
     assert count_link(body, "compliance=compliant") == "1 Compliant"
+    assert count_link(body, "compliance=exempt") == "0 Exempt (issues not counted)"
     assert count_link(body, "compliance=unknown") == "0 Not synced yet"
     assert count_link(body, "exempt=all") == "1 All issues exempt"
     assert count_link(body, "exempt=none") == "1 Not exempt"
@@ -53,10 +54,13 @@ def test_the_counts_link_to_the_list_filtered_by_what_they_count(viewer_client, 
     assert count_link(body, "remediation=link") == "1 Has issues: remediation link"
     assert count_link(body, "remediation=unknown") == "1 Not fetched yet"
     assert count_link(body, "cloud=missing") == "1 Not in the cloud"
-    # ws-0 was last seen 8 days ago, ws-2 never: the list's unseen_days filter counts both.
-    assert count_link(body, "unseen_days=7") == "2 Not seen for 7 days"
+    # ws-0 was last seen 8 days ago, ws-2 never (imported, never reported): each has its own figure and list.
+    assert count_link(body, "unseen_days=7") == "1 Not seen for 7 days"
     listed = viewer_client.get("/devices/", {"unseen_days": "7"}).content.decode()
-    assert ">ws-0</a>" in listed and ">ws-2</a>" in listed and ">ws-1</a>" not in listed
+    assert ">ws-0</a>" in listed and ">ws-2</a>" not in listed and ">ws-1</a>" not in listed
+    assert count_link(body, "seen=never") == "1 Never seen"
+    never = viewer_client.get("/devices/", {"seen": "never"}).content.decode()
+    assert ">ws-2</a>" in never and ">ws-0</a>" not in never and ">ws-1</a>" not in never
 
 
 def attempt(at: datetime, outcome=UpstreamAttempt.Outcome.OK) -> UpstreamAttempt:
@@ -163,3 +167,10 @@ def test_the_page_costs_the_same_queries_for_few_or_many_devices_jobs_and_attemp
         attempt(at_now - timedelta(minutes=n * 7))
     CloudSync.objects.create(status="running", trigger="operator", started_at=at_now, pages_total=10, next_page=4)
     assert queries() <= few + 2  # the count of running jobs and the failures' rows appear once there are some
+
+
+def test_devices_imported_minutes_ago_are_never_seen_not_unseen_for_seven_days(viewer_client, make_device, at_now):
+    make_device("just-imported", hwid="HWIDNEW0001")
+    body = viewer_client.get("/").content.decode()
+    assert count_link(body, "unseen_days=7") == "0 Not seen for 7 days"
+    assert count_link(body, "seen=never") == "1 Never seen"

@@ -90,7 +90,7 @@ def test_the_link_in_the_email_sets_a_new_password(client, email_configured, ada
     )
     assert done["Location"] == reverse("password_reset_complete")
     response = client.post("/accounts/login/", {"username": "ada", "password": "a-new-Long-pass-9"})
-    assert response["Location"] == reverse("devices:device-list")
+    assert response["Location"] == reverse("overview")
 
 
 @pytest.mark.django_db
