@@ -138,7 +138,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         empty_label="Any remediation state",
         choices=RemediationState.choices,
     )
-    # The cloud's view (issue 10); the overview page links to these parameter names.
+    # The cloud's view (what the cloud sync stored); the overview page links to these parameter names.
     compliance = django_filters.ChoiceFilter(
         label="Compliance", field_name="compliance", empty_label="Any compliance", choices=Compliance.choices
     )
