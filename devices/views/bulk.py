@@ -50,6 +50,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 # The bar's segments, left to right: what each final state looks like.
 OUTCOMES = (Action.Status.SUCCEEDED, Action.Status.FAILED, Action.Status.SUPERSEDED, Action.Status.CANCELLED)
 ACTIONS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
 
 
 def outcome_segments(counts: dict[str, int], total: int) -> list[dict]:
@@ -132,5 +133,7 @@ def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 def bulk_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(BulkJob.objects.select_related("created_by"), 25).get_page(request.GET.get("page"))
+    # By id too: jobs queued within the same clock tick must not swap pages between two requests.
+    jobs = BulkJob.objects.select_related("created_by").order_by("-created_at", "-pk")
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "devices/bulk/list.html", {"page": page})
