@@ -14,7 +14,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
-from devices.views.panels import CONFIRM_KINDS, device_actions_context, exemption_context
+from devices.views.panels import device_actions_context, exemption_context
+from devices.wording import confirm_warning, needs_confirming
 
 # The event a history row's final answer fires (HX-Trigger): regions that depend on an action's outcome redraw on it.
 ACTION_FINAL = "action-final"
@@ -28,9 +29,10 @@ def action_create(request: HttpRequest, pk: int) -> HttpResponse:
     if kind not in DEVICE_KINDS:
         messages.error(request, f"Unknown action {kind[:40]!r}; nothing was queued.")
         return redirect(device)
-    if kind in CONFIRM_KINDS and not request.htmx and request.POST.get("confirm") != "yes":
+    if needs_confirming(kind) and not request.htmx and request.POST.get("confirm") != "yes":
         # Without JavaScript there is no hx-confirm dialog: ask on a page.
-        return render(request, "devices/actions/confirm.html", {"device": device, "kind": kind, "label": ActionKind(kind).label})
+        return render(request, "devices/actions/confirm.html", {
+            "device": device, "kind": kind, "label": ActionKind(kind).label, "warning": confirm_warning(kind)})
     queued = outbox.enqueue(device, kind, user=request.user)
     label = ActionKind(kind).label
     if queued.created:

@@ -10,8 +10,6 @@ from devices.models import DEVICE_ACTIONS, CloudSync, EXEMPT_MODE_OF, Action, Ac
 from devices.remediation import is_trusted_link, mailto_url, qr_note, qr_svg
 
 HISTORY_ROWS = 20
-# Actions that change what the cloud enforces ask first.
-CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 
 
 def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
@@ -29,7 +27,6 @@ def device_actions_context(device: Device, view: outbox.BudgetView | None = None
         "history": history,
         "budget": view,
         "kinds": DEVICE_ACTIONS,
-        "confirm_kinds": CONFIRM_KINDS,
     }
 
 
