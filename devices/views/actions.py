@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
@@ -65,9 +65,7 @@ def action_row(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(request, "devices/actions/partials/history_row.html", {"action": action})
     if not action.is_terminal:
         return response
-    final = HttpResponseStopPolling(response.content)
-    final["HX-Trigger"] = ACTION_FINAL
-    return final
+    return trigger_client_event(HttpResponseStopPolling(response.content), ACTION_FINAL)
 
 
 @require_GET
