@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
+from devices.views.htmx import HtmxHttpRequest
 from devices.views.panels import device_actions_context, exemption_context
 from devices.wording import confirm_warning, needs_confirming
 
@@ -23,7 +24,7 @@ ACTION_FINAL = "action-final"
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_create(request: HttpRequest, pk: int) -> HttpResponse:
+def action_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     kind = request.POST.get("kind", "")
     if kind not in DEVICE_KINDS:
@@ -58,7 +59,7 @@ def _action_for_row(pk: int) -> Action:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def action_row(request: HttpRequest, pk: int) -> HttpResponse:
+def action_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One history row; polling stops once the action is final."""
     action = _action_for_row(pk)
     action.eta = outbox.estimated_send_time(action)
@@ -70,7 +71,7 @@ def action_row(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def exemption(request: HttpRequest, pk: int) -> HttpResponse:
+def exemption(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The exemption mode alone, redrawn when an action on the page reaches a final state."""
     device = get_object_or_404(Device, pk=pk)
     return render(request, "devices/actions/partials/exemption.html", exemption_context(device))
@@ -78,7 +79,7 @@ def exemption(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def action_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     if outbox.cancel(action, user=request.user):
         text = f"Cancelled {action.get_kind_display()} for {action.device.name}."
@@ -89,7 +90,7 @@ def action_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def action_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     try:
         queued = outbox.retry(action, user=request.user)
@@ -100,7 +101,7 @@ def action_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_change(request, action, text)
 
 
-def _after_change(request: HttpRequest, action: Action, text: str) -> HttpResponse:
+def _after_change(request: HtmxHttpRequest, action: Action, text: str) -> HttpResponse:
     if request.htmx:
         context = device_actions_context(action.device)
         context["notice"] = text

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -14,13 +14,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from devices import outbox
 from devices.models import BULK_ENDPOINT_KINDS, Action, ActionKind, UpstreamAttempt
-from devices.views.htmx import render_page_or_fragment
+from devices.views.htmx import HtmxHttpRequest, render_page_or_fragment
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def upstream_page(request: HttpRequest) -> HttpResponse:
+def upstream_page(request: HtmxHttpRequest) -> HttpResponse:
     state = outbox.upstream_state()
     context = {
         "budget": outbox.budget_view(),
@@ -35,7 +35,7 @@ def upstream_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def upstream_resume(request: HttpRequest) -> HttpResponse:
+def upstream_resume(request: HtmxHttpRequest) -> HttpResponse:
     outbox.resume(user=request.user)
     messages.info(request, "Sending resumed: the next call is a probe.")
     return redirect("devices:upstream")
