@@ -32,7 +32,7 @@ run: install
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	$(DEMO_ENV) exec $(BIN)/python manage.py rundemo --addr $(ADDR)
 
-# Production: DATABASE_URL and Q_CLUSTER_REDIS_URL as the user sets them (README, "Production").
+# Production: DATABASE_URL and Q_CLUSTER_REDIS_URL as the user sets them (docs/production.md).
 # SERVE_ARGS passes options to `manage.py serve` (--clusters 2, --allow-sqlite).
 serve: install
 	exec $(BIN)/python manage.py serve --prepare $(SERVE_ARGS)

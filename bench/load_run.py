@@ -11,7 +11,7 @@ cluster start, and locust runs two scenarios:
   1. browse: --users operators for --duration s on the list, search, a
      device's page and its action buttons;
   2. same click: --race operators press the same button of one device at once.
-Prints, per database, what the README shows: p50/p95 per endpoint, requests
+Prints, per database, what docs/benchmarks.md shows: p50/p95 per endpoint, requests
 per second, 5xx (must be 0), the race's actions (must be 1), the CPU that
 locust and the site used, and the machine's load average. Exits 1 when a
 5xx or a duplicate action was seen. Every process it starts, it stops.
@@ -205,7 +205,7 @@ def endpoint_rows(figures: dict) -> dict[str, dict]:
 
 
 def report(results: list[dict], args) -> bool:
-    """Print the markdown for the README; True when no 5xx and no duplicate action was seen."""
+    """Print the markdown for docs/benchmarks.md; True when no 5xx and no duplicate action was seen."""
     names = list(dict.fromkeys(name for figures in results for name in endpoint_rows(figures)))
     header = "| endpoint | " + " | ".join(f"{f['db']} requests | {f['db']} p50 ms | {f['db']} p95 ms" for f in results) + " |"
     say("")
@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("LOAD_DATABASE_URL", PG_URL),
                         help="a throw-away PostgreSQL database: it is dropped and created again (default: %(default)s)")
     # 3 workers × 4 threads served the most requests of 2-4 workers with and without threads on 2 cores
-    # (bench/load README section); threads let a request waiting on the database overlap another.
+    # (docs/benchmarks.md, "gunicorn workers and threads"); threads let a request waiting on the database overlap another.
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     # With keep-alive, a threaded worker now and then resets a connection it closes as idle just as the

@@ -1,4 +1,4 @@
-"""Short-lived tokens and an outage mid-drain (issue 13's "Done when"), against the simulator in-process.
+"""Short-lived tokens and an outage mid-drain (tokens living 44 s must not cost a grant per call, nor an outage minutes of silence), against the simulator in-process.
 
 Usage: .venv/bin/python bench/token_outage.py [--lifetime 44 --outage 30 --limit 10 --window 10
                                                 --actions 80 --drainers 2 --fault refuse --scale 1]

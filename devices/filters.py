@@ -150,7 +150,7 @@ class DeviceFilterSet(ForgivingFilterSet):
         empty_label="Any remediation state",
         choices=RemediationState.choices,
     )
-    # The cloud's view; the overview page links to these parameter names.
+    # The cloud's view (what the cloud sync stored); the overview page links to these parameter names.
     # Compliance as the list shows it (Device.standing), so that
     # `compliance=compliant` lists no exempt device the cloud calls compliant.
     compliance = django_filters.ChoiceFilter(

@@ -1,6 +1,6 @@
 """gunicorn's configuration: `gunicorn -c python:gearsdash.gunicorn_conf gearsdash.wsgi`.
 
-Everything a deployment changes comes from the environment (README, "Production").
+Everything a deployment changes comes from the environment (docs/production.md).
 It reads no Django settings: gunicorn reads it before the application loads.
 """
 

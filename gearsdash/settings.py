@@ -1,7 +1,7 @@
 """gearsdash settings.
 
-Everything a deployment changes comes from the environment (see README.md,
-"Configuration"); the embedded defaults run the demo: SQLite in var/, the
+Everything a deployment changes comes from the environment (see
+docs/configuration.md); the embedded defaults run the demo: SQLite in var/, the
 django-q2 ORM broker, and the bundled upstream simulator on 127.0.0.1:8001.
 """
 

@@ -1,4 +1,5 @@
-# The token path (issue 13): the token version a call used, when a run of failures began. Chained after 0008 by the lead.
+# The token path: the token version a call used (so a 401 for a token already replaced is retried, not
+# refreshed again), and when a run of failures began (so a pause is capped by how long the cloud has failed).
 
 from django.db import migrations, models
 

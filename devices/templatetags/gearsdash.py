@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django import template
 
+from devices import wording
+
 register = template.Library()
 
 
@@ -22,3 +24,9 @@ def duration(value: timedelta | None) -> str:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@register.filter
+def confirm_warning(kind: str) -> str:
+    """The warning said before an action of this kind is queued (devices/wording.py); empty when none is."""
+    return wording.confirm_warning(kind)

@@ -201,7 +201,7 @@ def test_page_one_of_the_name_sort_walks_the_lower_name_index(db, sort):
     assert "TEMP B-TREE" not in plan  # no sort of every row
 
 
-# ------------------------------------------------------------------ the cloud's view (issue 10)
+# ------------------------------------------------------------------ the cloud's view (cloud sync)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -15,14 +15,15 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
+from devices.views.htmx import HtmxHttpRequest
 from devices.views.panels import (
-    CONFIRM_KINDS,
     attempt_epoch,
     device_actions_context,
     exemption_context,
     history_state,
     history_version,
 )
+from devices.wording import confirm_warning, needs_confirming
 
 # The event the history's poll fires (HX-Trigger) when an action it showed open has ended: regions that depend
 # on an action's outcome redraw on it.
@@ -31,15 +32,16 @@ ACTION_FINAL = "action-final"
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_create(request: HttpRequest, pk: int) -> HttpResponse:
+def action_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     kind = request.POST.get("kind", "")
     if kind not in DEVICE_KINDS:
         messages.error(request, f"Unknown action {kind[:40]!r}; nothing was queued.")
         return redirect(device)
-    if kind in CONFIRM_KINDS and not request.htmx and request.POST.get("confirm") != "yes":
+    if needs_confirming(kind) and not request.htmx and request.POST.get("confirm") != "yes":
         # Without JavaScript there is no hx-confirm dialog: ask on a page.
-        return render(request, "devices/actions/confirm.html", {"device": device, "kind": kind, "label": ActionKind(kind).label})
+        return render(request, "devices/actions/confirm.html", {
+            "device": device, "kind": kind, "label": ActionKind(kind).label, "warning": confirm_warning(kind)})
     queued = outbox.enqueue(device, kind, user=request.user)
     label = ActionKind(kind).label
     if queued.created:
@@ -65,7 +67,7 @@ def _action_for_row(pk: int) -> Action:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def device_history(request: HttpRequest, pk: int) -> HttpResponse:
+def device_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The device's history rows, polled as one region while any is open: one budget read for all their ETAs.
 
     `open` names the rows the page showed open: when one of them has ended since, the answer fires
@@ -88,7 +90,7 @@ def device_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def exemption(request: HttpRequest, pk: int) -> HttpResponse:
+def exemption(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The exemption mode alone, redrawn when an action on the page reaches a final state."""
     device = get_object_or_404(Device, pk=pk)
     return render(request, "devices/actions/partials/exemption.html", exemption_context(device))
@@ -96,7 +98,7 @@ def exemption(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def action_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     if outbox.cancel(action, user=request.user):
         text = f"Cancelled {action.get_kind_display()} for {action.device.name}."
@@ -107,7 +109,7 @@ def action_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def action_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def action_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     action = _action_for_row(pk)
     try:
         queued = outbox.retry(action, user=request.user)
@@ -118,7 +120,7 @@ def action_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_change(request, action, text)
 
 
-def _after_change(request: HttpRequest, action: Action, text: str) -> HttpResponse:
+def _after_change(request: HtmxHttpRequest, action: Action, text: str) -> HttpResponse:
     if request.htmx:
         context = device_actions_context(action.device)
         context["notice"] = text

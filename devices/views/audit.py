@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from devices.filters import AuditFilterSet
 from devices.timeline import changes_text, readable_changes
 from devices.views.csv_response import csv_response
+from devices.views.htmx import HtmxHttpRequest
 
 EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail", "changes")
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     filterset = AuditFilterSet(request.GET)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
@@ -30,7 +31,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """The entries the log shows for these parameters, every page."""
     entries = AuditFilterSet(request.GET).qs
     rows = (

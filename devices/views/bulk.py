@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -14,13 +14,13 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, BulkJob
-from devices.views.htmx import wants_fragment
+from devices.views.htmx import HtmxHttpRequest, wants_fragment
 from devices.views.selection import selected_devices
 
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def bulk_action(request: HttpRequest) -> HttpResponse:
+def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     selection = selected_devices(request)
     ids = list(selection.devices.values_list("pk", flat=True))
@@ -50,6 +50,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 # The bar's segments, left to right: what each final state looks like.
 OUTCOMES = (Action.Status.SUCCEEDED, Action.Status.FAILED, Action.Status.SUPERSEDED, Action.Status.CANCELLED)
 ACTIONS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
 
 
 def outcome_segments(counts: dict[str, int], total: int) -> list[dict]:
@@ -111,7 +112,7 @@ def bulk_context(job: BulkJob, query=None) -> dict:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def bulk_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkJob.objects.select_related("created_by"), pk=pk)
     context = bulk_context(job, request.GET)
     if wants_fragment(request):
@@ -122,7 +123,7 @@ def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkJob, pk=pk)
     count = outbox.cancel_bulk(job, user=request.user)
     messages.info(request, f"Cancelled {count} waiting actions; those already sent keep their result.")
@@ -131,6 +132,8 @@ def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def bulk_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(BulkJob.objects.select_related("created_by"), 25).get_page(request.GET.get("page"))
+def bulk_list(request: HtmxHttpRequest) -> HttpResponse:
+    # By id too: jobs queued within the same clock tick must not swap pages between two requests.
+    jobs = BulkJob.objects.select_related("created_by").order_by("-created_at", "-pk")
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "devices/bulk/list.html", {"page": page})

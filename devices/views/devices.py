@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,17 +19,18 @@ from devices.inventory import delete_device, delete_devices, save_device
 from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
+from devices.views.htmx import HtmxHttpRequest, render_page_or_fragment
 from devices.views.table_rows import standing_notes, table_rows
-from devices.views.htmx import render_page_or_fragment
 from devices.views.paging import CappedPaginator
 from devices.views.panels import device_actions_context, remediation_context
 from devices.views.selection import selected_devices
+from devices.views.table_rows import table_rows
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def device_list(request: HttpRequest) -> HttpResponse:
+def device_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = DeviceFilterSet(request.GET)
     paginator = CappedPaginator(filterset.qs, filterset.page_size, ids_first=bool(filterset.value("q")))
     page = paginator.get_page(request.GET.get("page"))
@@ -59,14 +60,14 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def device_export(request: HttpRequest) -> StreamingHttpResponse:
+def device_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """Exactly the devices the list shows for these parameters: the import columns, then what the cloud says."""
     return csv_response("devices", EXPORT_COLUMNS, device_rows(DeviceFilterSet(request.GET).qs))
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def device_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
     # Show what is stored at once; fetch again when it is missing or stale.
     remediation.ensure_fresh_remediation(device, user=request.user)
@@ -94,7 +95,7 @@ def _save_form(form: DeviceForm, device: Device | None, user) -> Device | None:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.add_device", raise_exception=True)
-def device_create(request: HttpRequest) -> HttpResponse:
+def device_create(request: HtmxHttpRequest) -> HttpResponse:
     form = DeviceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = _save_form(form, None, request.user)
@@ -106,7 +107,7 @@ def device_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_device", raise_exception=True)
-def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def device_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     form = DeviceForm(request.POST or None, instance=device)
     if request.method == "POST" and form.is_valid():
@@ -118,7 +119,7 @@ def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.delete_device", raise_exception=True)
-def device_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def device_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device.objects.prefetch_related("macs"), pk=pk)
     if request.method == "POST":
         name = device.name
@@ -130,7 +131,7 @@ def device_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.delete_device", raise_exception=True)
-def device_bulk_delete(request: HttpRequest) -> HttpResponse:
+def device_bulk_delete(request: HtmxHttpRequest) -> HttpResponse:
     selection = selected_devices(request)
     devices, back = selection.devices, selection.back
     count = devices.count()

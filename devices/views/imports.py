@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -22,6 +22,7 @@ from devices.csv_io import (
 )
 from devices.forms import CsvUploadForm
 from devices.models import DeviceImport
+from devices.views.htmx import HtmxHttpRequest
 
 PREVIEW_VALID_ROWS = 200
 PREVIEW_ERROR_ROWS = 500
@@ -29,7 +30,7 @@ PREVIEW_ERROR_ROWS = 500
 
 @require_http_methods(["GET", "POST"])
 @permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: HtmxHttpRequest) -> HttpResponse:
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -46,7 +47,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "devices/imports/upload.html", {"form": form, "columns": COLUMNS})
 
 
-def pending_import(request: HttpRequest, pk) -> DeviceImport:
+def pending_import(request: HtmxHttpRequest, pk) -> DeviceImport:
     """The user's import that still awaits a decision, or a 404 that says why there is none."""
     found = DeviceImport.objects.filter(pk=pk, uploaded_by=request.user).first()
     if found is None:
@@ -64,7 +65,7 @@ def pending_import(request: HttpRequest, pk) -> DeviceImport:
 
 @require_http_methods(["GET", "POST"])
 @permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
-def import_preview(request: HttpRequest, pk) -> HttpResponse:
+def import_preview(request: HtmxHttpRequest, pk) -> HttpResponse:
     pending = pending_import(request, pk)
     if request.method == "POST":
         mode = request.POST.get("mode")

@@ -7,17 +7,18 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from devices.models import Notice
+from devices.views.htmx import HtmxHttpRequest
 
 # At most this many per answer; the client asks again from the last one it got.
 PAGE = 20
 
 
-def _cursor(request: HttpRequest) -> tuple[int | None, datetime | None] | None:
+def _cursor(request: HtmxHttpRequest) -> tuple[int | None, datetime | None] | None:
     """(after, since) from the query: after a notice id, or (a tab's first poll) since the page was rendered."""
     after, since = request.GET.get("after", ""), request.GET.get("since", "")
     if after:
@@ -34,7 +35,7 @@ def _cursor(request: HttpRequest) -> tuple[int | None, datetime | None] | None:
 @require_GET
 @never_cache
 @permission_required("devices.view_device", raise_exception=True)
-def notice_feed(request: HttpRequest) -> JsonResponse:
+def notice_feed(request: HtmxHttpRequest) -> JsonResponse:
     """{"notices": [...], "last": id}: ask again with after=last (an indexed `id > after` query)."""
     cursor = _cursor(request)
     if cursor is None:

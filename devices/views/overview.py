@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -21,7 +21,7 @@ from devices.charts import bar_chart
 from devices.fleet import fleet_counts
 from devices.models import Action, BulkJob
 from devices.usage import Period, limit_per_minute, usage
-from devices.views.htmx import wants_fragment
+from devices.views.htmx import HtmxHttpRequest, wants_fragment
 from devices.views.panels import sync_context
 
 RUNNING_SHOWN = 5
@@ -68,7 +68,7 @@ def figures_context(now: datetime) -> dict:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     context = activity_context()
     if wants_fragment(request):
         return render(request, "devices/overview/partials/activity.html", context)

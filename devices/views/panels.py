@@ -27,8 +27,6 @@ HISTORY_ROWS = 20
 # while all wait for slots further away: at most 20 polls a minute, a handful when nothing is about to change.
 POLL_FAST = 5
 POLL_SLOW = 20
-# Actions that change what the cloud enforces ask first.
-CONFIRM_KINDS = {ActionKind.EXEMPT_ALL}
 
 
 def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
@@ -43,7 +41,6 @@ def device_actions_context(device: Device, view: outbox.BudgetView | None = None
         "history": history,
         "budget": view,
         "kinds": DEVICE_ACTIONS,
-        "confirm_kinds": CONFIRM_KINDS,
     }
 
 

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -20,6 +20,7 @@ from devices.filters import DeviceFilterSet
 from devices.models import ActionKind, AuditEntry, Device, Priority, RemediationState
 from devices.remediation import email_body, is_trusted_link
 from devices.views.csv_response import csv_response
+from devices.views.htmx import HtmxHttpRequest
 from devices.views.panels import remediation_context
 
 # A second email of a device's link to the same owner within this time is refused (three clicks were three emails).
@@ -27,7 +28,7 @@ EMAIL_AGAIN_AFTER = timedelta(minutes=10)
 EXPORT_COLUMNS = ("name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "fetched_at")
 
 
-def _panel(request: HttpRequest, device: Device, notice: str = "") -> HttpResponse:
+def _panel(request: HtmxHttpRequest, device: Device, notice: str = "") -> HttpResponse:
     context = remediation_context(device)
     context["notice"] = notice
     response = render(request, "devices/remediation/partials/remediation_panel.html", context)
@@ -38,14 +39,14 @@ def _panel(request: HttpRequest, device: Device, notice: str = "") -> HttpRespon
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def remediation_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def remediation_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The panel alone; it polls while a fetch is on its way, then stops."""
     return _panel(request, get_object_or_404(Device, pk=pk))
 
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def remediation_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+def remediation_refresh(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     queued = outbox.enqueue(device, ActionKind.REMEDIATION, user=request.user, priority=Priority.CLICK)
     notice = "Fetching the remediation link now." if queued.created else "A fetch is already on its way."
@@ -64,7 +65,7 @@ def _trusted_device(pk: int) -> Device:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
+def remediation_email(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = _trusted_device(pk)
     if not device.owner_email:
         notice = f"{device.name} has no owner email; add one first."
@@ -76,7 +77,7 @@ def remediation_email(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(device)
 
 
-def _email(request: HttpRequest, device: Device) -> str:
+def _email(request: HtmxHttpRequest, device: Device) -> str:
     """Send the link to the device's owner, at most once per EMAIL_AGAIN_AFTER; the notice that says how it went."""
     with transaction.atomic():
         # The device row's lock makes two quick clicks wait for each other, so the second sees the first's entry.
@@ -99,7 +100,7 @@ def _clock(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M:%S")
 
 
-def _send(request: HttpRequest, device: Device) -> str:
+def _send(request: HtmxHttpRequest, device: Device) -> str:
     subject, body = email_body(device, device.remediation_link)
     try:
         send_mail(subject, body, None, [device.owner_email])
@@ -113,7 +114,7 @@ def _send(request: HttpRequest, device: Device) -> str:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def remediation_card(request: HttpRequest, pk: int) -> HttpResponse:
+def remediation_card(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A page to print and hand to the device's user."""
     device = _trusted_device(pk)
     return render(request, "devices/remediation/card.html", {**remediation_context(device), "printed": timezone.now()})
@@ -121,7 +122,7 @@ def remediation_card(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
-def remediation_export(request: HttpRequest) -> StreamingHttpResponse:
+def remediation_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """Device, owner, link and fetch time for what the list's filter shows."""
     rows = DeviceFilterSet(request.GET).qs.values_list(
         "name", "hwid", "owner_name", "owner_email", "remediation_state", "remediation_link", "remediation_fetched_at"

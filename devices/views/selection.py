@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from devices.filters import DeviceFilterSet
 from devices.models import Action, Device
+from devices.views.htmx import HtmxHttpRequest
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Selection:
     description: str
 
 
-def selected_devices(request: HttpRequest) -> Selection:
+def selected_devices(request: HtmxHttpRequest) -> Selection:
     """Ticked ids, everything the list's filter (sent along) matches, or a bulk job's failed devices."""
     listing = reverse("devices:device-list")
     if request.POST.get("select_all_matching") == "1":

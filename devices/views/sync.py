@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 from devices import outbox
 from devices.cloudsync import pages
 from devices.models import CloudSync
-from devices.views.htmx import wants_fragment
+from devices.views.htmx import HtmxHttpRequest, wants_fragment
 from devices.views.panels import sync_context
 
 RECENT_SYNCS = 10
@@ -22,7 +22,7 @@ RECENT_SYNCS = 10
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def sync_page(request: HttpRequest) -> HttpResponse:
+def sync_page(request: HtmxHttpRequest) -> HttpResponse:
     context = sync_context()
     if wants_fragment(request):
         response = render(request, "devices/sync/partials/progress.html", context)
@@ -33,7 +33,7 @@ def sync_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def sync_start(request: HttpRequest) -> HttpResponse:
+def sync_start(request: HtmxHttpRequest) -> HttpResponse:
     started = pages.start_sync(CloudSync.Trigger.OPERATOR, user=request.user)
     if started.created:
         text = f"Cloud sync #{started.sync.pk} started: its pages wait behind clicks and bulk actions."

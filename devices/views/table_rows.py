@@ -2,7 +2,7 @@
 
 A page shows 50 to 100 rows. Per row, the template filters (naturaltime, date,
 default, length), the display lookups and two URL reversals cost more than the
-rest of the page (issue 11). Here each cell is a plain value the table template
+rest of the page. Here each cell is a plain value the table template
 prints as it is; the URLs are reversed once per page and the MACs read in one query.
 """
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from devices.models import Device
 from devices.timeline import device_timeline, parse_cursor
-from devices.views.htmx import render_page_or_fragment
+from devices.views.htmx import HtmxHttpRequest, render_page_or_fragment
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
+def timeline_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(Device, pk=pk)
     before = request.GET.get("before", "")
     cursor = parse_cursor(before) if before else None

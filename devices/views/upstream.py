@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from devices import audit, cloudcheck, outbox
 from devices.models import Action, ActionKind, AuditEntry, UpstreamAttempt
-from devices.views.htmx import render_page_or_fragment
+from devices.views.htmx import HtmxHttpRequest, render_page_or_fragment
 
 # The button's check must end well inside gunicorn's timeout (30 s by
 # default): a short wait for a free request of the budget, and two calls
@@ -37,13 +37,13 @@ def _page_context() -> dict:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
-def upstream_page(request: HttpRequest) -> HttpResponse:
+def upstream_page(request: HtmxHttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/upstream_status.html", _page_context())
 
 
 @require_POST
 @permission_required("devices.trigger_actions", raise_exception=True)
-def upstream_resume(request: HttpRequest) -> HttpResponse:
+def upstream_resume(request: HtmxHttpRequest) -> HttpResponse:
     outbox.resume(user=request.user)
     messages.info(request, "Sending resumed: the next call is a probe.")
     return redirect("devices:upstream")

@@ -1,4 +1,4 @@
-"""Generate N synthetic devices, for benchmarks (bench/README) and load tests."""
+"""Generate N synthetic devices, for benchmarks (docs/benchmarks.md) and load tests."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def test_four_workers_hitting_an_expired_token_refresh_it_once(upstream):
 
 def test_tokens_living_4_4_s_and_a_3_s_outage_mid_drain_cost_3_grants_few_lines_and_a_prompt_resume(
         db, upstream, operator, settings, caplog):
-    # Issue 13's run at a tenth of its time base: tokens of 44 s, an outage of 30 s, resume within 10 s.
+    # bench/token_outage.py's run at a tenth of its time base: tokens of 44 s, an outage of 30 s, resume within 10 s.
     lifetime, outage, resume_within = 4.4, 3.0, 1.0
     # 11 per window: bulk work keeps one slot for clicks, so it still sends 10 per window, as the run measured.
     sim = upstream(limit=11, window=0.8, token_lifetime=lifetime)

@@ -126,6 +126,7 @@ def test_a_rows_final_answer_tells_the_page_to_redraw_the_exemption_mode(operato
     sample_device.exempt_mode = "all"
     sample_device.save()
     final = operator_client.get(row, headers=HTMX)
+    # htmx fires every event the header names, in its plain or its JSON form.
     assert final.status_code == 286 and "action-final" in json.loads(final.headers["HX-Trigger"])
     exemption = operator_client.get(reverse("devices:exemption", args=[sample_device.pk]), headers=HTMX).content.decode()
     assert "All issues exempt" in exemption and "pending" not in exemption

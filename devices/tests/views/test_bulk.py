@@ -194,3 +194,20 @@ def test_exempt_critical_goes_one_device_per_request(operator_client, lab_device
     body = operator_client.post(reverse("devices:bulk-action"),
                                 {"kind": "exempt_critical", "select_all_matching": "1", "q": "lab"}).content.decode()
     assert "One device per request" in body and '<strong id="bulk-requests">3 requests</strong>' in body
+
+
+def test_the_job_list_pages_so_jobs_past_the_newest_25_can_be_reached(viewer_client):
+    BulkJob.objects.bulk_create(BulkJob(kind="dhcprenew", description=f"job-{n:02}") for n in range(30))
+    url = reverse("devices:bulk-list")
+    first = viewer_client.get(url).content.decode()
+    assert "job-29" in first and "job-05" in first and "job-04" not in first
+    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+    second = viewer_client.get(url, {"page": 2}).content.decode()
+    assert all(f"job-{n:02}" in second for n in range(5)) and "job-05" not in second
+    assert 'href="?page=1" rel="prev"' in second and "Next" not in second
+
+
+def test_a_page_past_the_end_of_the_job_list_shows_the_last_page(viewer_client):
+    BulkJob.objects.bulk_create(BulkJob(kind="unexempt", description=f"job-{n:02}") for n in range(26))
+    body = viewer_client.get(reverse("devices:bulk-list"), {"page": "99"}).content.decode()
+    assert "job-00" in body and "Page 2 of 2" in body

@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
 from devices.models import Action, Device, MacAddress
+from devices.wording import CONFIRM_WARNINGS
 
 LIST = reverse("devices:device-list")
 HTMX = {"HX-Request": "true"}
+EXEMPT_ALL_WARNING = CONFIRM_WARNINGS["exempt_all"]
 
 
 def test_a_viewer_reads_but_may_not_change_anything(viewer_client, sample_device):
@@ -269,7 +271,7 @@ def test_each_rows_menu_queues_the_action_for_its_own_device(operator_client, ma
         assert f'<a href="{device.get_absolute_url()}">' in row
         assert f'<form method="post" action="{url}">' in row and row.count(f'hx-post="{url}"') == 4
         assert f"Actions<span class=\"visually-hidden\"> for {device.name}</span>" in row
-        assert f'hx-confirm="Exempt all issues on {device.name}?"' in row
+        assert f'hx-confirm="Exempt all issues on {device.name}? {EXEMPT_ALL_WARNING}"' in row
         action = re.search(r'<form method="post" action="([^"]+)">', row).group(1)
         assert operator_client.post(action, {"kind": "dhcprenew"}).status_code == 302
     assert [action.device for action in Action.objects.order_by("pk")] == devices
@@ -282,7 +284,7 @@ def test_a_name_written_as_html_is_escaped_in_every_part_of_its_row(operator_cli
     escaped = "&lt;b&gt;&quot;x&quot;&lt;/b&gt;"
     row = table_rows_html(body)[escaped]
     assert f'aria-label="Select {escaped}"' in row and f"> for {escaped}</span>" in row
-    assert f'hx-confirm="Exempt all issues on {escaped}?"' in row
+    assert f'hx-confirm="Exempt all issues on {escaped}? {EXEMPT_ALL_WARNING}"' in row
 
 
 def test_a_row_shows_the_primary_mac_first_the_owner_or_their_email_and_dashes_for_none(viewer_client, make_device):
