@@ -18,7 +18,7 @@ logger = logging.getLogger("gearsdash.access")
 
 # The ids of the elements that poll with hx-trigger="every …" (their htmx requests name them in HX-Trigger):
 # overview activity, upstream status, bulk and sync progress, remediation panel, an action's history row.
-POLLING_ELEMENTS = re.compile(r"overview-activity|upstream-status|bulk-progress|sync-progress|remediation|action-\d+")
+POLLING_ELEMENTS = re.compile(r"overview-activity|upstream-status|bulk-progress|sync-progress|remediation|device-history")
 # Paths polled without htmx (the notices feed, fetched by static/js/app.js), and the load balancer's probe.
 QUIET_PATHS = ("/devices/notices/", "/healthz")
 # A password reset link carries its token in the path.

@@ -53,7 +53,7 @@ def test_a_server_error_is_reported_once_with_its_traceback(viewer_client, caplo
 
 
 @pytest.mark.parametrize("trigger", ["upstream-status", "overview-activity", "bulk-progress", "sync-progress",
-                                     "remediation", "action-42"])
+                                     "remediation", "device-history"])
 def test_htmx_polls_are_logged_at_debug_only(viewer_client, caplog, trigger):
     poll = {"HX-Request": "true", "HX-Trigger": trigger}
     with caplog.at_level(logging.INFO):
