@@ -234,6 +234,10 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "malformed_next",
         "down",
         "remediation_link_override",
+        "bulk_per_item",
+        "other_client",
+        "reset_epoch",
+        "limit_header",
     }
     assert second["hang_seconds"] == 30.0
 
