@@ -277,8 +277,8 @@ class UpstreamState(models.Model):
     cloud_attempt_started_at = models.DateTimeField(
         null=True, blank=True, help_text="Start of the call that answer was to: what was in flight or sent since is not in its count.")
     cloud_attempt_id = models.PositiveBigIntegerField(null=True, blank=True)
-    cloud_expected_remaining = models.IntegerField(
-        null=True, blank=True, help_text="What our own log left of the limit at that answer: more than the cloud said means another client.")
+    cloud_ours_in_window = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units of our own calls the cloud may have counted at that answer (generously).")
     bulk_metering = models.CharField(max_length=8, choices=BulkMetering.choices, default=BulkMetering.UNKNOWN, blank=True)
     metering_learned_at = models.DateTimeField(null=True, blank=True)
     metering_evidence = models.CharField(max_length=300, blank=True, help_text="The answer the metering was learned from.")
@@ -288,10 +288,25 @@ class UpstreamState(models.Model):
         return self.blocked_until if self.blocked_until is not None and self.blocked_until > now else None
 
     @property
+    def cloud_expected_remaining(self) -> int | None:
+        """What our own calls leave of the cloud's limit (its header, else ours) at its last answer."""
+        if self.cloud_ours_in_window is None:
+            return None
+        return max((self.cloud_limit or settings.GEARS_RATE_LIMIT.requests) - self.cloud_ours_in_window, 0)
+
+    @property
     def another_client_suspected(self) -> bool:
-        """The cloud's last word left fewer requests than our own log explains: someone else spends the account's budget."""
-        return (self.cloud_remaining is not None and self.cloud_expected_remaining is not None
-                and self.cloud_remaining < self.cloud_expected_remaining)
+        """The cloud's last word left fewer requests than our own calls explain: someone else spends the account's budget."""
+        expected = self.cloud_expected_remaining
+        return self.cloud_remaining is not None and expected is not None and self.cloud_remaining < expected
+
+    @property
+    def cloud_word_tightens(self) -> bool:
+        """The cloud's last word left fewer requests than our own log allows under GEARS_RATE_LIMIT (another
+        client, or a lower limit): until its reset it caps what is sent."""
+        if self.cloud_remaining is None or self.cloud_ours_in_window is None:
+            return False
+        return self.cloud_remaining < settings.GEARS_RATE_LIMIT.requests - self.cloud_ours_in_window
 
     @property
     def cloud_limit_differs(self) -> bool:

@@ -67,14 +67,15 @@ def units(state: UpstreamState, items: int) -> int:
 
 
 def cloud_word(state: UpstreamState) -> CloudWord | None:
-    """The cloud's last count, if it is believed and says fewer remain than our own log explains.
+    """The cloud's last count, if it is believed and says fewer remain than our own log allows.
 
     A count our log explains adds nothing to it: the log is exact, and the
-    cloud's Reset-Time (whole seconds, rounded up) is coarser.
+    cloud's Reset-Time (whole seconds, rounded up) is coarser. One lower than
+    GEARS_RATE_LIMIT leaves (another client, or a lower limit) caps it.
     """
     if not believed() or state.cloud_remaining is None or state.cloud_reset_at is None:
         return None
-    if not state.another_client_suspected:
+    if not state.cloud_word_tightens:
         return None
     return CloudWord(state.cloud_remaining, state.cloud_reset_at.timestamp())
 
@@ -111,7 +112,7 @@ def record_word(state: UpstreamState, attempt_id: int, items: int, rate: RateLim
     state.cloud_seen_at = now
     state.cloud_attempt_started_at = started
     state.cloud_attempt_id = attempt_id
-    state.cloud_expected_remaining = limit - _ours_in_window(state, log, attempt_id, now, b, refused=refused)
+    state.cloud_ours_in_window = _ours_in_window(state, log, attempt_id, now, b, refused=refused)
 
 
 def _remaining_before(state: UpstreamState, log: list[Attempt], attempt_id: int, started: datetime,

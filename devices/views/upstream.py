@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,8 @@ def upstream_page(request: HttpRequest) -> HttpResponse:
         "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
         "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
         "batch_kinds": [ActionKind(kind).label for kind in BULK_ENDPOINT_KINDS],
+        "cloud_word_on": settings.GEARS_CLOUD_WORD,
+        "our_limit": settings.GEARS_RATE_LIMIT,
     }
     return render_page_or_fragment(request, "devices/upstream/page.html", "devices/upstream/partials/upstream_status.html", context)
 
