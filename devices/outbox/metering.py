@@ -112,7 +112,7 @@ def record_word(state: UpstreamState, attempt_id: int, items: int, rate: RateLim
     state.cloud_seen_at = now
     state.cloud_attempt_started_at = started
     state.cloud_attempt_id = attempt_id
-    state.cloud_ours_in_window = _ours_in_window(state, log, attempt_id, now, b, refused=refused)
+    state.cloud_ours_in_window = _ours_in_window(state, log, attempt_id, started, b, refused=refused)
 
 
 def _remaining_before(state: UpstreamState, log: list[Attempt], attempt_id: int, started: datetime,
@@ -128,10 +128,12 @@ def _remaining_before(state: UpstreamState, log: list[Attempt], attempt_id: int,
     return None if others else state.cloud_remaining
 
 
-def _ours_in_window(state: UpstreamState, log: list[Attempt], attempt_id: int, now: datetime, b: Budget, *,
+def _ours_in_window(state: UpstreamState, log: list[Attempt], attempt_id: int, started: datetime, b: Budget, *,
                     refused: bool) -> int:
-    """Units of ours the cloud may still count at `now`: generous, so that only another client explains less."""
-    since = now.timestamp() - b.window
+    """Units of ours the cloud may have counted in its answer to the call that began at `started`: generous,
+    so that only another client explains less. It answered after that start, so it counted nothing that
+    had finished a window before it."""
+    since = started.timestamp() - b.window
     return sum(units(state, a.items) for a in log
                if (a.span.finished is None or a.span.finished > since) and not (refused and a.id == attempt_id))
 
