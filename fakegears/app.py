@@ -38,6 +38,7 @@ from fakegears.oauth import (
     rate_limited_response,
     token_endpoint,
 )
+from fakegears.metering import other_client_share, request_cost, with_rate_headers
 from fakegears.ratelimit import RateDecision
 from fakegears.remediation_page import PAGE_PREFIX, PAGE_TEMPLATE, remediation_page
 from fakegears.responses import Request, Response, html_response, json_response, result_msg
@@ -125,7 +126,7 @@ class GearsApp:
 
         if self._faults_down():
             response = result_msg(503, "Service unavailable (simulated outage)")
-            return Outcome(_with_rate_headers(response, state.limiter.peek(key)), endpoint)
+            return Outcome(_with_rate_headers(state, response, state.limiter.peek(key, other_client_share(state))), endpoint)
 
         token = request.query.get("access_token") or _bearer_token(request.header("Authorization"))
         problem = state.access_token_problem(token)
@@ -136,12 +137,12 @@ class GearsApp:
                 {"error": "invalid_token", "error_description": problem},
                 [("WWW-Authenticate", 'Bearer error="invalid_token"')],
             )
-            return Outcome(_with_rate_headers(response, state.limiter.peek(key)), endpoint)
+            return Outcome(_with_rate_headers(state, response, state.limiter.peek(key, other_client_share(state))), endpoint)
 
-        decision = state.limiter.acquire(key)
+        decision = state.limiter.acquire(key, request_cost(state, endpoint, request), other_client_share(state))
         if not decision.allowed:
             return Outcome(
-                _with_rate_headers(rate_limited_response(decision), decision),
+                _with_rate_headers(state, rate_limited_response(decision), decision),
                 endpoint,
                 arrival=decision.arrival,
             )
@@ -176,7 +177,7 @@ class GearsApp:
                 traceback.print_exc(file=sys.stderr)
                 response = result_msg(500, "Internal simulator error")
         return Outcome(
-            _with_rate_headers(response, decision), endpoint, counted=True, arrival=decision.arrival
+            _with_rate_headers(state, response, decision), endpoint, counted=True, arrival=decision.arrival
         )
 
     # --- /o/oauth/ -----------------------------------------------------------
@@ -188,13 +189,13 @@ class GearsApp:
         if self._faults_down():
             response = oauth_error(503, "temporarily_unavailable", "Service unavailable (simulated outage)")
             if limited:
-                _with_rate_headers(response, state.limiter.peek(key))
+                _with_rate_headers(state, response, state.limiter.peek(key, other_client_share(state)))
             return Outcome(response, request.path)
         if request.path == AUTHORIZE_PATH:
             return Outcome(authorize_endpoint(state, request), AUTHORIZE_PATH)
         response, counted = token_endpoint(state, request, key)
         if limited and not any(name == "X-RateLimit-Limit" for name, _ in response.headers):
-            _with_rate_headers(response, state.limiter.peek(key))
+            _with_rate_headers(state, response, state.limiter.peek(key, other_client_share(state)))
         return Outcome(response, TOKEN_PATH, counted=counted)
 
     # --- helpers ---------------------------------------------------------------
@@ -227,9 +228,8 @@ def create_app(
     return GearsApp(state)
 
 
-def _with_rate_headers(response: Response, decision: RateDecision) -> Response:
-    response.headers = decision.headers() + response.headers
-    return response
+def _with_rate_headers(state: SimulatorState, response: Response, decision: RateDecision) -> Response:
+    return with_rate_headers(state, response, decision)
 
 
 def _bearer_token(header: str | None) -> str | None:

@@ -62,6 +62,18 @@ class FaultFields(ListingFields):
         0, COUNT, "the next K accepted API requests answer 200 with an HTML body, not JSON"
     )
     down: bool = _fault(False, Switch(), "API, OAuth and remediation pages answer 503")
+    # How the account's budget is metered and reported: readings the vendor leaves open
+    # (docs/upstream/api-notes.md §4, §6.1, §6.6); the defaults are the strict contract of §7.4.
+    bulk_per_item: bool = _fault(
+        False, Switch(), "a bulk request costs one unit of the limit per device it carries, not one"
+    )
+    other_client: int = _fault(
+        0, COUNT, "another client of the account spends K requests at the start of every window"
+    )
+    reset_epoch: bool = _fault(
+        False, Switch(), "X-RateLimit-Reset-Time is a Unix time, not seconds from now"
+    )
+    limit_header: int = _fault(0, COUNT, "X-RateLimit-Limit says K whatever the limit enforced (0: the limit)")
     remediation_link_override: str | None = _fault(
         None, Text(optional=True), "force the remediation_link value returned (for testing hostile links)"
     )

@@ -15,6 +15,12 @@ Semantics:
   the limiter as the first thing after authentication, before any work or
   injected latency, so this is the request's arrival time.
 - Rejected requests are not logged and do not use quota.
+- A request may cost more than one unit (`cost`: a bulk request metered per
+  device); it is admitted only if all its units fit, and each unit counts.
+- Another client of the same account may spend `others` units at the start
+  of every window period (the first `others` that fit, as a SIEM add-on or
+  a script would); they count like ours, so Remaining is lower than the
+  console's own count explains.
 """
 
 from __future__ import annotations
@@ -40,11 +46,14 @@ class RateDecision:
     # Monotonic-clock time at which the decision was taken.
     arrival: float
 
-    def headers(self) -> list[tuple[str, str]]:
+    def headers(self, *, limit: int = 0, epoch: float | None = None) -> list[tuple[str, str]]:
+        """`limit`: the Limit to announce instead of the one enforced (0: that one); `epoch`: the
+        Unix time of `arrival`, to send Reset-Time as a Unix time instead of seconds from now."""
+        reset = self.reset_seconds if epoch is None else math.ceil(epoch + self.reset_seconds)
         return [
-            ("X-RateLimit-Limit", str(self.limit)),
+            ("X-RateLimit-Limit", str(limit or self.limit)),
             ("X-RateLimit-Remaining", str(self.remaining)),
-            ("X-RateLimit-Reset-Time", str(self.reset_seconds)),
+            ("X-RateLimit-Reset-Time", str(reset)),
         ]
 
 
@@ -74,21 +83,49 @@ class SlidingWindowLimiter:
         self._live: dict[str, deque[float]] = {}
         # Per key: every accepted arrival, bounded (the independent measure).
         self._history: dict[str, deque[float]] = {}
+        # Per key: when the other client next spends its share of a window.
+        self._others_due: dict[str, float] = {}
         self.rejected = 0
+        self.others_spent = 0
 
-    def acquire(self, key: str) -> RateDecision:
-        """Admit or reject one request arriving now, and record it if admitted."""
+    def acquire(self, key: str, cost: int = 1, others: int = 0) -> RateDecision:
+        """Admit or reject one request arriving now, costing `cost` units, and record it if admitted.
+
+        `others`: units another client spends at the start of every window period.
+        """
         with self._lock:
             now = self._clock()
+            self._spend_others(key, now, others)
             live = self._prune(key, now)
-            if len(live) >= self.limit:
+            if len(live) + cost > self.limit:
                 self.rejected += 1
-                return RateDecision(False, self.limit, 0, self._reset_seconds(live, now), now)
-            live.append(now)
-            self._history.setdefault(key, deque(maxlen=self._history_size)).append(now)
+                return RateDecision(False, self.limit, max(0, self.limit - len(live)), self._reset_seconds(live, now), now)
+            history = self._history.setdefault(key, deque(maxlen=self._history_size))
+            for _ in range(cost):
+                live.append(now)
+                history.append(now)
             return RateDecision(True, self.limit, self.limit - len(live), self._reset_seconds(live, now), now)
 
-    def peek(self, key: str) -> RateDecision:
+    def _spend_others(self, key: str, now: float, others: int) -> None:
+        """The other client's requests of every period due by `now`, each at its period's start or,
+        if one of ours came later, just after that one (the log stays in arrival order)."""
+        if others <= 0:
+            self._others_due.pop(key, None)
+            return
+        due = self._others_due.setdefault(key, now)
+        while due <= now:
+            live = self._live.setdefault(key, deque())
+            at = max(due, live[-1]) if live else due
+            live = self._prune(key, at)
+            history = self._history.setdefault(key, deque(maxlen=self._history_size))
+            for _ in range(min(others, self.limit - len(live))):
+                live.append(at)
+                history.append(at)
+                self.others_spent += 1
+            due += self.window
+        self._others_due[key] = due
+
+    def peek(self, key: str, others: int = 0) -> RateDecision:
         """Current header values for `key` without counting anything.
 
         Used for responses that are not counted (401, 503) but must still
@@ -96,6 +133,7 @@ class SlidingWindowLimiter:
         """
         with self._lock:
             now = self._clock()
+            self._spend_others(key, now, others)
             live = self._prune(key, now)
             remaining = max(0, self.limit - len(live))
             return RateDecision(remaining > 0, self.limit, remaining, self._reset_seconds(live, now), now)
@@ -105,7 +143,9 @@ class SlidingWindowLimiter:
         with self._lock:
             self._live.clear()
             self._history.clear()
+            self._others_due.clear()
             self.rejected = 0
+            self.others_spent = 0
 
     def accepted_arrivals(self) -> dict[str, list[float]]:
         """Copy of the accepted-arrival history per key (monotonic times)."""

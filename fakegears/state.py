@@ -329,6 +329,7 @@ class SimulatorState:
                 "requests_total": sum(sum(c.values()) for c in self.status_counts.values()),
                 "requests_by_endpoint": {k: dict(v) for k, v in self.status_counts.items()},
                 "rate_limited": self.rate_limited,
+                "other_client_requests": self.limiter.others_spent,
                 "max_accepted_in_window": max(per_key.values(), default=0),
                 "max_accepted_in_window_by_key": per_key,
                 "token_grants": sum(self.token_grants.values()),

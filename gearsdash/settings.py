@@ -264,6 +264,10 @@ GEARS_REMEDIATION_TTL = env_int("GEARS_REMEDIATION_TTL", 15 * 60, minimum=0)
 # §2.3): waiting bulk actions of one kind and identifier type go out together.
 # 1 sends every action alone.
 GEARS_BATCH_SIZE = env_int("GEARS_BATCH_SIZE", 50, minimum=1)
+# Believe the cloud's X-RateLimit-* headers (the account's budget, which other
+# clients may share) and learn from its answers how it meters bulk requests.
+# Off, the budget is the local log alone: the blind limiter, for comparison.
+GEARS_CLOUD_WORD = env_bool("GEARS_CLOUD_WORD", True)
 # A cloud sync (Get Devices v2.2, 50 devices a request) starts when the last
 # one started longer ago than this many seconds; 0 turns the schedule off.
 GEARS_SYNC_INTERVAL = env_int("GEARS_SYNC_INTERVAL", 6 * 3600, minimum=0)

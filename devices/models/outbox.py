@@ -256,11 +256,20 @@ class PauseKind(models.TextChoices):
     RATE_LIMITED = "rate_limited", "rate limited"  # a 429: only its reset time lifts it
 
 
+class BulkMetering(models.TextChoices):
+    """How the cloud counts a bulk request against the limit (UpstreamState.bulk_metering), learned from its answers."""
+
+    UNKNOWN = "", "not learned yet"
+    PER_REQUEST = "request", "one unit per request"
+    PER_DEVICE = "device", "one unit per device"
+
+
 class UpstreamState(models.Model):
     """The single row every drainer locks before it claims: it serialises the
     budget across workers and machines, and holds the circuit breaker."""
 
     PauseKind = PauseKind
+    BulkMetering = BulkMetering
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     blocked_until = models.DateTimeField(null=True, blank=True)
@@ -275,10 +284,51 @@ class UpstreamState(models.Model):
     rate_limited_count = models.PositiveIntegerField(default=0, help_text="429s received: each one is an alarm.")
     last_alarm_at = models.DateTimeField(null=True, blank=True)
     last_alarm = models.CharField(max_length=300, blank=True)
+    # The cloud's last word on the account's budget (X-RateLimit-*), written with each answer under this row's lock.
+    cloud_limit = models.PositiveIntegerField(null=True, blank=True, help_text="X-RateLimit-Limit of the last answer.")
+    cloud_remaining = models.PositiveIntegerField(
+        null=True, blank=True, help_text="X-RateLimit-Remaining of the last answer.")
+    cloud_reset_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the window frees, by X-RateLimit-Reset-Time of the last answer.")
+    cloud_seen_at = models.DateTimeField(null=True, blank=True, help_text="When the last answer with the headers came.")
+    cloud_attempt_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the call that answer was to: what was in flight or sent since is not in its count.")
+    cloud_attempt_id = models.PositiveBigIntegerField(null=True, blank=True)
+    cloud_ours_in_window = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units of our own calls the cloud may have counted at that answer (generously).")
+    bulk_metering = models.CharField(max_length=8, choices=BulkMetering.choices, default=BulkMetering.UNKNOWN, blank=True)
+    metering_learned_at = models.DateTimeField(null=True, blank=True)
+    metering_evidence = models.CharField(max_length=300, blank=True, help_text="The answer the metering was learned from.")
 
     def pause_end(self, now: datetime) -> datetime | None:
         """The end of the pause in force at `now`, or None when sending goes on."""
         return self.blocked_until if self.blocked_until is not None and self.blocked_until > now else None
+
+    @property
+    def cloud_expected_remaining(self) -> int | None:
+        """What our own calls leave of the cloud's limit (its header, else ours) at its last answer."""
+        if self.cloud_ours_in_window is None:
+            return None
+        return max((self.cloud_limit or settings.GEARS_RATE_LIMIT.requests) - self.cloud_ours_in_window, 0)
+
+    @property
+    def another_client_suspected(self) -> bool:
+        """The cloud's last word left fewer requests than our own calls explain: someone else spends the account's budget."""
+        expected = self.cloud_expected_remaining
+        return self.cloud_remaining is not None and expected is not None and self.cloud_remaining < expected
+
+    @property
+    def cloud_word_tightens(self) -> bool:
+        """The cloud's last word left fewer requests than our own log allows under GEARS_RATE_LIMIT (another
+        client, or a lower limit): until its reset it caps what is sent."""
+        if self.cloud_remaining is None or self.cloud_ours_in_window is None:
+            return False
+        return self.cloud_remaining < settings.GEARS_RATE_LIMIT.requests - self.cloud_ours_in_window
+
+    @property
+    def cloud_limit_differs(self) -> bool:
+        """The cloud announces another limit than GEARS_RATE_LIMIT's."""
+        return self.cloud_limit is not None and self.cloud_limit != settings.GEARS_RATE_LIMIT.requests
 
     @property
     def paused(self) -> bool:
@@ -295,6 +345,8 @@ class UpstreamState(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row"),
             models.CheckConstraint(condition=Q(pause_kind__in=PauseKind.values), name="upstream_state_pause_kind_valid"),
+            models.CheckConstraint(condition=Q(bulk_metering__in=BulkMetering.values),
+                                   name="upstream_state_bulk_metering_valid"),
         ]
 
 

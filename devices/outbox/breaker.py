@@ -160,8 +160,12 @@ def record_outcome(state: UpstreamState, kind: str, outcome, now: datetime, *, i
 
 
 def _advise_smaller_batches(state: UpstreamState, error, items: int) -> None:
-    # The cloud may count the devices of a bulk request, not only the request: smaller batches are the remedy.
-    advice = f"If 429s recur, lower GEARS_BATCH_SIZE (now {settings.GEARS_BATCH_SIZE})."
+    # The cloud may count the devices of a bulk request, not only the request: smaller batches are the remedy,
+    # and once the console has learned so from the answers it sizes them itself.
+    if settings.GEARS_CLOUD_WORD and state.bulk_metering == UpstreamState.BulkMetering.PER_DEVICE:
+        advice = "The cloud counts each device of a bulk request: batches now shrink to what its window holds."
+    else:
+        advice = f"If 429s recur, lower GEARS_BATCH_SIZE (now {settings.GEARS_BATCH_SIZE})."
     state.last_alarm = fit(UpstreamState, "last_alarm",
                            f"429 from the cloud after a batch of {items} devices; waiting {error.retry_after:g} s "
                            f"as it asked. {advice}")

@@ -21,6 +21,8 @@ from devices.outbox.calls import (
     waiting_before_call,
 )
 from devices.outbox.clock import db_now
+from devices.cloudword import cloud_start
+from devices.outbox.metering import attempt_log, cloud_word, metered_spans, metering_note, per_device, spent_since_word
 from devices.ratelimit import Budget, Span, next_start, window_usage
 
 # Seconds per call assumed before any call has finished.
@@ -39,11 +41,13 @@ def budget() -> Budget:
 
 def attempt_spans(now: datetime, b: Budget) -> list[Span]:
     """Every logged attempt that may still occupy the window at `now`."""
-    horizon = now - timedelta(seconds=b.call_timeout + b.window + b.margin + 1)
-    rows = UpstreamAttempt.objects.filter(started_at__gte=horizon).values_list(
-        "started_at", "finished_at", "action__priority", "connection_check")
-    return [Span(started.timestamp(), finished.timestamp() if finished else None, priority == Priority.CLICK or check)
-            for started, finished, priority, check in rows]
+    return [attempt.span for attempt in attempt_log(now, b)]
+
+
+def batch_capacity(per_device: bool, b: Budget) -> int:
+    """Devices a batch carries in a steady backlog: GEARS_BATCH_SIZE, or what a window holds for bulk
+    work when the cloud counts each device."""
+    return max(1, min(settings.GEARS_BATCH_SIZE, b.bulk_slots)) if per_device else settings.GEARS_BATCH_SIZE
 
 
 def from_epoch(epoch: float) -> datetime:
@@ -72,6 +76,9 @@ class BudgetView:
     block_reason: str
     pause_kind: str
     queue: Waiting
+    # How the cloud meters a bulk request, when learned ("" if not): the ETAs count with it.
+    metering_note: str = ""
+    per_device: bool = False
 
     @property
     def paused(self) -> bool:
@@ -131,10 +138,19 @@ def budget_view() -> BudgetView:
     b = budget()
     now = db_now()
     state = upstream_state()
-    spans = attempt_spans(now, b)
+    log = attempt_log(now, b)
+    spans = metered_spans(state, log)
     blocked = state.blocked_until.timestamp() if state.blocked_until else None
-    click_slot = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True))
+    word, spent = cloud_word(state), spent_since_word(state, log)
+    click_slot = from_epoch(max(next_start(spans, now.timestamp(), b, blocked, click=True),
+                                cloud_start(word, spent, 1, now.timestamp())))
+    bulk_slot = from_epoch(max(next_start(spans, now.timestamp(), b, blocked),
+                               cloud_start(word, spent, 1, now.timestamp(), reserve=b.reserved_for_clicks)))
     latency = average_latency()
+    by_device = per_device(state)
+    capacity = batch_capacity(by_device, b)
+    # Under per-device metering a batch of k devices takes k of the window's bulk slots.
+    bulk_units = capacity if by_device else 1
     return BudgetView(
         now=now,
         used=window_usage(spans, now.timestamp(), b),
@@ -142,13 +158,15 @@ def budget_view() -> BudgetView:
         window=b.window,
         next_slot=click_slot,  # a click's: bulk waits longer
         click_slot=click_slot,
-        bulk_slot=from_epoch(next_start(spans, now.timestamp(), b, blocked)),
+        bulk_slot=bulk_slot,
         seconds_per_call=b.seconds_per_call(latency),
-        bulk_seconds_per_call=b.seconds_per_bulk_call(latency),
+        bulk_seconds_per_call=b.seconds_per_bulk_call(latency) * bulk_units,
         blocked_until=state.blocked_until,
         block_reason=state.block_reason,
         pause_kind=state.pause_kind,
-        queue=waiting(settings.GEARS_BATCH_SIZE),
+        queue=waiting(capacity),
+        metering_note=metering_note(state),
+        per_device=by_device,
     )
 
 

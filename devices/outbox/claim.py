@@ -23,11 +23,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamId, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
-from devices.outbox.budget import attempt_spans, budget, from_epoch
+from devices.cloudword import CloudWord, cloud_start, cloud_units_left, free_units, unit_paced_start
+from devices.outbox.budget import budget, from_epoch
 from devices.outbox.clock import db_now
 from devices.outbox.final import failed_for_good
 from devices.outbox.kinds import is_batched, kind_of
-from devices.ratelimit import Budget, next_start
+from devices.outbox.metering import Attempt, attempt_log, cloud_word, metered_spans, per_device, spent_since_word
+from devices.ratelimit import Budget, Span, next_start
 from devices.upstream import GearsError
 
 logger = logging.getLogger(__name__)
@@ -156,9 +158,12 @@ def claim_next(worker: str) -> Step:
                 return Wait(later)
             return Wait(now + BEHIND_IN_FLIGHT) if waiting.exists() else IDLE
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
-        spans = attempt_spans(now, b)
+        log = attempt_log(now, b)
+        spans = metered_spans(state, log)
+        word, spent = cloud_word(state), spent_since_word(state, log)
         # Not even a click may start: wait without taking any row.
-        start = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True))
+        start = from_epoch(max(next_start(spans, now.timestamp(), b, blocked, click=True),
+                               cloud_start(word, spent, 1, now.timestamp())))
         if start > now:
             return Wait(start)
         action = (
@@ -167,7 +172,7 @@ def claim_next(worker: str) -> Step:
         if action is None:
             return Wait(now + ROW_TAKEN)
         if action.priority != Priority.CLICK:
-            start = from_epoch(next_start(spans, now.timestamp(), b, blocked))
+            start = from_epoch(_bulk_start(state, log, spans, word, spent, now, b, blocked))
             if start > now:
                 return Wait(start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
@@ -182,10 +187,41 @@ def claim_next(worker: str) -> Step:
             return Wait(now)
         if not is_batched(action):
             return Claim(action.pk, _take([(action, target)], worker, now, b), worker, action.kind, target)
-        items = [(action, target), *_companions(due, action, target.opt, settings.GEARS_BATCH_SIZE - 1)]
+        size = _batch_size(state, spans, word, spent, now, b)
+        items = [(action, target)]
+        if size > 1:
+            items += _companions(due, action, target.opt, size - 1)
         attempt_id = _take(items, worker, now, b)
         return Batch(attempt_id, worker, action.kind, target.opt, tuple(a.pk for a, _ in items),
                      tuple(t.value for _, t in items))
+
+
+def _bulk_start(state: UpstreamState, log: list[Attempt], spans: list[Span], word: CloudWord | None, spent: int,
+                now: datetime, b: Budget, blocked: float | None) -> float:
+    """When work other than a click may start: the local log's limit and pacing (by units under per-device
+    metering), and the cloud's word, keeping the click slot in both."""
+    start = next_start(spans, now.timestamp(), b, blocked)
+    if per_device(state):
+        start = max(start, unit_paced_start(((a.span, a.items) for a in log), now.timestamp(), b))
+    return max(start, cloud_start(word, spent, 1, now.timestamp(), reserve=b.reserved_for_clicks))
+
+
+def _batch_size(state: UpstreamState, spans: list[Span], word: CloudWord | None, spent: int, now: datetime,
+                b: Budget) -> int:
+    """Devices the next batch may carry: GEARS_BATCH_SIZE, unless the cloud may count each of them.
+
+    Under per-device metering a batch takes no more than the window's free slots;
+    while the metering is unknown, and under per-device metering, no more than
+    the cloud's word still allows (so learning it costs no 429).
+    """
+    size = settings.GEARS_BATCH_SIZE
+    if per_device(state):
+        size = min(size, free_units(spans, now.timestamp(), b))
+    if state.bulk_metering != UpstreamState.BulkMetering.PER_REQUEST:
+        left = cloud_units_left(word, spent, now.timestamp(), reserve=b.reserved_for_clicks)
+        if left is not None:
+            size = min(size, left)
+    return max(size, 1)
 
 
 def _companions(due: QuerySet, head: Action, opt: int, limit: int) -> list[tuple[Action, UpstreamId]]:

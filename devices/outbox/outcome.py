@@ -22,12 +22,14 @@ from django.db import DataError, transaction
 from devices import notices
 from devices.models import Action, UpstreamAttempt, UpstreamId, UpstreamState, UpstreamToken
 from devices.outbox.breaker import locked_state, record_outcome
+from devices.outbox.budget import budget
 from devices.outbox.claim import Batch, Claim
 from devices.outbox.clock import db_now
 from devices.outbox.device_actions import BatchItem
 from devices.outbox.final import failed_for_good
 from devices.outbox.kinds import kind_of
 from devices.outbox.limits import fit
+from devices.outbox.metering import record_word
 from devices.upstream import BulkActionResult, GearsAuthError, GearsError, GearsRateLimited
 
 logger = logging.getLogger(__name__)
@@ -219,8 +221,13 @@ def _write(attempt_id: int, worker: str, action_ids: tuple[int, ...], outcome: O
         # One check per bulk job the request ended actions of (a batch is mostly one job).
         for action in {action.bulk_job_id: action for action in done if action.is_terminal}.values():
             notices.bulk_action_ended(action)
+        # The cloud's count, before the breaker: what a batch's answer taught shapes its advice.
+        record_word(state, attempt_id, len(action_ids), getattr(outcome, "rate_limit", None), now, budget(),
+                    refused=kind == UpstreamAttempt.Outcome.RATE_LIMITED)
         if not outdated:
             record_outcome(state, kind, outcome, now, items=len(action_ids))
+        else:
+            state.save()
         return done
 
 

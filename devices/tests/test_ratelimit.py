@@ -10,14 +10,17 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.cloudword import CloudWord, cloud_start
 from devices.ratelimit import Budget, Span, next_start, window_usage
 
 
-def simulate(budget: Budget, drainers: int, latencies: list[float], arrival_fractions: list[float], calls: int):
+def simulate(budget: Budget, drainers: int, latencies: list[float], arrival_fractions: list[float], calls: int,
+             cap=None):
     """Discrete-event run of `drainers` concurrent senders over a backlog of `calls`.
 
-    Each call starts when next_start allows, lasts latencies[i], and reaches
-    the cloud at a point inside it (arrival_fractions[i]). Returns starts and
+    Each call starts when next_start allows (and `cap(clock, starts)`, if
+    given, a cap the caller applies), lasts latencies[i], and reaches the
+    cloud at a point inside it (arrival_fractions[i]). Returns starts and
     arrivals, both on the fake clock.
     """
     log: list[list[float | None]] = []  # [started, finished]
@@ -32,6 +35,8 @@ def simulate(budget: Budget, drainers: int, latencies: list[float], arrival_frac
             log[finished_call][1] = clock
         spans = [Span(s, f) for s, f in log]
         start = next_start(spans, clock, budget)
+        if cap is not None:
+            start = max(start, cap(clock, starts))
         if start > clock:
             heapq.heappush(ready, (start, drainer, None))
             continue
@@ -200,3 +205,38 @@ def test_a_click_is_paced_behind_clicks_only():
     assert next_start(bulk_just_sent, 100.0, budget) == 99.0 + budget.pacing
     click_just_sent = [Span(99.0, 99.5, click=True)]
     assert next_start(click_just_sent, 100.0, budget, click=True) == 99.0 + budget.click_pacing
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    requests=st.integers(1, 12),
+    window=st.floats(0.5, 60),
+    drainers=st.integers(1, 5),
+    latencies=st.lists(st.floats(0, 5), min_size=1, max_size=20),
+    fractions=st.lists(st.floats(0, 1), min_size=1, max_size=20),
+    words=st.lists(st.tuples(st.integers(0, 20), st.floats(-5, 120), st.integers(0, 5)), min_size=1, max_size=10),
+)
+def test_with_any_cloud_word_admitted_starts_never_exceed_the_local_limit(requests, window, drainers, latencies,
+                                                                            fractions, words):
+    # The cloud says anything: any Remaining (above the limit too), any reset, any count of ours since.
+    budget = Budget(requests, window, margin=0.01, call_timeout=6)
+
+    def cloud_cap(clock: float, starts: list[float]) -> float:
+        # The word of the answer to the last start: its reset is counted from that start.
+        remaining, reset_in, spent = words[len(starts) % len(words)]
+        word = CloudWord(remaining, (starts[-1] if starts else 0.0) + reset_in)
+        return cloud_start(word, spent, 1, clock, reserve=budget.reserved_for_clicks)
+
+    starts, arrivals = simulate(budget, drainers, latencies, fractions, calls=requests * 3 + 2, cap=cloud_cap)
+    assert most_in_any_window(starts, window) <= requests
+    assert most_in_any_window(arrivals, window) <= requests
+    assert all(later >= earlier for earlier, later in itertools.pairwise(starts))  # a cap only ever delays
+
+
+def test_the_cloud_word_holds_a_call_until_its_reset_only_while_it_is_in_force():
+    word = CloudWord(remaining=2, reset_at=10.0)
+    assert cloud_start(word, spent=1, units=1, now=5.0) == 5.0
+    assert cloud_start(word, spent=2, units=1, now=5.0) == 10.0
+    assert cloud_start(word, spent=1, units=1, now=5.0, reserve=1) == 10.0  # the click's slot is kept
+    assert cloud_start(word, spent=9, units=1, now=10.0) == 10.0  # past its reset it caps nothing
+    assert cloud_start(None, spent=9, units=9, now=3.0) == 3.0

@@ -19,10 +19,12 @@ DEFAULT_EXPIRES_IN = 43199
 DEFAULT_RETRY_AFTER = 60.0
 # A reset of 0 s would send the caller straight back into the same window.
 MIN_RETRY_AFTER = 1.0
-# Above this a "seconds" header is taken for a Unix time: the unit of
-# X-RateLimit-Reset-Time (seconds until reset, or the epoch) is not
-# documented (docs/upstream/api-notes.md §6.6); the simulator sends seconds until reset.
-EPOCH_THRESHOLD = 1_000_000_000
+# The unit of X-RateLimit-Reset-Time (seconds until reset, or the epoch) is
+# not documented (docs/upstream/api-notes.md §6.6). No window of the documented
+# "10/min" comes near a day, so a larger value can only be a Unix time, and is
+# read as one when it lies within a day of the answer's time; any other large
+# value is garbled (never a wait of years).
+MAX_RESET_SECONDS = 86_400.0
 
 RemediationState = Literal["link", "no_issues", "not_found"]
 
@@ -149,8 +151,8 @@ def _retry_after_header(value: str | None) -> float | None:
 def _seconds_until(value: str | None, now: float | None = None) -> float | None:
     """A delay in seconds from a header, or None if garbled.
 
-    Large values are taken for Unix times (the unit of X-RateLimit-Reset-Time
-    is undocumented, docs/upstream/api-notes.md §6.6).
+    Values over a day are Unix times if within a day of `now`, else garbled (the unit of
+    X-RateLimit-Reset-Time is undocumented, docs/upstream/api-notes.md §6.6).
     """
     if value is None:
         return None
@@ -160,8 +162,11 @@ def _seconds_until(value: str | None, now: float | None = None) -> float | None:
         return None
     if not math.isfinite(number) or number < 0:
         return None
-    if number >= EPOCH_THRESHOLD:
-        number = max(number - (time.time() if now is None else now), 0.0)
+    if number > MAX_RESET_SECONDS:
+        now = time.time() if now is None else now
+        if abs(number - now) > MAX_RESET_SECONDS:
+            return None
+        number = max(number - now, 0.0)
     return number
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
@@ -31,6 +32,8 @@ def _page_context() -> dict:
         "sent_last_hour": UpstreamAttempt.objects.filter(started_at__gte=timezone.now() - timedelta(hours=1)).count(),
         "in_flight": Action.objects.filter(status=Action.Status.SENDING).count(),
         "batch_kinds": [ActionKind(kind).label for kind in outbox.batched_kinds()],
+        "cloud_word_on": settings.GEARS_CLOUD_WORD,
+        "our_limit": settings.GEARS_RATE_LIMIT,
     }
 
 

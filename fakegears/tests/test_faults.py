@@ -239,6 +239,10 @@ def test_faults_update_is_partial_and_returns_all_settings(client: GearsClient) 
         "past_end",
         "broken_device_next",
         "exempt_hides_issues",
+        "bulk_per_item",
+        "other_client",
+        "reset_epoch",
+        "limit_header",
     }
     assert second["hang_seconds"] == 30.0
 
