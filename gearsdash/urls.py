@@ -45,6 +45,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return render(request, "404.html", {"reason": not_found_reason(exception)}, status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 with the view's sentence (a BadRequest's message says what was wrong), else a general one."""
+    message = exception.args[0] if exception is not None and exception.args else None
+    reason = message if isinstance(message, str) and message else "The request could not be understood."
+    return render(request, "400.html", {"reason": reason}, status=400)
+
+
+handler400 = bad_request
 handler404 = page_not_found
 
 urlpatterns = [

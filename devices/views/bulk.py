@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 from devices import outbox
 from devices.models import BULK_ENDPOINT_KINDS, DEVICE_KINDS, Action, ActionKind, BulkJob
 from devices.views.htmx import wants_fragment
+from devices.views.paging import page_number
 from devices.views.selection import selected_devices
 
 
@@ -100,7 +101,7 @@ def bulk_context(job: BulkJob, query=None) -> dict:
         "segments": outcome_segments(counts, total),
         "outcome": outcome_sentence(counts),
         "status": status,
-        "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(query.get("page")),
+        "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(page_number(query.get("page"))),
         "eta": outbox.estimated_finish(job.actions.all(), view) if pending else None,
         "requests_left": outbox.waiting(view.batch_size, Q(bulk_job=job)).calls if pending else 0,
         "batched": job.kind in BULK_ENDPOINT_KINDS and view.batch_size > 1,
@@ -132,5 +133,5 @@ def bulk_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 def bulk_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(BulkJob.objects.select_related("created_by"), 25).get_page(request.GET.get("page"))
+    page = Paginator(BulkJob.objects.select_related("created_by"), 25).get_page(page_number(request.GET.get("page")))
     return render(request, "devices/bulk/list.html", {"page": page})

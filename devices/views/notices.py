@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from devices.ids import parse_id
 from devices.models import Notice
 
 # At most this many per answer; the client asks again from the last one it got.
@@ -21,7 +22,8 @@ def _cursor(request: HttpRequest) -> tuple[int | None, datetime | None] | None:
     """(after, since) from the query: after a notice id, or (a tab's first poll) since the page was rendered."""
     after, since = request.GET.get("after", ""), request.GET.get("since", "")
     if after:
-        return (int(after), None) if after.isascii() and after.isdigit() and len(after) < 19 else None
+        number = parse_id(after, minimum=0)
+        return (number, None) if number is not None else None
     try:
         epoch = float(since)
     except ValueError:
