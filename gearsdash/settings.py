@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which is the first to read a form: a body over its cap is never read.
+    "gearsdash.body_limit.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view needs a login unless marked @login_not_required.
@@ -186,6 +188,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 DEVICE_IMPORT_MAX_BYTES = env_int("GEARSDASH_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Every other request body (logins, bulk forms); the import's upload view takes
+# DEVICE_IMPORT_MAX_BYTES and its form (gearsdash/body_limit.py).
+GEARSDASH_MAX_BODY_BYTES = env_int("GEARSDASH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 # Hardening that applies whenever DEBUG is off (`manage.py check --deploy` is
 # clean with the defaults). A plain-HTTP deployment turns the HTTPS parts off
