@@ -241,7 +241,20 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The upstream: MetaDefender IT Access (formerly OPSWAT Gears). The defaults
-# point at the bundled simulator, which `make run` starts.
+# point at the bundled simulator, which `make run` starts. They apply only to
+# the demo (GEARSDASH_DEMO=1, as `make run` sets it) or with DEBUG on: a
+# production start without its own upstream would send every action to a
+# simulator that is not there, with the demo's credentials.
+GEARSDASH_DEMO = env_bool("GEARSDASH_DEMO", False)
+if not (DEBUG or GEARSDASH_DEMO):
+    _missing = [] if env_str("GEARS_BASE_URL") else ["GEARS_BASE_URL"]
+    if not env_str("GEARS_ACCESS_TOKEN") and not (env_str("GEARS_CLIENT_ID") and env_str("GEARS_CLIENT_SECRET")):
+        _missing.append("GEARS_CLIENT_ID and GEARS_CLIENT_SECRET (or GEARS_ACCESS_TOKEN)")
+    if _missing:
+        raise ImproperlyConfigured(
+            "Set " + "; ".join(_missing) + ": without them the console would use the demo simulator's "
+            "address and credentials. GEARSDASH_DEMO=1 runs the demo."
+        )
 GEARS_BASE_URL = env_url("GEARS_BASE_URL", "http://127.0.0.1:8001")
 GEARS_CLIENT_ID = env_str("GEARS_CLIENT_ID", "gearsdash-demo")
 GEARS_CLIENT_SECRET = env_str("GEARS_CLIENT_SECRET", "gearsdash-demo-secret")
