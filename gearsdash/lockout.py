@@ -8,6 +8,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
+def attempted_username(request: HttpRequest, credentials: dict | None = None) -> str:
+    """django-axes' AXES_USERNAME_CALLABLE: the username tried, cut to what its records hold.
+
+    AccessAttempt.username is 255 characters: a longer one failed to be written
+    on PostgreSQL (a 500, and no failure counted). Names sharing their first 255
+    characters share one count, which only locks them out sooner.
+    """
+    from axes.models import AccessAttempt  # models are not ready when settings name this
+
+    username = (credentials or {}).get("username") or request.POST.get("username", "") or ""
+    return str(username)[: AccessAttempt._meta.get_field("username").max_length]
+
+
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     """django-axes' AXES_LOCKOUT_CALLABLE: 429 with the login form and the cool-off in minutes."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))

@@ -156,6 +156,7 @@ AXES_RESET_ON_SUCCESS = True
 # Failures are kept (AccessAttempt); a row per successful login would only grow.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "gearsdash.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "gearsdash.lockout.attempted_username"
 AXES_CLIENT_IP_CALLABLE = "gearsdash.client_ip.client_ip"
 # How many reverse proxies in front of the site append to X-Forwarded-For
 # (0: REMOTE_ADDR is the client). Too high lets a client choose its own address.

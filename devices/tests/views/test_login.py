@@ -139,3 +139,16 @@ def test_the_client_address_trusts_only_the_configured_proxies(rf, settings, pro
     settings.GEARSDASH_TRUSTED_PROXIES = proxies
     headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     assert client_ip(rf.get("/", REMOTE_ADDR=peer, **headers)) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("length", [151, 256, 10_000])
+def test_a_username_too_long_for_any_account_is_a_failed_login_that_is_counted(client, length):
+    from axes.models import AccessAttempt
+
+    name = "u" * length
+    response = attempt(client, name, "wrong")
+    assert response.status_code == 200 and not logged_in(response)
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    guess_wrong(client, name, LIMIT - 1)
+    assert attempt(client, name, "wrong").status_code == 429
