@@ -12,6 +12,7 @@ from django.views.decorators.cache import cache_control
 
 from devices.views import healthz, overview
 from gearsdash import password_reset
+from gearsdash.lockout import ThrottledPasswordChangeForm
 
 admin.site.site_header = "gearsdash administration"
 
@@ -52,6 +53,13 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return render(request, "400.html", {"reason": reason}, status=400)
 
 
+class ThrottledPasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
 handler400 = bad_request
 handler404 = page_not_found
 
@@ -64,7 +72,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Logging out after the session expired must not ask for a login first.
     path("accounts/logout/", login_not_required(auth_views.LogoutView.as_view()), name="logout"),
-    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/", ThrottledPasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
