@@ -61,8 +61,11 @@ def test_a_typed_name_with_a_bidirectional_control_is_refused_naming_it(admin_cl
 
 @pytest.mark.parametrize("control", BIDI_CONTROLS)
 def test_a_cloud_hostname_loses_its_bidirectional_controls_before_it_is_a_name(control):
-    from devices.cloudsync.values import _name
+    from devices.cloudsync.values import listed
+    from devices.upstream.listing import CloudDevice
     from devices.validators import one_line
 
-    assert _name(f"invoice{control}fdp.exe", "H1") == "invoicefdp.exe"
+    cloud = CloudDevice(hwid="H1", hostname=f"invoice{control}fdp.exe", status=0, exempt=None,
+                        remediation_link=None, last_seen=None, macs=())
+    assert listed(cloud, []).name == "invoicefdp.exe"
     assert one_line(f"Action needed on ws{control}01") == "Action needed on ws01"
