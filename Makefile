@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
 # The demo: plain HTTP on 127.0.0.1, the bundled simulator as the upstream.
-DEMO_ENV := DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
+DEMO_ENV := GEARSDASH_DEMO=1 DJANGO_HTTPS=0 GEARS_BASE_URL=$${GEARS_BASE_URL:-http://127.0.0.1:8001}
 
 .PHONY: run serve worker test test-unit test-integration install install-test clean bench-load
 

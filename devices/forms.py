@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from devices.inventory import DeviceRecord, conflicting_owners
 from devices.models import Device
 from devices.validators import normalize_mac_list
+from gearsdash.sizes import megabytes
 
 
 def _belongs_to(identifier: str, device: Device) -> str:
@@ -84,16 +85,20 @@ class DeviceForm(forms.ModelForm):
 
 
 class CsvUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8, comma or semicolon separated.")
+    file = forms.FileField(label="CSV file")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read per form: the limit is a setting, and a test may change it.
+        self.fields["file"].help_text = (
+            f"UTF-8, comma or semicolon separated, at most {megabytes(settings.DEVICE_IMPORT_MAX_BYTES)} MB."
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.DEVICE_IMPORT_MAX_BYTES:
             raise ValidationError(
                 "The file is %(size)s MB; the limit is %(limit)s MB.",
-                params={
-                    "size": round(upload.size / 1e6, 1),
-                    "limit": round(settings.DEVICE_IMPORT_MAX_BYTES / 1e6, 1),
-                },
+                params={"size": megabytes(upload.size), "limit": megabytes(settings.DEVICE_IMPORT_MAX_BYTES)},
             )
         return upload

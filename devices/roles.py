@@ -31,6 +31,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "devices.import_devices",
         "devices.view_deviceimport",
         "devices.check_cloud",
+        # Unlocking a login locked out by django-axes is deleting its access attempt
+        # in the Django admin; the failure log is read to see who was refused.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accessfailurelog",
     ],
 }
 

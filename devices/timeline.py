@@ -18,6 +18,7 @@ from heapq import merge
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from devices.ids import parse_id
 from devices.models import Action, ActionKind, AuditEntry, Device
 
 PAGE_SIZE = 20
@@ -90,10 +91,12 @@ def parse_cursor(text: str) -> tuple[datetime, int, int] | None:
     """The (time, source, id) a cursor names; None when it is not one."""
     try:
         at, source, pk = text.split("~")
-        parsed = datetime.fromisoformat(at), int(source), int(pk)
+        parsed = datetime.fromisoformat(at), parse_id(source, minimum=0), parse_id(pk, minimum=0)
     except ValueError:
         return None
-    return parsed if parsed[0].tzinfo is not None and parsed[1] in (AUDIT, QUEUED, SENT, FINISHED) else None
+    if parsed[0].tzinfo is None or parsed[1] not in (AUDIT, QUEUED, SENT, FINISHED) or parsed[2] is None:
+        return None
+    return parsed
 
 
 def _older_than(queryset: QuerySet, column: str, source: int, cursor: tuple | None) -> QuerySet:

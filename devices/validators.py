@@ -34,7 +34,12 @@ _SPACE_AROUND_SEPARATOR = re.compile(r"\s*([:.\-])\s*")
 _HWID = re.compile(HWID_RE)
 _MAC_CANONICAL = re.compile(MAC_CANONICAL_RE)
 _MAC_EXAMPLE = "00:0c:29:f2:7a:29"
-_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidirectional controls (marks, embeddings, overrides, isolates) reorder the
+# text after them: "invoice\u202efdp.exe" shows as "invoiceexe.pdf" in a page
+# or an email subject. A name has no use for them.
+_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROL = re.compile(f"[{_BIDI}]")
+_NOT_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{_BIDI}]")
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -164,8 +169,9 @@ def validate_one_line(value: str) -> None:
 
 
 def one_line(text: str) -> str:
-    """`text` with every line break and control character made a space, for places such as email headers."""
-    return _NOT_ONE_LINE.sub(" ", text)
+    """`text` for places such as email headers: bidirectional controls dropped, every line break
+    and other control character made a space."""
+    return _NOT_ONE_LINE.sub(" ", _BIDI_CONTROL.sub("", text))
 
 
 def mac_search_digits(text: str) -> str | None:

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which is the first to read a form: a body over its cap is never read.
+    "gearsdash.body_limit.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view needs a login unless marked @login_not_required.
@@ -155,6 +157,7 @@ AXES_RESET_ON_SUCCESS = True
 # Failures are kept (AccessAttempt); a row per successful login would only grow.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "gearsdash.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "gearsdash.lockout.attempted_username"
 AXES_CLIENT_IP_CALLABLE = "gearsdash.client_ip.client_ip"
 # How many reverse proxies in front of the site append to X-Forwarded-For
 # (0: REMOTE_ADDR is the client). Too high lets a client choose its own address.
@@ -187,6 +190,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 DEVICE_IMPORT_MAX_BYTES = env_int("GEARSDASH_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Every other request body (logins, bulk forms); the import's upload view takes
+# DEVICE_IMPORT_MAX_BYTES and its form (gearsdash/body_limit.py).
+GEARSDASH_MAX_BODY_BYTES = env_int("GEARSDASH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 # Hardening that applies whenever DEBUG is off (`manage.py check --deploy` is
 # clean with the defaults). A plain-HTTP deployment turns the HTTPS parts off
@@ -237,7 +243,20 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The upstream: MetaDefender IT Access (formerly OPSWAT Gears). The defaults
-# point at the bundled simulator, which `make run` starts.
+# point at the bundled simulator, which `make run` starts. They apply only to
+# the demo (GEARSDASH_DEMO=1, as `make run` sets it) or with DEBUG on: a
+# production start without its own upstream would send every action to a
+# simulator that is not there, with the demo's credentials.
+GEARSDASH_DEMO = env_bool("GEARSDASH_DEMO", False)
+if not (DEBUG or GEARSDASH_DEMO):
+    _missing = [] if env_str("GEARS_BASE_URL") else ["GEARS_BASE_URL"]
+    if not env_str("GEARS_ACCESS_TOKEN") and not (env_str("GEARS_CLIENT_ID") and env_str("GEARS_CLIENT_SECRET")):
+        _missing.append("GEARS_CLIENT_ID and GEARS_CLIENT_SECRET (or GEARS_ACCESS_TOKEN)")
+    if _missing:
+        raise ImproperlyConfigured(
+            "Set " + "; ".join(_missing) + ": without them the console would use the demo simulator's "
+            "address and credentials. GEARSDASH_DEMO=1 runs the demo."
+        )
 GEARS_BASE_URL = env_url("GEARS_BASE_URL", "http://127.0.0.1:8001")
 GEARS_CLIENT_ID = env_str("GEARS_CLIENT_ID", "gearsdash-demo")
 GEARS_CLIENT_SECRET = env_str("GEARS_CLIENT_SECRET", "gearsdash-demo-secret")

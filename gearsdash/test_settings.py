@@ -1,7 +1,12 @@
 """Settings for the test suite: the real settings, made fast and deterministic."""
 
-from gearsdash.settings import *  # noqa: F401,F403
-from gearsdash.settings import STORAGES
+import os
+
+# The suite's upstream is the simulator, on the demo's defaults unless a test sets its own.
+os.environ.setdefault("GEARSDASH_DEMO", "1")
+
+from gearsdash.settings import *  # noqa: E402,F401,F403
+from gearsdash.settings import STORAGES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 from devices.views import healthz, overview
 from gearsdash import password_reset
 from gearsdash.admin_gate import admin_login
+from gearsdash.lockout import ThrottledPasswordChangeForm
 
 admin.site.site_header = "gearsdash administration"
 
@@ -46,6 +47,21 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return render(request, "404.html", {"reason": not_found_reason(exception)}, status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 with the view's sentence (a BadRequest's message says what was wrong), else a general one."""
+    message = exception.args[0] if exception is not None and exception.args else None
+    reason = message if isinstance(message, str) and message else "The request could not be understood."
+    return render(request, "400.html", {"reason": reason}, status=400)
+
+
+class ThrottledPasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+handler400 = bad_request
 handler404 = page_not_found
 
 urlpatterns = [
@@ -57,7 +73,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Logging out after the session expired must not ask for a login first.
     path("accounts/logout/", login_not_required(auth_views.LogoutView.as_view()), name="logout"),
-    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/", ThrottledPasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,6 +12,15 @@ from devices.csv_io.cells import CLOUD_COLUMNS, COLUMNS, EXPORT_COLUMNS, unescap
 
 # The key under which a row that cannot be read carries its message.
 ROW_ERROR = "__error__"
+# An inventory has ten columns: a header far wider is not one, and is refused
+# before anything is done per column.
+MAX_COLUMNS = 100
+# The longest header line given to the CSV reader: a hundred long column names.
+# A longer one is refused before the reader makes a string of each of its
+# millions of cells (9 MB of commas took seconds).
+MAX_HEADER_CHARS = 100 * MAX_COLUMNS
+# Names an error message lists before it says "and N more".
+LISTED_NAMES = 5
 
 
 class CsvFormatError(ValueError):
@@ -51,10 +61,13 @@ def iter_rows(text: str) -> tuple[list[str], Iterator[RawRow]]:
     first_line = _first_line(text)
     if first_line is None:
         raise CsvFormatError("The file is empty.")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
+    delimiter = _sniff_delimiter(first_line)
+    _check_header_line(first_line, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = None
     for cells in _cells(reader):
         if any(cell.strip() for cell in cells):
+            _check_width(len(cells))
             columns = [cell.strip().lower() for cell in cells]
             break
     if columns is None:
@@ -78,10 +91,23 @@ def _first_line(text: str) -> str | None:
 
 
 def _cells(reader) -> Iterator[list[str]]:
+    """The reader's records; an unreadable one is reported at the line it starts on.
+
+    A quote never closed makes the reader run on to the field size limit,
+    tens of thousands of lines later: the line it stopped at says nothing.
+    """
+    start = reader.line_num + 1
     try:
-        yield from reader
+        for cells in reader:
+            yield cells
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise CsvFormatError(f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
+        if "field limit" in str(exc):
+            raise CsvFormatError(
+                f"Line {start} cannot be read as CSV: a quote opened there is never closed "
+                f"(or a field is longer than {csv.field_size_limit():,} characters)."
+            ) from None
+        raise CsvFormatError(f"Line {start} cannot be read as CSV: {exc}.") from None
 
 
 def _rows(reader, columns: list[str]) -> Iterator[RawRow]:
@@ -116,12 +142,34 @@ def check_readable(text: str) -> None:
         pass
 
 
+def _listed(names: list[str]) -> str:
+    """A few names, each shortened, then "and N more": a message stays short whatever the header."""
+    shown = ", ".join(repr(name if len(name) <= 40 else name[:40] + "…") for name in names[:LISTED_NAMES])
+    rest = len(names) - LISTED_NAMES
+    return f"{shown} and {rest:,} more" if rest > 0 else shown
+
+
+def _check_width(width: int) -> None:
+    if width > MAX_COLUMNS:
+        raise CsvFormatError(f"The header has {width:,} columns; an inventory CSV has at most "
+                             f"{MAX_COLUMNS}. The columns are: {','.join(COLUMNS)}.")
+
+
+def _check_header_line(line: str, delimiter: str) -> None:
+    if len(line) <= MAX_HEADER_CHARS:
+        return
+    if '"' not in line:  # no quoted cell: every delimiter starts a column
+        _check_width(line.count(delimiter) + 1)
+    raise CsvFormatError(f"The header line is {len(line):,} characters long; an inventory CSV's header "
+                         f"is at most {MAX_HEADER_CHARS:,}. The columns are: {','.join(COLUMNS)}.")
+
+
 def _check_header(columns: list[str]) -> None:
     unknown = [c for c in columns if c not in EXPORT_COLUMNS]
     if unknown:
-        raise CsvFormatError(f"Unknown column(s) in the header: {', '.join(repr(c) for c in unknown)}. "
+        raise CsvFormatError(f"Unknown column(s) in the header: {_listed(unknown)}. "
                              f"The columns are: {','.join(COLUMNS)} (and, ignored, {','.join(CLOUD_COLUMNS)}).")
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    repeated = sorted(name for name, n in Counter(columns).items() if n > 1)
     if repeated:
         raise CsvFormatError("Column(s) appear twice in the header: " + ", ".join(repeated) + ".")
     if "hwid" not in columns and "macs" not in columns:

@@ -303,3 +303,62 @@ def test_an_update_lists_each_changed_column_and_the_identifiers_it_removes(make
     ]
     assert not renamed.removes_identifiers
     assert plan.summary["removing"] == 1
+
+
+def test_a_header_of_more_columns_than_the_cap_is_refused_saying_how_many(db):
+    from devices.csv_io.reading import MAX_COLUMNS
+
+    header = "macs," + ",".join(["name"] * 100_000)
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import(header + "\n" + "x," * 100_000 + "x\n")
+    message = str(caught.value)
+    assert "100,001 columns" in message and f"at most {MAX_COLUMNS}" in message
+    assert len(message) < 500
+
+
+def test_repeated_columns_within_the_cap_are_each_named_once(db):
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import("macs," + ",".join(["name"] * 50 + ["notes"] * 40) + "\n" + "x," * 90 + "x\n")
+    assert str(caught.value) == "Column(s) appear twice in the header: name, notes."
+
+
+def test_many_unknown_columns_are_listed_by_a_few_names_and_a_count(db):
+    header = ",".join(f"col{n}" for n in range(90)) + ",hwid"
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import(header + "\n" + "x," * 90 + "H1\n")
+    message = str(caught.value)
+    assert "'col0', 'col1', 'col2', 'col3', 'col4' and 85 more" in message
+    assert "col5" not in message
+
+
+def test_a_very_long_unknown_column_name_is_shown_shortened(db):
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import("hwid," + "c" * 5_000 + "\nH1,x\n")
+    assert len(str(caught.value)) < 500 and "ccc…" in str(caught.value)
+
+
+def test_the_import_command_refuses_a_header_past_the_cap(db, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "wide.csv"
+    path.write_text("macs," + ",".join(["name"] * 20_000) + "\nx\n")
+    with pytest.raises(CommandError, match="at most 100"):
+        call_command("import_devices", str(path))
+
+
+@pytest.mark.parametrize("opened_on", [2, 5])
+def test_an_unterminated_quote_is_reported_on_the_line_it_opened(db, opened_on):
+    lines = ["name,hwid"] + [f"d{n},H{n}" for n in range(2, opened_on)] + ['"never closed,H0']
+    text = "\n".join(lines + [f"e{n},J{n}" for n in range(40_000)]) + "\n"
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import(text)
+    assert str(caught.value).startswith(f"Line {opened_on} ")
+    assert "quote" in str(caught.value)
+
+
+def test_a_header_line_too_long_to_be_an_inventory_is_refused_before_it_is_parsed(db):
+    from devices.csv_io.reading import MAX_HEADER_CHARS
+
+    with pytest.raises(CsvFormatError) as caught:
+        plan_import('"hwid",' + ",".join(["x"] * MAX_HEADER_CHARS) + "\nH1\n")
+    assert f"at most {MAX_HEADER_CHARS:,}" in str(caught.value) and len(str(caught.value)) < 500

@@ -45,3 +45,27 @@ def test_a_csv_import_refuses_a_quoted_name_with_a_line_break(db):
 def test_names_with_spaces_and_in_any_script_are_accepted(admin_client_, name):
     admin_client_.post(reverse("devices:device-create"), {"name": name, "hwid": "OK1"})
     assert Device.objects.get().name == name
+
+
+BIDI_CONTROLS = ["\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                 "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS)
+def test_a_typed_name_with_a_bidirectional_control_is_refused_naming_it(admin_client_, control):
+    response = admin_client_.post(reverse("devices:device-create"), {"name": f"ws-01{control}fdp.exe", "hwid": "B1"})
+    assert response.status_code == 200
+    assert f"U+{ord(control):04X}" in response.context["form"].errors["name"][0]
+    assert not Device.objects.exists()
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS)
+def test_a_cloud_hostname_loses_its_bidirectional_controls_before_it_is_a_name(control):
+    from devices.cloudsync.values import listed
+    from devices.upstream.listing import CloudDevice
+    from devices.validators import one_line
+
+    cloud = CloudDevice(hwid="H1", hostname=f"invoice{control}fdp.exe", status=0, exempt=None,
+                        remediation_link=None, last_seen=None, macs=())
+    assert listed(cloud, []).name == "invoicefdp.exe"
+    assert one_line(f"Action needed on ws{control}01") == "Action needed on ws01"

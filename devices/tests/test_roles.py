@@ -43,3 +43,24 @@ def test_an_unknown_permission_name_fails_loudly_and_changes_no_group(db, monkey
     with pytest.raises(ImproperlyConfigured, match="devices.view_devise"):
         ensure_roles()
     assert group_permissions(VIEWER) == {"devices.view_device", "devices.view_macaddress"}
+
+
+def test_an_admin_unlocks_a_locked_out_login_in_the_django_admin(client, admin_user):
+    from axes.models import AccessAttempt
+
+    admin_user.is_staff = True
+    admin_user.save()
+    attempt = AccessAttempt.objects.create(username="vera", ip_address="10.0.0.9", user_agent="x",
+                                           failures_since_start=5, get_data="", post_data="")
+    client.force_login(admin_user)
+    listing = client.get("/admin/axes/accessattempt/")
+    assert listing.status_code == 200 and "vera" in listing.content.decode()
+    done = client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert done.status_code == 302 and not AccessAttempt.objects.exists()
+
+
+def test_an_operator_cannot_unlock_logins(client, operator):
+    operator.is_staff = True
+    operator.save()
+    client.force_login(operator)
+    assert client.get("/admin/axes/accessattempt/").status_code == 403

@@ -18,7 +18,7 @@ def test_rundemo_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
     site, upstream = free_port(), free_port()
     marker = f"GEARSDASH_VAR_DIR={tmp_path}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GEARS_", "DATABASE_URL"))}
-    env.update(GEARSDASH_VAR_DIR=str(tmp_path), DJANGO_HTTPS="0", DJANGO_SETTINGS_MODULE="gearsdash.settings",
+    env.update(GEARSDASH_VAR_DIR=str(tmp_path), GEARSDASH_DEMO="1", DJANGO_HTTPS="0", DJANGO_SETTINGS_MODULE="gearsdash.settings",
                GEARS_BASE_URL=f"http://127.0.0.1:{upstream}", PYTHONUNBUFFERED="1")
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):  # as make run does

@@ -16,9 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_env(tmp_path, **overrides) -> dict[str, str]:
-    """The process environment without the test run's own Django variables."""
+    """The process environment without the test run's own Django variables; the demo's upstream
+    (GEARSDASH_DEMO) unless a test takes it out."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GEARS_", "DATABASE_URL"))}
-    return {**env, "GEARSDASH_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "gearsdash.settings", **overrides}
+    return {**env, "GEARSDASH_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
+            "GEARSDASH_DEMO": "1", **overrides}
 
 
 def test_rate_limit_reads_n_per_w(monkeypatch):
@@ -88,3 +90,29 @@ def test_the_email_sender_comes_from_the_environment(tmp_path):
     code = "from django.conf import settings; print(settings.DEFAULT_FROM_EMAIL)"
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "Gears console <gears@example.com>", result.stderr
+
+
+def test_production_without_the_upstream_settings_refuses_to_start_naming_them(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="0")
+    del env["GEARSDASH_DEMO"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert "GEARS_BASE_URL" in last and "GEARS_CLIENT_ID" in last and "GEARS_ACCESS_TOKEN" in last
+
+
+@pytest.mark.parametrize("credentials", [{"GEARS_CLIENT_ID": "id", "GEARS_CLIENT_SECRET": "secret"},
+                                         {"GEARS_ACCESS_TOKEN": "token"}])
+def test_production_starts_with_its_upstream_settings(tmp_path, credentials):
+    env = clean_env(tmp_path, DJANGO_DEBUG="0", GEARS_BASE_URL="https://gears.example.com", **credentials)
+    del env["GEARSDASH_DEMO"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_with_a_url_but_no_credentials_names_the_missing_ones(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="0", GEARS_BASE_URL="https://gears.example.com")
+    del env["GEARSDASH_DEMO"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "GEARS_CLIENT_ID" in result.stderr.splitlines()[-1]

@@ -12,6 +12,7 @@ from devices.filters import AuditFilterSet
 from devices.timeline import changes_text, readable_changes
 from devices.views.csv_response import csv_response
 from devices.views.htmx import HtmxHttpRequest
+from devices.views.paging import page_number
 
 EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk_job_id", "detail", "changes")
 
@@ -20,7 +21,7 @@ EXPORT_COLUMNS = ("time", "user", "verb", "action", "device", "action_id", "bulk
 @permission_required("devices.view_device", raise_exception=True)
 def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     filterset = AuditFilterSet(request.GET)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, 50).get_page(page_number(request.GET.get("page")))
     page.object_list = list(page.object_list)
     for entry in page.object_list:
         entry.readable_changes = readable_changes(entry.changes)

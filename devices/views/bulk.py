@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, BulkJob
 from devices.views.htmx import HtmxHttpRequest, wants_fragment
+from devices.views.paging import page_number
 from devices.views.selection import selected_devices
 
 
@@ -101,7 +102,7 @@ def bulk_context(job: BulkJob, query=None) -> dict:
         "segments": outcome_segments(counts, total),
         "outcome": outcome_sentence(counts),
         "status": status,
-        "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(query.get("page")),
+        "actions": Paginator(actions, ACTIONS_PER_PAGE).get_page(page_number(query.get("page"))),
         "eta": outbox.estimated_finish(job.actions.all(), view) if pending else None,
         "requests_left": outbox.waiting(view.batch_size, Q(bulk_job=job)).calls if pending else 0,
         "batched": outbox.batches(job.kind),
@@ -135,5 +136,5 @@ def bulk_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def bulk_list(request: HtmxHttpRequest) -> HttpResponse:
     # By id too: jobs queued within the same clock tick must not swap pages between two requests.
     jobs = BulkJob.objects.select_related("created_by").order_by("-created_at", "-pk")
-    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(page_number(request.GET.get("page")))
     return render(request, "devices/bulk/list.html", {"page": page})

@@ -23,11 +23,13 @@ from devices.csv_io import (
 from devices.forms import CsvUploadForm
 from devices.models import DeviceImport
 from devices.views.htmx import HtmxHttpRequest
+from gearsdash.body_limit import body_limit, upload_limit
 
 PREVIEW_VALID_ROWS = 200
 PREVIEW_ERROR_ROWS = 500
 
 
+@body_limit(upload_limit)
 @require_http_methods(["GET", "POST"])
 @permission_required(["devices.import_devices", "devices.add_device", "devices.change_device"], raise_exception=True)
 def import_upload(request: HtmxHttpRequest) -> HttpResponse:

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from devices.ids import parse_id
 from devices.models import Notice
 from devices.views.htmx import HtmxHttpRequest
 
@@ -22,7 +23,8 @@ def _cursor(request: HtmxHttpRequest) -> tuple[int | None, datetime | None] | No
     """(after, since) from the query: after a notice id, or (a tab's first poll) since the page was rendered."""
     after, since = request.GET.get("after", ""), request.GET.get("since", "")
     if after:
-        return (int(after), None) if after.isascii() and after.isdigit() and len(after) < 19 else None
+        number = parse_id(after, minimum=0)
+        return (number, None) if number is not None else None
     try:
         epoch = float(since)
     except ValueError:

@@ -18,8 +18,18 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 
+from devices.ids import MAX_ID, parse_id
+
 # Matches counted exactly; beyond this the list says "more than 10,000".
 COUNT_CAP = 10_000
+
+
+def page_number(value: object) -> int:
+    """The page a query's `page` asks for: a positive ASCII number, else 1.
+
+    A number past the last page is left as it is: Paginator.get_page shows the last page.
+    """
+    return parse_id(value) or 1
 
 
 def with_ids(queryset, ids: list[int]):
@@ -43,14 +53,12 @@ class CappedPaginator(Paginator):
         self.ids_first = ids_first
 
     def get_page(self, number) -> Page:
-        try:
-            wanted = max(1, int(number))
-        except (TypeError, ValueError):
-            wanted = 1
+        wanted = page_number(number)
         # Count far enough to know whether the wanted page exists, and one row
-        # more: whether a Next page follows it.
-        self.cap = max(self.cap, wanted * self.per_page)
-        return super().get_page(number)
+        # more: whether a Next page follows it. The count's LIMIT stays inside
+        # int64: past that no table has rows, and the last page is shown.
+        self.cap = max(self.cap, min(wanted * self.per_page, MAX_ID - 1))
+        return super().get_page(wanted)
 
     @cached_property
     def count(self) -> int:

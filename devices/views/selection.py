@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from devices.filters import DeviceFilterSet
 from devices.models import Action, Device
 from devices.views.htmx import HtmxHttpRequest
+from devices.ids import require_id, require_ids
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class Selection:
 
 
 def selected_devices(request: HtmxHttpRequest) -> Selection:
-    """Ticked ids, everything the list's filter (sent along) matches, or a bulk job's failed devices."""
+    """Ticked ids, everything the list's filter (sent along) matches, or a bulk job's failed devices.
+
+    An id that is not one raises BadId (a 400 that says which): a form of ours never sends one.
+    """
     listing = reverse("devices:device-list")
     if request.POST.get("select_all_matching") == "1":
         filterset = DeviceFilterSet(request.POST)
@@ -32,13 +36,13 @@ def selected_devices(request: HtmxHttpRequest) -> Selection:
         words = filterset.describe()
         description = f"all devices where {words}" if words else "all devices (no filter)"
         return Selection(filterset.qs, listing + (f"?{query}" if query else ""), description)
-    job = request.POST.get("retry_failed_of", "")
-    if job.isdigit():
+    if request.POST.get("retry_failed_of", ""):
+        job = require_id("retry_failed_of", request.POST["retry_failed_of"])
         # "Retry failed" on a bulk job's page: the devices whose action failed there.
         failed = Action.objects.filter(bulk_job_id=job, status=Action.Status.FAILED).values("device_id")
         devices = Device.objects.filter(pk__in=failed)
         description = f"the {devices.count()} devices whose action failed in bulk job #{job}"
         return Selection(devices, reverse("devices:bulk-detail", args=[job]), description)
-    ids = [value for value in request.POST.getlist("device") if value.isdigit()]
+    ids = require_ids("device", request.POST.getlist("device"))
     devices = Device.objects.filter(pk__in=ids)
     return Selection(devices, listing, f"{devices.count()} selected devices")

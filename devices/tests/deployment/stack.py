@@ -24,6 +24,9 @@ SCALED = {
     "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
     "DJANGO_HTTPS": "0",
     "DJANGO_SECRET_KEY": "integration-suite-" + "k" * 40,
+    # Production settings name their upstream's credentials: the simulator's own.
+    "GEARS_CLIENT_ID": "gearsdash-demo",
+    "GEARS_CLIENT_SECRET": "gearsdash-demo-secret",
     "GEARS_RATE_LIMIT": f"{LIMIT}/{WINDOW}",
     "GEARS_TIMEOUT": "2",
     "GEARS_CONNECT_TIMEOUT": "1",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+
+import pytest
 from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 
 from devices import outbox
-from devices.models import Action, BulkJob
+from devices.models import Action, BulkJob, Device
 from gearsdash.env import RateLimit
 
 HTMX = {"HX-Request": "true"}
@@ -211,3 +213,22 @@ def test_a_page_past_the_end_of_the_job_list_shows_the_last_page(viewer_client):
     BulkJob.objects.bulk_create(BulkJob(kind="unexempt", description=f"job-{n:02}") for n in range(26))
     body = viewer_client.get(reverse("devices:bulk-list"), {"page": "99"}).content.decode()
     assert "job-00" in body and "Page 2 of 2" in body
+
+
+NOT_IDS = ["²", "٣", "１２", "9223372036854775808", "99999999999999999999999", "-1", "0", "1.0", " 1"]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize("field", ["device", "retry_failed_of"])
+@pytest.mark.parametrize("view", ["devices:bulk-action", "devices:device-bulk-delete"])
+def test_a_bulk_post_with_an_id_that_is_not_ascii_digits_in_range_is_refused_saying_which(
+    admin_client_, make_device, value, field, view
+):
+    device = make_device("lab-1", hwid="LAB1")
+    post = {"kind": "exempt_all", "confirm": "yes", field: value}
+    if field == "device":
+        post["device"] = [str(device.pk), value]
+    response = admin_client_.post(reverse(view), post)
+    assert response.status_code == 400
+    assert f"{field}=" in response.content.decode() and "is not a record number" in response.content.decode()
+    assert not Action.objects.exists() and not BulkJob.objects.exists() and Device.objects.count() == 1

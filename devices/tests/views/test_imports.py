@@ -142,3 +142,12 @@ def test_the_preview_shows_old_and_new_values_and_flags_a_cleared_hwid(admin_cli
     assert "owner_name : Bob → Bo" in text
     removing = page.split("Updates that remove identifiers", 1)[1].split("Valid rows", 1)[0]
     assert "ENG-LT-002" in removing and "ENG-LT-003" not in removing
+
+
+def test_the_upload_limit_shown_is_the_setting_in_the_same_units(admin_client_, settings):
+    settings.DEVICE_IMPORT_MAX_BYTES = 10 * 1024 * 1024
+    page = admin_client_.get(reverse("devices:import-upload")).content.decode()
+    assert "at most 10 MB" in page
+    response = upload(admin_client_, b"name,hwid\n" + b"x,H1\n" * (2 * 1024 * 1024 + 1))
+    assert response.context["form"].errors["file"] == ["The file is 10.1 MB; the limit is 10 MB."]
+    assert not DeviceImport.objects.exists()

@@ -149,3 +149,49 @@ def test_a_login_without_next_lands_on_the_overview_and_one_with_next_goes_there
     client.logout()
     response = client.post(LOGIN + "?next=/devices/", {"username": "ada", "password": "pw-ada"}, REMOTE_ADDR="203.0.113.7")
     assert response["Location"] == "/devices/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("length", [151, 256, 10_000])
+def test_a_username_too_long_for_any_account_is_a_failed_login_that_is_counted(client, length):
+    from axes.models import AccessAttempt
+
+    name = "u" * length
+    response = attempt(client, name, "wrong")
+    assert response.status_code == 200 and not logged_in(response)
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    guess_wrong(client, name, LIMIT - 1)
+    assert attempt(client, name, "wrong").status_code == 429
+
+
+PASSWORD_CHANGE = "/accounts/password_change/"
+
+
+def change_password(client, old, address="203.0.113.7"):
+    return client.post(PASSWORD_CHANGE, {"old_password": old, "new_password1": "a-Long-new-pass-42",
+                                         "new_password2": "a-Long-new-pass-42"}, REMOTE_ADDR=address)
+
+
+@pytest.mark.django_db
+def test_wrong_current_passwords_on_the_password_change_form_lock_it_out_like_login(client, admin_user):
+    client.force_login(admin_user)
+    for _ in range(LIMIT - 1):
+        assert change_password(client, "wrong").status_code == 200
+    locked = change_password(client, "wrong")
+    assert locked.status_code == 429 and "Too many failed" in locked.content.decode()
+    right = change_password(client, "pw-ada")
+    assert right.status_code == 429
+    admin_user.refresh_from_db()
+    assert admin_user.check_password("pw-ada")
+    # The same (username, address) is locked on the login page too.
+    client.logout()
+    assert attempt(client, "ada", "pw-ada").status_code == 429
+
+
+@pytest.mark.django_db
+def test_the_right_current_password_still_changes_it(client, admin_user):
+    client.force_login(admin_user)
+    change_password(client, "wrong")
+    assert change_password(client, "pw-ada").status_code == 302
+    admin_user.refresh_from_db()
+    assert admin_user.check_password("a-Long-new-pass-42")

@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from devices.models import BulkJob, Device
+from devices.models import ActionKind, BulkJob, Device
 from devices.views import paging
 
 LIST = reverse("devices:device-list")
@@ -82,3 +82,24 @@ def test_a_search_under_the_cap_pages_through_every_match_once_in_the_chosen_ord
         assert response.context["page"].paginator.count == 60
         seen += [d.name for d in response.context["page"].object_list]
     assert seen == [f"lab-{n:02d}" for n in range(59, -1, -1)]
+
+
+HUGE_PAGES = ["9223372036854775807", "99999999999999999999999999", "-9223372036854775809", "1e400", "²", "１２"]
+
+
+@pytest.mark.parametrize("page", HUGE_PAGES)
+@pytest.mark.parametrize("query", [{}, {"q": "lab"}, {"per_page": "25"}])
+def test_any_page_number_on_the_device_list_shows_a_real_page(viewer_client, sixty, page, query):
+    response = viewer_client.get(LIST, {**query, "page": page})
+    assert response.status_code == 200
+    number = response.context["page"].number
+    assert number >= 1 and len(response.context["page"].object_list) > 0
+
+
+@pytest.mark.parametrize("page", HUGE_PAGES)
+@pytest.mark.parametrize("name", ["devices:audit-log", "devices:bulk-list", "bulk-detail"])
+def test_any_page_number_on_every_other_paginated_list_shows_a_real_page(admin_client_, sixty, page, name):
+    BulkJob.objects.create(kind=ActionKind.DHCPRENEW, description="all devices")
+    url = reverse("devices:bulk-detail", args=[BulkJob.objects.get().pk]) if name == "bulk-detail" else reverse(name)
+    response = admin_client_.get(url, {"page": page})
+    assert response.status_code == 200

@@ -6,6 +6,7 @@ import re
 
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+import pytest
 from django.urls import reverse
 
 from devices import outbox
@@ -143,6 +144,16 @@ def test_a_bad_cursor_is_named_and_the_newest_entries_shown(admin_client_, sampl
     assert response.status_code == 200
     body = response.content.decode()
     assert "Ignored before=&#x27;yesterday&#x27;" in body and "Created" in body
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999", "٣", "²", "１２"])
+def test_a_cursor_whose_id_is_not_ascii_digits_in_range_is_named_and_the_newest_entries_shown(
+    admin_client_, sample_device, pk
+):
+    before = f"2026-01-01T00:00:00+00:00~0~{pk}"
+    response = admin_client_.get(reverse("devices:device-timeline", args=[sample_device.pk]), {"before": before})
+    assert response.status_code == 200
+    assert "Ignored before=" in response.content.decode()
 
 
 def test_the_audit_log_shows_and_exports_the_changes(admin_client_, sample_device):
