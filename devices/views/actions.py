@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from devices import outbox
+from devices.ids import parse_id
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
 from devices.views.htmx import HtmxHttpRequest
 from devices.views.panels import (
@@ -82,7 +83,7 @@ def device_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not context["open_ids"]:
         response = HttpResponseStopPolling(response.content)
     # Ids the page itself wrote; anything else in the parameter is no id and is ignored.
-    was_open = {int(v) for v in request.GET.get("open", "").split(",") if v.isascii() and v.isdigit() and len(v) < 19}
+    was_open = {parse_id(v) for v in request.GET.get("open", "").split(",")} - {None}
     if was_open - set(context["open_ids"]):
         trigger_client_event(response, ACTION_FINAL)
     return response
