@@ -9,20 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from devices import outbox
 from devices.ids import parse_id
 from devices.models import DEVICE_KINDS, Action, ActionKind, Device
+from devices.views import polling
 from devices.views.htmx import HtmxHttpRequest
 from devices.views.panels import (
-    attempt_epoch,
     device_actions_context,
     exemption_context,
+    history_digest,
     history_state,
-    history_version,
 )
 from devices.wording import confirm_warning, needs_confirming
 
@@ -75,8 +74,8 @@ def device_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     ACTION_FINAL, so what depends on an outcome (the exemption mode) redraws; polling stops when none is open.
     """
     # Polls mostly find nothing changed: that costs the one query of the digest, and redraws nothing (204).
-    if request.GET.get("v") and request.GET["v"] == history_version(history_state(pk), attempt_epoch(), timezone.now()):
-        return HttpResponse(status=204)
+    if polling.unchanged(request, history_digest(history_state(pk))):
+        return polling.not_modified()
     device = get_object_or_404(Device, pk=pk)
     context = device_actions_context(device)
     response = render(request, "devices/actions/partials/history.html", context)

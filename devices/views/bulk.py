@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -14,6 +16,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from devices import outbox
 from devices.models import DEVICE_KINDS, Action, ActionKind, BulkJob
+from devices.views import polling
 from devices.views.htmx import HtmxHttpRequest, wants_fragment
 from devices.views.paging import page_number
 from devices.views.selection import selected_devices
@@ -81,7 +84,7 @@ def outcome_sentence(counts: dict[str, int]) -> str:
 def bulk_context(job: BulkJob, query=None) -> dict:
     """The job's progress, its outcome, and one page of its actions (`query`: status filter, page)."""
     query = query or {}
-    counts = dict(job.actions.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    counts = job_counts(job.pk)
     total = sum(counts.values())
     done = sum(counts.get(s, 0) for s in Action.TERMINAL)
     pending = sum(counts.get(s, 0) for s in Action.OPEN)
@@ -107,13 +110,33 @@ def bulk_context(job: BulkJob, query=None) -> dict:
         "requests_left": outbox.waiting(view.batch_size, Q(bulk_job=job)).calls if pending else 0,
         "batched": outbox.batches(job.kind),
         "budget": view,
+        # Sending or due now: the bar moves within seconds; waiting further off, a few polls until then.
+        "poll_seconds": polling.POLL_FAST if counts.get(Action.Status.SENDING) or (pending and eta_is_near(view))
+        else polling.POLL_SLOW,
+        "poll_version": progress_digest(job.pk, counts) if pending else "",
     }
+
+
+def eta_is_near(view: outbox.BudgetView) -> bool:
+    return view.bulk_slot <= view.now + timedelta(seconds=polling.POLL_SLOW)
+
+
+def progress_digest(job_id: int, counts: dict) -> str:
+    """What the progress card shows: the job's counts by status, and the budget's attempts (its ETA moves with them)."""
+    return polling.digest(job_id, sorted(counts.items()), polling.attempt_epoch())
+
+
+def job_counts(job_id: int) -> dict:
+    return dict(Action.objects.filter(bulk_job_id=job_id).values_list("status").annotate(n=Count("id"))
+                .values_list("status", "n"))
 
 
 @require_GET
 @permission_required("devices.view_device", raise_exception=True)
 @vary_on_headers("HX-Request")
 def bulk_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    if wants_fragment(request) and polling.unchanged(request, progress_digest(pk, job_counts(pk))):
+        return polling.not_modified()
     job = get_object_or_404(BulkJob.objects.select_related("created_by"), pk=pk)
     context = bulk_context(job, request.GET)
     if wants_fragment(request):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
-
 from django.conf import settings
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from devices import outbox, remediation
@@ -19,14 +15,10 @@ from devices.models import (
     CloudSync,
     Device,
     RemediationState,
-    UpstreamAttempt,
 )
+from devices.views import polling
 
 HISTORY_ROWS = 20
-# A panel showing open actions polls this often while one is being sent or is due, and at most this seldom
-# while all wait for slots further away: at most 20 polls a minute, a handful when nothing is about to change.
-POLL_FAST = 5
-POLL_SLOW = 20
 
 
 def device_actions_context(device: Device, view: outbox.BudgetView | None = None) -> dict:
@@ -49,44 +41,26 @@ def history_rows(device_id: int):
             .order_by("-created_at", "-id")[:HISTORY_ROWS])
 
 
-def history_version(rows: list[tuple], epoch: int | None, now: datetime) -> str:
-    """What the history region shows, as a short digest: its rows' states, the budget's last attempt (ETAs move
-    with it), and the minute (relative times and estimates age). A poll whose digest is unchanged redraws nothing."""
-    data = repr((rows, epoch, int(now.timestamp() // 60)))
-    return hashlib.blake2s(data.encode(), digest_size=8).hexdigest()
-
-
 def history_state(device_id: int) -> list[tuple]:
-    """The history's rows as the digest reads them: one query, no join."""
+    """The history's rows as its digest reads them: one query, no join."""
     return list(history_rows(device_id).values_list("id", "status", "attempts", "not_before"))
 
 
-def attempt_epoch() -> int | None:
-    return UpstreamAttempt.objects.order_by("-id").values_list("id", flat=True).first()
+def history_digest(rows: list[tuple]) -> str:
+    """What the history region shows: its rows' states, and the budget's attempts (ETAs move with them)."""
+    return polling.digest(rows, polling.attempt_epoch())
 
 
 def history_poll(history: list[Action], view: outbox.BudgetView) -> dict:
     """How the history region polls: the open rows it shows, how often (at the pace they can change), and the
     digest of what it shows."""
-    open_ids = [action.pk for action in history if not action.is_terminal]
+    open_actions = [action for action in history if not action.is_terminal]
     rows = [(a.pk, a.status, a.attempts, a.not_before) for a in history]
     return {
-        "open_ids": open_ids,
-        "poll_seconds": poll_seconds([a for a in history if not a.is_terminal], view),
-        "history_version": history_version(rows, attempt_epoch(), timezone.now()) if open_ids else "",
+        "open_ids": [action.pk for action in open_actions],
+        "poll_seconds": polling.period(open_actions, view.now),
+        "history_version": history_digest(rows) if open_actions else "",
     }
-
-
-def poll_seconds(open_actions: list[Action], view: outbox.BudgetView) -> int:
-    """Seconds between polls of a panel showing these open actions: often while one is sent or due, seldom
-    while everything waits for a slot minutes away (its ETA is redrawn well before it comes)."""
-    if any(a.status == Action.Status.SENDING for a in open_actions):
-        return POLL_FAST
-    etas = [a.eta for a in open_actions if getattr(a, "eta", None) is not None]
-    if not etas:
-        return POLL_SLOW
-    wait = (min(etas) - view.now).total_seconds()
-    return int(min(POLL_SLOW, max(POLL_FAST, wait / 4)))
 
 
 def exemption_context(device: Device, history: list[Action] | None = None) -> dict:
