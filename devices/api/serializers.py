@@ -1,0 +1,71 @@
+"""What the API's answers hold: read-only shapes of the models, and the request bodies it takes.
+
+Writes to a device are validated by the page's own DeviceForm (devices.api.views),
+so the API's errors and constraints are the form's; these serializers describe them.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from devices.models import Device
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    macs = serializers.SerializerMethodField()
+    in_cloud = serializers.BooleanField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Device
+        fields = ["id", "name", "hwid", "macs", "owner_name", "owner_email", "notes", "compliance", "exempt_mode",
+                  "remediation_state", "last_seen_at", "in_cloud", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_macs(self, device: Device) -> list[str]:
+        return [mac.address for mac in device.ordered_macs]
+
+
+class DeviceWriteSerializer(serializers.Serializer):
+    """A device's editable values; `macs` is a list, the first the primary (any common notation)."""
+
+    name = serializers.CharField(max_length=Device._meta.get_field("name").max_length)
+    hwid = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=32)
+    macs = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
+    owner_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    owner_email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+    def as_form_data(self) -> dict[str, str]:
+        """The body as the page's form takes it (MACs one per line)."""
+        data = self.validated_data
+        return {
+            "name": data["name"],
+            "hwid": data.get("hwid") or "",
+            "macs": "\n".join(data.get("macs") or []),
+            "owner_name": data.get("owner_name", ""),
+            "owner_email": data.get("owner_email", ""),
+            "notes": data.get("notes", ""),
+        }
+
+
+class BudgetSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(help_text="Calls the cloud allows per window.")
+    window_seconds = serializers.FloatField()
+    used = serializers.IntegerField(help_text="Calls made in the current window.")
+    next_slot = serializers.DateTimeField(help_text="When the next bulk call may go out.")
+    click_slot = serializers.DateTimeField(help_text="When the next interactive call may go out.")
+    backlog_actions = serializers.IntegerField(help_text="Actions waiting.")
+    backlog_requests = serializers.IntegerField(help_text="Calls those actions take (bulk ones go in batches).")
+    drains_at = serializers.DateTimeField(allow_null=True, help_text="When the last waiting action is expected out; null: nothing waits.")
+    paused_until = serializers.DateTimeField(allow_null=True)
+    pause_reason = serializers.CharField(allow_blank=True)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
