@@ -21,10 +21,10 @@ def issue(owner, name: str, scopes, *, days: int, networks=(), by=None) -> tuple
 
     Scopes beyond the owner's role are refused here as well as voided at each request.
     """
+    token, plain = ApiToken.build(owner, name, scopes, days=days, networks=networks)
     beyond = sorted(set(scopes) - scopes_allowed(owner))
     if beyond:
         raise ValidationError(f"{owner.username}'s role does not allow: {', '.join(beyond)}.")
-    token, plain = ApiToken.build(owner, name, scopes, days=days, networks=networks)
     token.full_clean(exclude=["key", "digest"])
     token.save()
     audit.record(AuditEntry.Verb.TOKEN_CREATED, by or owner, detail=f"{describe(token)} for {owner.username}")
