@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.models import Device
+from devices.validators import HWID_MAX_LENGTH
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -29,7 +30,7 @@ class DeviceWriteSerializer(serializers.Serializer):
     """A device's editable values; `macs` is a list, the first the primary (any common notation)."""
 
     name = serializers.CharField(max_length=Device._meta.get_field("name").max_length)
-    hwid = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=32)
+    hwid = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=HWID_MAX_LENGTH)
     macs = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
     owner_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     owner_email = serializers.CharField(required=False, allow_blank=True, max_length=254)
