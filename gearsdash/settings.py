@@ -185,6 +185,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ActionKindEnum": "devices.models.ActionKind",
+        "DeviceActionKindEnum": "devices.api.serializers.DEVICE_KIND_CHOICES",
+        "RemediationStateEnum": "devices.models.RemediationState",
+    },
 }
 # A new token's lifetime unless its creator says otherwise, and the longest allowed.
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)

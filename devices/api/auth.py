@@ -81,6 +81,14 @@ class HasScopes(permissions.BasePermission):
         return True
 
 
+def demand(request, *scopes: str) -> None:
+    """For a need that depends on the body (an exemption is exemptions:write, a renewal actions:write): 403 unless met."""
+    missing = set(scopes) - effective_scopes(request)
+    if missing:
+        raise exceptions.PermissionDenied(
+            f"This request needs the scope(s) {', '.join(sorted(missing))}, which this token or its owner's role lacks.")
+
+
 def required_scopes(view, method: str) -> set[str]:
     wanted = getattr(view, "required_scopes", None)
     if wanted is None:

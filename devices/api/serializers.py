@@ -6,9 +6,12 @@ so the API's errors and constraints are the form's; these serializers describe t
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rest_framework import serializers
 
-from devices.models import Device
+from devices import outbox
+from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, Device, RemediationState
 from devices.validators import HWID_MAX_LENGTH
 
 
@@ -70,3 +73,52 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+# What may be queued for a device (every kind but a sync's page); named in the schema by SPECTACULAR_SETTINGS.
+DEVICE_KIND_CHOICES = [(k, ActionKind(k).label) for k in DEVICE_KINDS]
+
+
+class ActionRequestSerializer(serializers.Serializer):
+    device = serializers.IntegerField(min_value=1, help_text="The device's id.")
+    kind = serializers.ChoiceField(choices=DEVICE_KIND_CHOICES)
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    """An action as it stands: queued, under way or done, and where it is in the queue."""
+
+    queue_position = serializers.SerializerMethodField(help_text="Waiting actions that go before it; null once sent.")
+    eta = serializers.SerializerMethodField(help_text="When it is expected to be sent; null once sent.")
+    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Action
+        fields = ["id", "device", "kind", "status", "created_at", "not_before", "attempts", "first_sent_at",
+                  "finished_at", "http_status", "upstream_msg", "last_error", "bulk_job", "superseded_by",
+                  "queue_position", "eta"]
+        read_only_fields = fields
+
+    def get_queue_position(self, action: Action) -> int | None:
+        return outbox.queue_rank(action) if action.is_pending else None
+
+    def get_eta(self, action: Action) -> datetime | None:
+        return outbox.estimated_send_time(action, self.context.get("budget")) if action.is_pending else None
+
+
+class RemediationSerializer(serializers.Serializer):
+    device = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=RemediationState.choices)
+    link = serializers.CharField(allow_blank=True)
+    fetched_at = serializers.DateTimeField(allow_null=True)
+    age_seconds = serializers.FloatField(allow_null=True, help_text="How old the link is; null: never fetched.")
+    stale = serializers.BooleanField(help_text="Older than the refresh interval, or never fetched.")
+    error = serializers.CharField(allow_blank=True)
+    fetch = serializers.IntegerField(allow_null=True, help_text="The fetch on its way (an action id), if any.")
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "username", "verb", "kind", "device", "device_name", "action", "bulk_job", "detail",
+                  "changes"]
+        read_only_fields = fields

@@ -7,12 +7,18 @@ missing one is answered 401 by the API, not a redirect to the login page.
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from devices.api import schema, views
+from devices.api import actions, schema, views
 
 api_v1 = [
     path("devices/", login_not_required(views.DeviceList.as_view()), name="api-device-list"),
     path("devices/<int:pk>/", login_not_required(views.DeviceDetail.as_view()), name="api-device-detail"),
+    path("devices/<int:pk>/remediation/", login_not_required(actions.Remediation.as_view()), name="api-remediation"),
+    path("actions/", login_not_required(actions.ActionList.as_view()), name="api-action-list"),
+    path("actions/<int:pk>/", login_not_required(actions.ActionDetail.as_view()), name="api-action-detail"),
+    path("actions/<int:pk>/cancel/", login_not_required(actions.ActionCancel.as_view()), name="api-action-cancel"),
+    path("actions/<int:pk>/retry/", login_not_required(actions.ActionRetry.as_view()), name="api-action-retry"),
     path("budget/", login_not_required(views.Budget.as_view()), name="api-budget"),
+    path("audit/", login_not_required(actions.AuditList.as_view()), name="api-audit"),
 ]
 
 urlpatterns = [
