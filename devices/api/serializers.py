@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Count
 from rest_framework import serializers
 
 from devices import outbox
-from devices.models import DEVICE_KINDS, Action, ActionKind, AuditEntry, Device, RemediationState
+from devices.models import DEVICE_KINDS, Action, ActionKind, ActionStatus, AuditEntry, BulkJob, Device, RemediationState
 from devices.validators import HWID_MAX_LENGTH
 
 
@@ -121,4 +122,63 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         model = AuditEntry
         fields = ["id", "at", "username", "verb", "kind", "device", "device_name", "action", "bulk_job", "detail",
                   "changes"]
+        read_only_fields = fields
+
+
+class BulkJobRequestSerializer(serializers.Serializer):
+    """One action over many devices: by ids, or everything a device-list filter selects (exactly one of the two)."""
+
+    kind = serializers.ChoiceField(choices=DEVICE_KIND_CHOICES)
+    device_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+                                       allow_empty=False, max_length=200_000)
+    filter = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=200), required=False,
+                                   help_text="The device list's parameters: q, compliance, exempt, remediation, "
+                                             "identifier, owner, cloud, unseen_days. {} selects every device.")
+
+    def validate(self, data):
+        if ("device_ids" in data) == ("filter" in data):
+            raise serializers.ValidationError("Give device_ids or filter, not both and not neither.")
+        return data
+
+
+class BulkJobSerializer(serializers.ModelSerializer):
+    counts = serializers.SerializerMethodField(help_text="Its actions by status.")
+    pending = serializers.SerializerMethodField(help_text="Actions still waiting or being sent.")
+    eta = serializers.SerializerMethodField(help_text="When the last waiting action is expected out; null: none waits.")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = BulkJob
+        fields = ["id", "kind", "description", "requested", "already_queued", "created_by", "created_at",
+                  "cancelled_at", "counts", "pending", "eta"]
+        read_only_fields = fields
+
+    def _counts(self, job: BulkJob) -> dict[str, int]:
+        if not hasattr(job, "_status_counts"):
+            rows = job.actions.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+            job._status_counts = {status: 0 for status in ActionStatus.values} | dict(rows)
+        return job._status_counts
+
+    def get_counts(self, job: BulkJob) -> dict[str, int]:
+        return self._counts(job)
+
+    def get_pending(self, job: BulkJob) -> int:
+        counts = self._counts(job)
+        return sum(counts[status] for status in (*Action.PENDING, Action.Status.SENDING))
+
+    def get_eta(self, job: BulkJob) -> datetime | None:
+        if not self.get_pending(job):
+            return None
+        return outbox.estimated_finish(job.actions.all(), self.context.get("budget") or outbox.budget_view())
+
+
+class BulkResultSerializer(serializers.ModelSerializer):
+    """One device's part of a bulk job."""
+
+    device_name = serializers.CharField(source="device.name", read_only=True)
+
+    class Meta:
+        model = Action
+        fields = ["id", "device", "device_name", "status", "attempts", "finished_at", "http_status", "upstream_msg",
+                  "last_error"]
         read_only_fields = fields

@@ -7,7 +7,7 @@ missing one is answered 401 by the API, not a redirect to the login page.
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from devices.api import actions, schema, views
+from devices.api import actions, bulk, schema, views
 
 api_v1 = [
     path("devices/", login_not_required(views.DeviceList.as_view()), name="api-device-list"),
@@ -17,6 +17,9 @@ api_v1 = [
     path("actions/<int:pk>/", login_not_required(actions.ActionDetail.as_view()), name="api-action-detail"),
     path("actions/<int:pk>/cancel/", login_not_required(actions.ActionCancel.as_view()), name="api-action-cancel"),
     path("actions/<int:pk>/retry/", login_not_required(actions.ActionRetry.as_view()), name="api-action-retry"),
+    path("bulk-jobs/", login_not_required(bulk.BulkJobList.as_view()), name="api-bulk-job-list"),
+    path("bulk-jobs/<int:pk>/", login_not_required(bulk.BulkJobDetail.as_view()), name="api-bulk-job-detail"),
+    path("bulk-jobs/<int:pk>/results/", login_not_required(bulk.BulkJobResults.as_view()), name="api-bulk-job-results"),
     path("budget/", login_not_required(views.Budget.as_view()), name="api-budget"),
     path("audit/", login_not_required(actions.AuditList.as_view()), name="api-audit"),
 ]

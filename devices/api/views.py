@@ -47,12 +47,18 @@ class DeviceCursor(CursorPagination):
 FILTER_PARAMETERS = [name for name in DeviceFilterSet.SELECTING if name != "sort"]
 
 
-def filtered_devices(query) -> QuerySet[Device]:
-    """The devices the list's FilterSet selects for `query`; a parameter that does not validate is a 400."""
-    filterset = DeviceFilterSet({name: query[name] for name in FILTER_PARAMETERS if name in query})
+def device_filter(query, field: str | None = None) -> DeviceFilterSet:
+    """The list's FilterSet for `query`, valid; a parameter that does not validate is a 400 (under `field`, if given)."""
+    filterset = DeviceFilterSet({name: str(query[name]) for name in FILTER_PARAMETERS if name in query})
     if not filterset.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
-    return filterset.qs.order_by()
+        errors = {name: list(errors) for name, errors in filterset.errors.items()}
+        raise ValidationError({field: [f"{name}: {m}" for name, ms in errors.items() for m in ms]} if field else errors)
+    return filterset
+
+
+def filtered_devices(query) -> QuerySet[Device]:
+    """The devices the list's FilterSet selects for `query`, in no order yet."""
+    return device_filter(query).qs.order_by()
 
 
 def _form_errors(form: DeviceForm) -> dict[str, list[str]]:
