@@ -5,7 +5,7 @@ missing one is answered 401 by the API, not a redirect to the login page.
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from devices.api import actions, bulk, schema, views
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("schema/", schema.schema, name="api-schema"),
     path("schema/swagger/", schema.swagger, name="api-swagger"),
     path("schema/redoc/", schema.redoc, name="api-redoc"),
+    # Anything else under /api/ is a problem document too, not the site's HTML 404 page.
+    re_path(r"", views.not_found),
 ]

@@ -7,7 +7,9 @@ read-model the Upstream page shows; nothing here calls the cloud.
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
+from django.http import HttpResponse, JsonResponse
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.html import strip_tags
@@ -21,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import outbox
-from devices.api.problems import PROBLEM
+from devices.api.problems import PROBLEM, TITLES
 from devices.api.serializers import BudgetSerializer, DeviceSerializer, DeviceWriteSerializer, ProblemSerializer
 from devices.filters import DeviceFilterSet
 from devices.forms import DeviceForm
@@ -31,7 +33,7 @@ from devices.models import ApiScope, Device
 # Every error is a problem document (devices.api.problems), in its own media type.
 ERRORS = {(code, PROBLEM): ProblemSerializer for code in (400, 401, 403, 404, 405, 406, 415, 429)}
 READ, WRITE = ApiScope.DEVICES_READ, ApiScope.DEVICES_WRITE
-DEVICE_SCOPES = {"GET": {READ}, "HEAD": {READ}, "OPTIONS": {READ}, "*": {READ, WRITE}}
+DEVICE_SCOPES = {"GET": {READ}, "HEAD": {READ}, "OPTIONS": {READ}, "*": {WRITE}}
 
 
 class DeviceCursor(CursorPagination):
@@ -155,3 +157,11 @@ class Budget(APIView):
             "paused_until": view.blocked_until if view.paused else None,
             "pause_reason": view.block_reason if view.paused else "",
         }).data)
+
+
+@login_not_required
+def not_found(request, *args, **kwargs) -> HttpResponse:
+    """No such API address: answered as a problem document, whoever asks."""
+    body = {"type": "about:blank", "title": TITLES[404], "status": 404,
+            "detail": "There is no API endpoint at this address; see /api/schema/."}
+    return JsonResponse(body, status=404, content_type=PROBLEM)
