@@ -74,6 +74,7 @@ def pages(admin_client_, make_device):
         "remediation card": reverse("devices:remediation-card", args=[device.pk]),
         "remediation panel": reverse("devices:remediation-panel", args=[device.pk]),
         "action row": reverse("devices:action-row", args=[action.pk]),
+        "api tokens": reverse("devices:tokens"),
     }
 
 
