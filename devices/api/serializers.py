@@ -19,6 +19,7 @@ from devices.validators import HWID_MAX_LENGTH
 class DeviceSerializer(serializers.ModelSerializer):
     macs = serializers.SerializerMethodField()
     in_cloud = serializers.BooleanField(read_only=True, allow_null=True)
+    owner_email = serializers.CharField(read_only=True, help_text="An email address, or blank.")
 
     class Meta:
         model = Device
@@ -118,6 +119,9 @@ class RemediationSerializer(serializers.Serializer):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
+    # Blank for an entry about no action (an edit, a token).
+    kind = serializers.ChoiceField(choices=ActionKind.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = AuditEntry
         fields = ["id", "at", "username", "verb", "kind", "device", "device_name", "action", "bulk_job", "detail",

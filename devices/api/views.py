@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.html import strip_tags
@@ -159,6 +160,8 @@ class Budget(APIView):
         }).data)
 
 
+# Exempt from CSRF like every API view: a POST to no address is a 404, not the CSRF page.
+@csrf_exempt
 @login_not_required
 def not_found(request, *args, **kwargs) -> HttpResponse:
     """No such API address: answered as a problem document, whoever asks."""
