@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from devices import outbox
 from devices.api.auth import demand
+from devices.api.idempotency import idempotent
 from devices.api.problems import PROBLEM, problem
 from devices.api.serializers import (
     ActionRequestSerializer,
@@ -54,6 +55,7 @@ class ActionList(APIView):
 
     @extend_schema(summary="Queue an action for a device", operation_id="actions_create",
                    request=ActionRequestSerializer, responses={202: ActionSerializer, **ERRORS})
+    @idempotent
     def post(self, request: Request) -> Response:
         body = ActionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -80,6 +82,7 @@ class ActionCancel(APIView):
 
     @extend_schema(summary="Cancel a waiting action", operation_id="actions_cancel", request=None,
                    responses={200: ActionSerializer, **ERRORS, **CONFLICT})
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         action = _action(pk)
         demand(request, scope_for(action.kind))
@@ -93,6 +96,7 @@ class ActionRetry(APIView):
 
     @extend_schema(summary="Queue a failed or cancelled action again", operation_id="actions_retry", request=None,
                    responses={202: ActionSerializer, **ERRORS, **CONFLICT})
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         action = _action(pk)
         demand(request, scope_for(action.kind))

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from devices import outbox
 from devices.api.actions import scope_for
 from devices.api.auth import demand
+from devices.api.idempotency import idempotent
 from devices.api.serializers import BulkJobRequestSerializer, BulkJobSerializer, BulkResultSerializer
 from devices.api.views import ERRORS, device_filter
 from devices.models import Action, ApiScope, BulkJob, Device
@@ -45,6 +46,7 @@ class BulkJobList(APIView):
 
     @extend_schema(summary="Queue one action for many devices", operation_id="bulk_jobs_create",
                    request=BulkJobRequestSerializer, responses={202: BulkJobSerializer, **ERRORS})
+    @idempotent
     def post(self, request: Request) -> Response:
         body = BulkJobRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

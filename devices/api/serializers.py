@@ -104,7 +104,8 @@ class ActionSerializer(serializers.ModelSerializer):
         return outbox.queue_rank(action) if action.is_pending else None
 
     def get_eta(self, action: Action) -> datetime | None:
-        return outbox.estimated_send_time(action, self.context.get("budget")) if action.is_pending else None
+        eta = outbox.estimated_send_time(action, self.context.get("budget")) if action.is_pending else None
+        return serializers.DateTimeField().to_representation(eta) if eta else None
 
 
 class RemediationSerializer(serializers.Serializer):
@@ -173,7 +174,8 @@ class BulkJobSerializer(serializers.ModelSerializer):
     def get_eta(self, job: BulkJob) -> datetime | None:
         if not self.get_pending(job):
             return None
-        return outbox.estimated_finish(job.actions.all(), self.context.get("budget") or outbox.budget_view())
+        eta = outbox.estimated_finish(job.actions.all(), self.context.get("budget") or outbox.budget_view())
+        return serializers.DateTimeField().to_representation(eta) if eta else None
 
 
 class BulkResultSerializer(serializers.ModelSerializer):

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import outbox
+from devices.api.idempotency import idempotent
 from devices.api.problems import PROBLEM, TITLES
 from devices.api.serializers import BudgetSerializer, DeviceSerializer, DeviceWriteSerializer, ProblemSerializer
 from devices.filters import DeviceFilterSet
@@ -105,6 +106,7 @@ class DeviceList(generics.GenericAPIView):
         page = self.paginate_queryset(self.get_queryset().order_by("id"))
         return self.get_paginated_response(DeviceSerializer(page, many=True).data)
 
+    @idempotent
     def post(self, request: Request) -> Response:
         device = _write(request, None)
         return Response(DeviceSerializer(Device.objects.prefetch_related("macs").get(pk=device.pk)).data,

@@ -168,3 +168,29 @@ class ApiToken(models.Model):
         if written:
             self.last_used_at, self.last_used_from = now, address or None
         return bool(written) and new_address
+
+
+# How long a token's Idempotency-Key is remembered.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+class IdempotentRequest(models.Model):
+    """A POST made with an Idempotency-Key: what was asked (a fingerprint) and, once done, what was answered.
+
+    `status_code` is null while the first request is in flight: a repeat then gets 409.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    created_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    location = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="one_request_per_idempotency_key")]
+        indexes = [models.Index(fields=["token", "created_at"], name="idempotency_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in flight'})"
