@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from devices import outbox
 from devices.api.auth import demand
+from devices.api.idempotency import PARAMETER as IDEMPOTENCY
 from devices.api.idempotency import idempotent
 from devices.api.problems import PROBLEM, problem
 from devices.api.serializers import (
@@ -53,7 +54,7 @@ def _answer(request: Request, action: Action, code: int = status.HTTP_200_OK) ->
 class ActionList(APIView):
     required_scopes: dict = {"POST": set()}  # the kind decides (scope_for)
 
-    @extend_schema(summary="Queue an action for a device", operation_id="actions_create",
+    @extend_schema(summary="Queue an action for a device", operation_id="actions_create", parameters=[IDEMPOTENCY],
                    request=ActionRequestSerializer, responses={202: ActionSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
@@ -80,7 +81,7 @@ class ActionDetail(APIView):
 class ActionCancel(APIView):
     required_scopes: dict = {"POST": set()}
 
-    @extend_schema(summary="Cancel a waiting action", operation_id="actions_cancel", request=None,
+    @extend_schema(summary="Cancel a waiting action", operation_id="actions_cancel", parameters=[IDEMPOTENCY], request=None,
                    responses={200: ActionSerializer, **ERRORS, **CONFLICT})
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
@@ -94,7 +95,7 @@ class ActionCancel(APIView):
 class ActionRetry(APIView):
     required_scopes: dict = {"POST": set()}
 
-    @extend_schema(summary="Queue a failed or cancelled action again", operation_id="actions_retry", request=None,
+    @extend_schema(summary="Queue a failed or cancelled action again", operation_id="actions_retry", parameters=[IDEMPOTENCY], request=None,
                    responses={202: ActionSerializer, **ERRORS, **CONFLICT})
     @idempotent
     def post(self, request: Request, pk: int) -> Response:

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from devices import outbox
 from devices.api.actions import scope_for
 from devices.api.auth import demand
+from devices.api.idempotency import PARAMETER as IDEMPOTENCY
 from devices.api.idempotency import idempotent
 from devices.api.serializers import BulkJobRequestSerializer, BulkJobSerializer, BulkResultSerializer
 from devices.api.views import ERRORS, device_filter
@@ -44,7 +45,7 @@ def _selection(data) -> tuple[list[int], str]:
 class BulkJobList(APIView):
     required_scopes: dict = {"POST": set()}  # the kind decides (scope_for)
 
-    @extend_schema(summary="Queue one action for many devices", operation_id="bulk_jobs_create",
+    @extend_schema(summary="Queue one action for many devices", operation_id="bulk_jobs_create", parameters=[IDEMPOTENCY],
                    request=BulkJobRequestSerializer, responses={202: BulkJobSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from functools import wraps
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -27,6 +28,10 @@ from devices.models.tokens import IDEMPOTENCY_TTL
 
 HEADER = "Idempotency-Key"
 MAX_KEY = IdempotentRequest._meta.get_field("key").max_length
+# How the schema names the header on every POST.
+PARAMETER = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=False,
+                             description="Makes the POST safe to retry: a repeat with the same key and body within "
+                                         "24 h answers what the first did.")
 
 
 def fingerprint(request) -> str:

@@ -77,12 +77,15 @@ class ProblemSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
+# The largest id a database column holds (a 64-bit integer): a bigger one is a 400, never a database error.
+MAX_ID = 2**63 - 1
+
 # What may be queued for a device (every kind but a sync's page); named in the schema by SPECTACULAR_SETTINGS.
 DEVICE_KIND_CHOICES = [(k, ActionKind(k).label) for k in DEVICE_KINDS]
 
 
 class ActionRequestSerializer(serializers.Serializer):
-    device = serializers.IntegerField(min_value=1, help_text="The device's id.")
+    device = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The device's id.")
     kind = serializers.ChoiceField(choices=DEVICE_KIND_CHOICES)
 
 
@@ -134,7 +137,7 @@ class BulkJobRequestSerializer(serializers.Serializer):
     """One action over many devices: by ids, or everything a device-list filter selects (exactly one of the two)."""
 
     kind = serializers.ChoiceField(choices=DEVICE_KIND_CHOICES)
-    device_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+    device_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
                                        allow_empty=False, max_length=200_000)
     filter = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=200), required=False,
                                    help_text="The device list's parameters: q, compliance, exempt, remediation, "

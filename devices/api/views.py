@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import outbox
+from devices.api.idempotency import PARAMETER as IDEMPOTENCY
 from devices.api.idempotency import idempotent
 from devices.api.problems import PROBLEM, TITLES
 from devices.api.serializers import BudgetSerializer, DeviceSerializer, DeviceWriteSerializer, ProblemSerializer
@@ -33,7 +34,7 @@ from devices.inventory import delete_device, save_device
 from devices.models import ApiScope, Device
 
 # Every error is a problem document (devices.api.problems), in its own media type.
-ERRORS = {(code, PROBLEM): ProblemSerializer for code in (400, 401, 403, 404, 405, 406, 415, 429)}
+ERRORS = {(code, PROBLEM): ProblemSerializer for code in (400, 401, 403, 404, 405, 406, 409, 415, 422, 429)}
 READ, WRITE = ApiScope.DEVICES_READ, ApiScope.DEVICES_WRITE
 DEVICE_SCOPES = {"GET": {READ}, "HEAD": {READ}, "OPTIONS": {READ}, "*": {WRITE}}
 
@@ -91,7 +92,7 @@ def _write(request: Request, device: Device | None) -> Device:
                     for name in FILTER_PARAMETERS],
         responses={200: DeviceSerializer(many=True), **ERRORS},
     ),
-    post=extend_schema(summary="Create a device", operation_id="devices_create", request=DeviceWriteSerializer,
+    post=extend_schema(summary="Create a device", operation_id="devices_create", parameters=[IDEMPOTENCY], request=DeviceWriteSerializer,
                        responses={201: DeviceSerializer, **ERRORS}),
 )
 class DeviceList(generics.GenericAPIView):

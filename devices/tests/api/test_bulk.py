@@ -77,3 +77,8 @@ def test_a_token_without_the_kinds_scope_queues_nothing(client, operator, make_t
                           content_type="application/json", **bearer(plain))
     assert refused.status_code == 403
     assert not BulkJob.objects.exists()
+
+
+def test_an_id_beyond_any_database_integer_is_a_400(operator_api):
+    refused = post(operator_api, {"kind": "dhcprenew", "device_ids": [2**64]})
+    assert refused.status_code == 400 and "device_ids" in refused.json()["errors"]
