@@ -169,6 +169,7 @@ REST_FRAMEWORK = {
         "devices.api.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["devices.api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["devices.api.throttle.TokenRate"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -194,6 +195,8 @@ SPECTACULAR_SETTINGS = {
 # A new token's lifetime unless its creator says otherwise, and the longest allowed.
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366, minimum=1)
+# Requests per token (a session: per user) to the API, apart from the cloud's budget; over it, 429.
+API_RATE_LIMIT = env_rate_limit("API_RATE_LIMIT", "120/60")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "devices:device-list"
 LOGOUT_REDIRECT_URL = "login"

@@ -63,4 +63,7 @@ def problem_handler(exc, context) -> Response | None:
     if isinstance(exc, (Http404, DjangoPermissionDenied)) and not detail:
         detail = TITLES[response.status_code]
     headers = {name: value for name, value in response.items() if name in ("WWW-Authenticate", "Retry-After", "Allow")}
+    if isinstance(exc, exceptions.Throttled):
+        request = context.get("request")
+        headers.update(getattr(request, "rate_limit_headers", {}))
     return problem(response.status_code, detail, errors=errors, headers=headers)

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devices.models import ApiScope
 from devices.tests.api.conftest import ALL_SCOPES
+from gearsdash.env import RateLimit
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
@@ -32,6 +33,7 @@ EXAMPLES_ONE_SCOPE = 2
 def test_no_server_error_and_no_answer_outside_the_schema(live_server, admin_user, make_token, make_device,
                                                           settings, scope):
     settings.GEARS_KICK_DRAINER = False
+    settings.API_RATE_LIMIT = RateLimit(100_000, 60)  # the API's own rate is tested on its own (test_throttle)
     make_device("ws-1", hwid="A" * 16)
     make_device("ws-2", macs=["00:0c:29:f2:7a:29"])
     _, plain = make_token(admin_user, ALL_SCOPES if scope == "all" else [scope])
