@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 
 from devices.models import Action, BulkJob, IdempotentRequest
@@ -82,3 +85,36 @@ def test_a_key_that_is_not_one_is_a_400(token_and_client, sample_device, key):
     refused = post(api, ACTIONS, {"device": sample_device.pk, "kind": "dhcprenew"}, key)
     assert refused.status_code == 400 and "Idempotency-Key" in refused.json()["errors"]
     assert not Action.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL (DATABASE_URL)")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_posts_with_one_key_make_one_bulk_job(operator, make_token, make_device, settings):
+    settings.GEARS_KICK_DRAINER = False
+    device = make_device("ws-race", hwid="R" * 16)
+    _, plain = make_token(operator, ["actions:write"])
+    barrier, answers, errors = threading.Barrier(2), [], []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=30)
+            response = Client().post("/api/v1/bulk-jobs/", {"kind": "dhcprenew", "device_ids": [device.pk]},
+                                     content_type="application/json", HTTP_IDEMPOTENCY_KEY="race", **bearer(plain))
+            answers.append((response.status_code, response.json()))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert BulkJob.objects.count() == 1
+    codes = sorted(code for code, _ in answers)
+    assert codes in ([202, 202], [202, 409])
+    if codes == [202, 202]:
+        assert answers[0][1]["id"] == answers[1][1]["id"], "the second is the first's answer replayed"
