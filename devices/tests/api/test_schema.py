@@ -12,6 +12,9 @@ from django.urls import get_resolver
 
 from devices.tests.views.test_csp import inline_code
 
+# The schema's views count toward the API's rate like the rest (the throttle cache is a table).
+pytestmark = pytest.mark.django_db
+
 
 def test_the_schema_validates_without_a_warning(tmp_path):
     out = tmp_path / "schema.yaml"
