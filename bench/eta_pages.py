@@ -60,7 +60,7 @@ def main() -> None:
         ("Upstream page (htmx fragment)", "get", reverse("devices:upstream"), {}, hx),
         ("bulk job page (htmx fragment)", "get", job.get_absolute_url(), {}, hx),
         ("device page of the job's last device", "get", last.device.get_absolute_url(), {}, {}),
-        ("history row of the job's last action (htmx)", "get", reverse("devices:action-row", args=[last.pk]), {}, hx),
+        ("history of the job's last device (htmx poll)", "get", reverse("devices:device-history", args=[last.device_id]), {}, hx),
         ("bulk confirmation on every device", "post", reverse("devices:bulk-action"),
          {"kind": "dhcprenew", "select_all_matching": "1"}, {}),
     ]

@@ -7,12 +7,14 @@ from django.db.models import QuerySet
 from devices.inventory import delete_device, delete_devices, record_change, stored_records
 from devices.models import (
     Action,
+    ApiToken,
     AuditEntry,
     BulkJob,
     CloudSync,
     Device,
     DeviceImport,
     DrainerSlot,
+    IdempotentRequest,
     MacAddress,
     Notice,
     UpstreamAttempt,
@@ -160,6 +162,35 @@ class UpstreamTokenAdmin(admin.ModelAdmin):
     list_display = ("id", "version", "expires_at", "fetched_at")
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens as the Tokens page shows them: never the hash; created and revoked on that page (audited)."""
+
+    fields = ("owner", "name", "key", "scopes", "allowed_networks", "created_at", "expires_at", "last_used_at",
+              "last_used_from", "revoked_at", "revoked_by")
+    readonly_fields = fields
+    list_display = ("name", "owner", "key", "expires_at", "last_used_at", "revoked_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    """The API's remembered Idempotency-Keys (24 hours), read-only."""
+
+    list_display = ("key", "token", "created_at", "status_code")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "django_q",
     # Login throttling: failed attempts per (username, address), with an admin to unlock.
     "axes",
+    # The automation API (/api/v1/) and its OpenAPI schema; the sidecar ships Swagger UI and Redoc as static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "devices",
 ]
 
@@ -162,6 +166,41 @@ AXES_CLIENT_IP_CALLABLE = "gearsdash.client_ip.client_ip"
 # How many reverse proxies in front of the site append to X-Forwarded-For
 # (0: REMOTE_ADDR is the client). Too high lets a client choose its own address.
 GEARSDASH_TRUSTED_PROXIES = env_int("GEARSDASH_TRUSTED_PROXIES", 0, minimum=0)
+# The automation API (devices/api). Tokens only, or a browser session with its CSRF token.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "devices.api.auth.BearerTokenAuthentication",
+        "devices.api.auth.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["devices.api.auth.HasScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["devices.api.throttle.TokenRate"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "devices.api.problems.problem_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gearsdash API",
+    "DESCRIPTION": "Devices, actions and the cloud's budget, for scripts. Authenticate with `Authorization: Bearer gd_...`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Served from the site's static files (drf-spectacular-sidecar), never a CDN: the CSP allows 'self' only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ActionKindEnum": "devices.models.ActionKind",
+        "DeviceActionKindEnum": "devices.api.serializers.DEVICE_KIND_CHOICES",
+        "RemediationStateEnum": "devices.models.RemediationState",
+    },
+}
+# A new token's lifetime unless its creator says otherwise, and the longest allowed.
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366, minimum=1)
+# Requests per token (a session: per user) to the API, apart from the cloud's budget; over it, 429.
+API_RATE_LIMIT = env_rate_limit("API_RATE_LIMIT", "120/60")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"  # a login without `next` lands on the overview at /
 LOGOUT_REDIRECT_URL = "login"

@@ -19,6 +19,7 @@ urlpatterns = [
     # For a load balancer: no login, no trailing slash (probes are configured with the bare path).
     path("healthz", healthz, name="healthz"),
     path("devices/", include("devices.urls")),
+    path("api/", include("devices.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     # Logging out after the session expired must not ask for a login first.
     path("accounts/logout/", login_not_required(auth_views.LogoutView.as_view()), name="logout"),

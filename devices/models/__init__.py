@@ -36,8 +36,13 @@ from devices.models.outbox import (
 )
 from devices.models.search import DeviceQuerySet, mac_fragments
 from devices.models.sync import CloudSync, SyncStatus, SyncTrigger
+from devices.models.tokens import ApiScope, ApiToken, IdempotentRequest, scopes_allowed
 
 __all__ = [
+    "ApiScope",
+    "ApiToken",
+    "IdempotentRequest",
+    "scopes_allowed",
     "BULK_ENDPOINT_KINDS",
     "DEVICE_ACTIONS",
     "DEVICE_KINDS",

@@ -23,6 +23,9 @@ class AuditVerb(models.TextChoices):
     SYNCED = "synced", "Synced from the cloud"
     DELETED = "deleted", "Deleted"
     CHECKED_CLOUD = "checked_cloud", "Tested the connection to the cloud"
+    TOKEN_CREATED = "token_created", "Created an API token"
+    TOKEN_NEW_ADDRESS = "token_new_address", "Used an API token from a new address"
+    TOKEN_REVOKED = "token_revoked", "Revoked an API token"
 
 
 class AuditEntry(models.Model):

@@ -32,6 +32,7 @@ MAIN_NAV = (
     NavEntry("Upstream", "devices:upstream", ("upstream",)),
     NavEntry("Audit", "devices:audit-log", ("audit-log",)),
     NavEntry("Import", "devices:import-upload", ("import-upload",), permission="devices.import_devices"),
+    NavEntry("API tokens", "devices:tokens", ("tokens",)),
     NavEntry("Admin", "admin:index", staff_only=True),
 )
 

@@ -1,7 +1,7 @@
 """The devices app's pages and fragments; urls.py routes to these names.
 
 Layers, top to bottom (a module imports only from those below it):
-devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline, health (the views);
+devices, imports, actions, bulk, remediation, sync, upstream, audit, overview, notices, timeline, tokens, health (the views);
 panels, selection, table_rows, csv_response, htmx (what the views share).
 """
 
@@ -30,6 +30,7 @@ from devices.views.remediation import (
 )
 from devices.views.sync import sync_page, sync_start
 from devices.views.timeline import timeline_page
+from devices.views.tokens import token_list, token_revoke
 from devices.views.upstream import upstream_check, upstream_page, upstream_resume
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "remediation_card", "remediation_email", "remediation_export", "remediation_panel", "remediation_refresh",
     "sync_page", "sync_start",
     "timeline_page",
+    "token_list", "token_revoke",
     "upstream_check", "upstream_page", "upstream_resume",
 ]

@@ -74,6 +74,7 @@ def pages(admin_client_, make_device):
         "remediation card": reverse("devices:remediation-card", args=[device.pk]),
         "remediation panel": reverse("devices:remediation-panel", args=[device.pk]),
         "device history": reverse("devices:device-history", args=[device.pk]),
+        "api tokens": reverse("devices:tokens"),
     }
 
 
