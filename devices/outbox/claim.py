@@ -137,6 +137,35 @@ def _give_up(action: Action, now: datetime) -> None:
     notices.bulk_action_ended(action)
 
 
+def _ready() -> QuerySet[Action]:
+    """Waiting actions whose key has no call in flight: one call at a time per key keeps a device's changes in order."""
+    busy = Action.objects.filter(status=Action.Status.SENDING).values("coalesce_key")
+    return Action.objects.filter(status__in=Action.PENDING).exclude(coalesce_key__in=busy)
+
+
+def _nothing_due(now: datetime) -> Wait | Idle | None:
+    """Wait(until) or IDLE when no action is due at `now`, whatever the budget; None when one is."""
+    ready = _ready()
+    if ready.filter(not_before__lte=now).exists():
+        return None
+    later = ready.order_by("not_before").values_list("not_before", flat=True).first()
+    if later is not None:
+        return Wait(later)
+    return Wait(now + BEHIND_IN_FLIGHT) if Action.objects.filter(status__in=Action.PENDING).exists() else IDLE
+
+
+def nothing_due(now: datetime) -> Wait | Idle | None:
+    """What a drainer would be told at `now` before it claims anything (None: something is due).
+
+    Read without the lock, so that a drainer asks for an access token only when there is
+    something to send: a claim re-checks under the lock. A claim whose worker vanished
+    counts as due, so that claim_next puts it back.
+    """
+    if Action.objects.filter(status=Action.Status.SENDING, lease_until__lt=now).exists():
+        return None
+    return _nothing_due(now)
+
+
 def claim_next(worker: str) -> Step:
     """Claim the next due action (with its batch, for bulk work) if the budget allows a call now.
 
@@ -148,16 +177,10 @@ def claim_next(worker: str) -> Step:
         state = locked_state()
         now = db_now()
         reap_lost(now, state)
-        waiting = Action.objects.filter(status__in=Action.PENDING)
-        # One call at a time per key keeps a device's changes in order.
-        busy = Action.objects.filter(status=Action.Status.SENDING).values("coalesce_key")
-        ready = waiting.exclude(coalesce_key__in=busy)
-        due = ready.filter(not_before__lte=now)
-        if not due.exists():
-            later = ready.order_by("not_before").values_list("not_before", flat=True).first()
-            if later is not None:
-                return Wait(later)
-            return Wait(now + BEHIND_IN_FLIGHT) if waiting.exists() else IDLE
+        held_back = _nothing_due(now)
+        if held_back is not None:
+            return held_back
+        due = _ready().filter(not_before__lte=now)
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
         spans = attempt_spans(now, b)
         # Not even a click may start: wait without taking any row.
