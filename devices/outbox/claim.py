@@ -6,7 +6,7 @@ one request and one attempt for all. Clicks, exempt_critical and page views
 go one at a time. Clicks may take the last slot of a window, unpaced; the rest
 leaves it free (devices.ratelimit).
 
-Also puts back rows whose worker vanished (their lease passed), marked ambiguous,
+Also puts back rows whose worker vanished (their lease passed), marked as may have acted,
 counted as a failure (attempts, breaker; once per request); an action out of attempts fails for good.
 """
 
@@ -82,9 +82,9 @@ Step = Claim | Batch | Wait | Idle
 
 
 def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
-    """Rows claimed by a worker that died go back to the queue, marked ambiguous:
-    the call may have reached the cloud. Their log rows keep holding their slot
-    until started + T + W + m, so the budget stays safe. Returns how many.
+    """Rows claimed by a worker that died go back to the queue, marked as may have acted:
+    the call may have reached the cloud, so sending one again makes it ambiguous. Their log
+    rows keep holding their slot until started + T + W + m, so the budget stays safe. Returns how many.
 
     A lost attempt is a transient failure like any other: it counts towards
     GEARS_MAX_ATTEMPTS and the breaker. Pass the locked `state` if the caller
@@ -103,7 +103,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
         counted: set[object] = set()
         for action in lost:
             action.transient_failures += 1
-            action.ambiguous = True
+            action.may_have_acted = True
             action.claimed_by, action.lease_until = "", None
             if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
                 action.status, action.finished_at = Action.Status.FAILED, now
@@ -112,8 +112,8 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
             else:
                 action.status, action.not_before = Action.Status.RETRYING, now
                 action.last_error = f"{LOST_ERROR}; it will be sent again"
-            action.save(update_fields=["status", "ambiguous", "not_before", "finished_at", "claimed_by", "lease_until",
-                                       "last_error", "transient_failures"])
+            action.save(update_fields=["status", "may_have_acted", "not_before", "finished_at", "claimed_by",
+                                       "lease_until", "last_error", "transient_failures"])
             request = action.current_attempt_id or ("action", action.pk)
             if request not in counted:  # the actions of a lost batch were one request
                 counted.add(request)
@@ -257,10 +257,13 @@ def _take(items: list[tuple[Action, str]], opt: int, worker: str, now: datetime,
         action.lease_until = lease_until
         action.attempts += 1  # the rows are locked: no other writer
         action.first_sent_at = action.first_sent_at or now
+        # Sent again after an attempt that may have acted: the cloud may get it twice.
+        action.ambiguous = action.ambiguous or action.may_have_acted
         action.identifier, action.opt = identifier, opt
         action.current_attempt = attempt
     Action.objects.bulk_update(
         [action for action, _ in items],
-        ["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "identifier", "opt", "current_attempt"],
+        ["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "ambiguous", "identifier", "opt",
+         "current_attempt"],
     )
     return attempt.pk
