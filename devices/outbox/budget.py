@@ -35,6 +35,7 @@ def budget() -> Budget:
         window=limit.window,
         margin=settings.GEARS_RATE_MARGIN,
         call_timeout=settings.GEARS_CONNECT_TIMEOUT + settings.GEARS_TIMEOUT,
+        bulk_floor=settings.GEARS_BULK_FLOOR,
     )
 
 

@@ -183,19 +183,21 @@ def claim_next(worker: str) -> Step:
         due = _ready().filter(not_before__lte=now)
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
         spans = attempt_spans(now, b)
-        # Not even a click may start: wait without taking any row.
-        start = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True))
-        if start > now:
-            return Wait(start)
+        # Waiting bulk work keeps its floor: a click held back by it lets bulk work go first.
+        bulk_waiting = due.exclude(priority=Priority.CLICK).exists()
+        click_start = from_epoch(next_start(spans, now.timestamp(), b, blocked, click=True, bulk_waiting=bulk_waiting))
+        bulk_start = from_epoch(next_start(spans, now.timestamp(), b, blocked)) if bulk_waiting else click_start
+        if min(click_start, bulk_start) > now:
+            return Wait(min(click_start, bulk_start))  # nothing may start: wait without taking any row
+        if click_start > now:
+            due = due.exclude(priority=Priority.CLICK)
         action = (
             due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True, of=("self",)).select_related("device").first()
         )
         if action is None:
             return Wait(now + ROW_TAKEN)
-        if action.priority != Priority.CLICK:
-            start = from_epoch(next_start(spans, now.timestamp(), b, blocked))
-            if start > now:
-                return Wait(start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
+        if action.priority != Priority.CLICK and bulk_start > now:
+            return Wait(bulk_start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
