@@ -74,6 +74,21 @@ class BudgetView:
     block_reason: str
     pause_kind: str
     queue: Waiting
+    used_by_clicks: int = 0  # of `used`: the attempts of clicks (the rest: bulk work and page views)
+
+    @property
+    def used_by_bulk(self) -> int:
+        return self.used - self.used_by_clicks
+
+    @property
+    def bulk_floor(self) -> int:
+        """Slots per window waiting bulk work keeps from clicks (GEARS_BULK_FLOOR; 0: none)."""
+        return budget().bulk_floor_slots
+
+    @property
+    def click_cap(self) -> int:
+        """The most slots per window clicks take while bulk work waits."""
+        return budget().click_cap
 
     @property
     def paused(self) -> bool:
@@ -151,6 +166,7 @@ def budget_view() -> BudgetView:
         block_reason=state.block_reason,
         pause_kind=state.pause_kind,
         queue=waiting(settings.GEARS_BATCH_SIZE),
+        used_by_clicks=window_usage([s for s in spans if s.click], now.timestamp(), b),
     )
 
 
