@@ -112,11 +112,11 @@ def test_a_cluster_killed_holding_every_drainer_slot_leaves_the_other_sending_wi
         def caught() -> str | None:
             # Clicks kick drainers, into whichever cluster takes the task, until one cluster holds both slots.
             victim = one_cluster_holds_every_slot(deployment, outbox)
-            if victim is None and next(polls) % 5 == 0:
+            if victim is None and next(polls) % 3 == 0:
                 operator.click(next(clicks), "dhcprenew")
             return victim
 
-        victim = wait_until(caught, 120, "one cluster holding every slot, the other standing by", every=0.1)
+        victim = wait_until(caught, 240, "one cluster holding every slot, the other standing by", every=0.1)
         deployment.processes.kill(victim)
         killed_at = time.time()
         # No click after the kill: what is already queued must go out without a kick.
