@@ -20,6 +20,14 @@ from each actual start, and the few milliseconds between a slot opening and
 the claim landing would otherwise add up on every call. The exact limit
 comes from the log, not from pacing. With N = 1 nothing can be kept back.
 
+Clicks go first, but not to the point of starving the rest: while bulk work
+waits, it keeps a floor of F slots per window (Budget.bulk_floor, a share of
+N) that clicks cannot take. Clicks then occupy at most N - F slots; once
+they do, bulk work may use the window's last slot too (no click could take
+it), and below its floor it is paced behind bulk starts only (W / F apart),
+not behind every click. The exact limit still holds: every start is checked
+against all the attempts occupying the window.
+
 This module is pure (no database, no clock of its own), so its guarantee can
 be checked with a fake clock; devices.outbox feeds it the attempt log read
 under the limiter's row lock, on the database clock.
@@ -39,6 +47,7 @@ class Budget:
     window: float  # W, seconds
     margin: float  # m, seconds: clock-rate differences and window-edge rounding
     call_timeout: float  # T, seconds: an unfinished call holds its slot until started + T
+    bulk_floor: float = 0.0  # the share of N that waiting bulk work keeps from clicks (0: none)
 
     @property
     def reserved_for_clicks(self) -> int:
@@ -49,6 +58,23 @@ class Budget:
     def bulk_slots(self) -> int:
         """Slots of every window that work other than clicks may use: N - 1."""
         return self.requests - self.reserved_for_clicks
+
+    @property
+    def bulk_floor_slots(self) -> int:
+        """F: slots of every window that clicks leave to waiting bulk work (at least 1 if any share is set)."""
+        if self.bulk_floor <= 0 or self.requests < 2:
+            return 0
+        return min(self.bulk_slots, max(1, int(self.requests * self.bulk_floor)))
+
+    @property
+    def click_cap(self) -> int:
+        """The most slots clicks may occupy while bulk work waits: N - F."""
+        return self.requests - self.bulk_floor_slots
+
+    @property
+    def floor_pacing(self) -> float:
+        """The least spacing between bulk starts below the floor: F per window."""
+        return PACING_FACTOR * self.window / self.bulk_floor_slots
 
     @property
     def pacing(self) -> float:
@@ -83,16 +109,18 @@ class Span:
 
 
 def next_start(spans: Iterable[Span], now: float, budget: Budget, blocked_until: float | None = None, *,
-               click: bool = False) -> float:
+               click: bool = False, bulk_waiting: bool = False) -> float:
     """The earliest time, not before `now`, at which a new attempt may start.
 
     `click`: the attempt is a click, which may take the last slot and is
-    paced behind other clicks only. `spans` must include every attempt that may still occupy the
+    paced behind other clicks only. `bulk_waiting`: bulk work waits too, so a
+    click leaves it its floor. `spans` must include every attempt that may still occupy the
     window (any started after now - (T + W + m) is enough).
     """
     spans = list(spans)
     start = now
-    allowed = budget.requests if click else budget.bulk_slots
+    floor = FloorView(spans, now, budget)
+    allowed = budget.requests if click or floor.clicks_at_cap else budget.bulk_slots
     occupying = sorted(f for f in (s.frees_at(budget) for s in spans) if f > now)
     if len(occupying) >= allowed:
         # Wait until only allowed - 1 attempts still occupy the window.
@@ -101,11 +129,45 @@ def next_start(spans: Iterable[Span], now: float, budget: Budget, blocked_until:
         clicks = [s.started for s in spans if s.click]
         if clicks:
             start = max(start, max(clicks) + budget.click_pacing)
+        if bulk_waiting:
+            start = max(start, floor.click_free_at)
     elif spans:
-        start = max(start, max(s.started for s in spans) + budget.pacing)
+        start = max(start, floor.paced(max(s.started for s in spans) + budget.pacing))
     if blocked_until is not None:
         start = max(start, blocked_until)
     return start
+
+
+@dataclass(frozen=True)
+class FloorView:
+    """The bulk floor's part in next_start: what clicks occupy, and how bulk work below its floor is paced."""
+
+    spans: list[Span]
+    now: float
+    budget: Budget
+
+    def _frees(self, click: bool) -> list[float]:
+        return sorted(f for f in (s.frees_at(self.budget) for s in self.spans if s.click == click) if f > self.now)
+
+    @property
+    def clicks_at_cap(self) -> bool:
+        """Clicks occupy all they may while bulk waits: the window's last slot is no click's to keep."""
+        return self.budget.bulk_floor_slots > 0 and len(self._frees(True)) >= self.budget.click_cap
+
+    @property
+    def click_free_at(self) -> float:
+        """When a click may start without taking the floor from waiting bulk work."""
+        clicks, cap = self._frees(True), self.budget.click_cap
+        if self.budget.bulk_floor_slots == 0 or len(clicks) < cap:
+            return self.now
+        return clicks[len(clicks) - cap]
+
+    def paced(self, behind_every_start: float) -> float:
+        """Bulk pacing: behind every start, or, below the floor, behind bulk starts only (W / F apart)."""
+        if self.budget.bulk_floor_slots == 0 or len(self._frees(False)) >= self.budget.bulk_floor_slots:
+            return behind_every_start
+        bulk = [s.started for s in self.spans if not s.click]
+        return min(behind_every_start, max(bulk) + self.budget.floor_pacing if bulk else self.now)
 
 
 def window_usage(spans: Iterable[Span], now: float, budget: Budget) -> int:

@@ -329,6 +329,11 @@ GEARS_CLOUD_WORD = env_bool("GEARS_CLOUD_WORD", True)
 # A cloud sync (Get Devices v2.2, 50 devices a request) starts when the last
 # one started longer ago than this many seconds; 0 turns the schedule off.
 GEARS_SYNC_INTERVAL = env_int("GEARS_SYNC_INTERVAL", 6 * 3600, minimum=0)
+# The share of every window that waiting bulk work keeps from clicks (see devices/ratelimit.py):
+# clicks go first, but cannot starve a bulk job. 0 turns the floor off.
+GEARS_BULK_FLOOR = env_float("GEARS_BULK_FLOOR", 1 / 3, minimum=0.0)
+if GEARS_BULK_FLOOR > 1:
+    raise ImproperlyConfigured(f"GEARS_BULK_FLOOR={GEARS_BULK_FLOOR!r} is a share of the window: at most 1.")
 # How many drainers may send at once (across every worker and machine).
 GEARS_DRAINERS = env_int("GEARS_DRAINERS", 2, minimum=1)
 # A drainer gives its django-q2 worker back after this long, and queues

@@ -131,7 +131,12 @@ class Action(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     upstream_msg = models.CharField(max_length=300, blank=True, help_text="The cloud's msg.")
     last_error = models.CharField(max_length=300, blank=True)
-    ambiguous = models.BooleanField(default=False, help_text="An attempt may have reached the cloud without an answer.")
+    # The rule (claim._take): an action is ambiguous only when it is sent again after an attempt
+    # that may have acted. A retry after a refused connection or a 503 repeats nothing.
+    may_have_acted = models.BooleanField(
+        default=False, help_text="An attempt may have reached the cloud and acted without a clear answer.")
+    ambiguous = models.BooleanField(
+        default=False, help_text="Sent again after an attempt that may have acted: the cloud may have had it twice.")
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                       db_index=False)
     identifier = models.CharField(max_length=64, blank=True, help_text="The device identifier the cloud was called with.")

@@ -36,6 +36,7 @@ def budget() -> Budget:
         window=limit.window,
         margin=settings.GEARS_RATE_MARGIN,
         call_timeout=settings.GEARS_CONNECT_TIMEOUT + settings.GEARS_TIMEOUT,
+        bulk_floor=settings.GEARS_BULK_FLOOR,
     )
 
 
@@ -79,6 +80,21 @@ class BudgetView:
     # How the cloud meters a bulk request, when learned ("" if not): the ETAs count with it.
     metering_note: str = ""
     per_device: bool = False
+    used_by_clicks: int = 0  # of `used`: the attempts of clicks (the rest: bulk work and page views)
+
+    @property
+    def used_by_bulk(self) -> int:
+        return self.used - self.used_by_clicks
+
+    @property
+    def bulk_floor(self) -> int:
+        """Slots per window waiting bulk work keeps from clicks (GEARS_BULK_FLOOR; 0: none)."""
+        return budget().bulk_floor_slots
+
+    @property
+    def click_cap(self) -> int:
+        """The most slots per window clicks take while bulk work waits."""
+        return budget().click_cap
 
     @property
     def paused(self) -> bool:
@@ -167,6 +183,7 @@ def budget_view() -> BudgetView:
         queue=waiting(capacity),
         metering_note=metering_note(state),
         per_device=by_device,
+        used_by_clicks=window_usage([s for s in spans if s.click], now.timestamp(), b),
     )
 
 

@@ -6,7 +6,7 @@ identifier type, one request and one attempt for all. Everything else goes one
 at a time, sent with what its kind's `target` reads under the lock. Clicks may take the last slot of a window, unpaced; the rest
 leaves it free (devices.ratelimit).
 
-Also puts back rows whose worker vanished (their lease passed), marked ambiguous,
+Also puts back rows whose worker vanished (their lease passed), marked as may have acted,
 counted as a failure (attempts, breaker; once per request); an action out of attempts fails for good.
 """
 
@@ -87,9 +87,9 @@ Step = Claim | Batch | Wait | Idle
 
 
 def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
-    """Rows claimed by a worker that died go back to the queue, marked ambiguous:
-    the call may have reached the cloud. Their log rows keep holding their slot
-    until started + T + W + m, so the budget stays safe. Returns how many.
+    """Rows claimed by a worker that died go back to the queue, marked as may have acted:
+    the call may have reached the cloud, so sending one again makes it ambiguous. Their log
+    rows keep holding their slot until started + T + W + m, so the budget stays safe. Returns how many.
 
     A lost attempt is a transient failure like any other: it counts towards
     GEARS_MAX_ATTEMPTS and the breaker. Pass the locked `state` if the caller
@@ -108,7 +108,7 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
         counted: set[object] = set()
         for action in lost:
             action.transient_failures += 1
-            action.ambiguous = True
+            action.may_have_acted = True
             action.claimed_by, action.lease_until = "", None
             if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
                 action.fail(now, f"Gave up after {action.attempts} attempts: {LOST_ERROR}")
@@ -116,8 +116,8 @@ def reap_lost(now: datetime, state: UpstreamState | None = None) -> int:
             else:
                 action.status, action.not_before = Action.Status.RETRYING, now
                 action.last_error = f"{LOST_ERROR}; it will be sent again"
-            action.save(update_fields=["status", "ambiguous", "not_before", "finished_at", "claimed_by", "lease_until",
-                                       "last_error", "transient_failures"])
+            action.save(update_fields=["status", "may_have_acted", "not_before", "finished_at", "claimed_by",
+                                       "lease_until", "last_error", "transient_failures"])
             request = action.current_attempt_id or ("action", action.pk)
             if request not in counted:  # the actions of a lost batch were one request
                 counted.add(request)
@@ -136,6 +136,35 @@ def _give_up(action: Action, now: datetime) -> None:
     failed_for_good(action, now)
 
 
+def _ready() -> QuerySet[Action]:
+    """Waiting actions whose key has no call in flight: one call at a time per key keeps a device's changes in order."""
+    busy = Action.objects.filter(status=Action.Status.SENDING).values("coalesce_key")
+    return Action.objects.filter(status__in=Action.PENDING).exclude(coalesce_key__in=busy)
+
+
+def _nothing_due(now: datetime) -> Wait | Idle | None:
+    """Wait(until) or IDLE when no action is due at `now`, whatever the budget; None when one is."""
+    ready = _ready()
+    if ready.filter(not_before__lte=now).exists():
+        return None
+    later = ready.order_by("not_before").values_list("not_before", flat=True).first()
+    if later is not None:
+        return Wait(later)
+    return Wait(now + BEHIND_IN_FLIGHT) if Action.objects.filter(status__in=Action.PENDING).exists() else IDLE
+
+
+def nothing_due(now: datetime) -> Wait | Idle | None:
+    """What a drainer would be told at `now` before it claims anything (None: something is due).
+
+    Read without the lock, so that a drainer asks for an access token only when there is
+    something to send: a claim re-checks under the lock. A claim whose worker vanished
+    counts as due, so that claim_next puts it back.
+    """
+    if Action.objects.filter(status=Action.Status.SENDING, lease_until__lt=now).exists():
+        return None
+    return _nothing_due(now)
+
+
 def claim_next(worker: str) -> Step:
     """Claim the next due action (with its batch, for bulk work) if the budget allows a call now.
 
@@ -147,34 +176,31 @@ def claim_next(worker: str) -> Step:
         state = locked_state()
         now = db_now()
         reap_lost(now, state)
-        waiting = Action.objects.filter(status__in=Action.PENDING)
-        # One call at a time per key keeps a device's changes in order.
-        busy = Action.objects.filter(status=Action.Status.SENDING).values("coalesce_key")
-        ready = waiting.exclude(coalesce_key__in=busy)
-        due = ready.filter(not_before__lte=now)
-        if not due.exists():
-            later = ready.order_by("not_before").values_list("not_before", flat=True).first()
-            if later is not None:
-                return Wait(later)
-            return Wait(now + BEHIND_IN_FLIGHT) if waiting.exists() else IDLE
+        held_back = _nothing_due(now)
+        if held_back is not None:
+            return held_back
+        due = _ready().filter(not_before__lte=now)
         blocked = state.blocked_until.timestamp() if state.blocked_until else None
         log = attempt_log(now, b)
         spans = metered_spans(state, log)
         word, spent = cloud_word(state), spent_since_word(state, log)
-        # Not even a click may start: wait without taking any row.
-        start = from_epoch(max(next_start(spans, now.timestamp(), b, blocked, click=True),
-                               cloud_start(word, spent, 1, now.timestamp())))
-        if start > now:
-            return Wait(start)
+        # Waiting bulk work keeps its floor: a click held back by it lets bulk work go first.
+        bulk_waiting = due.exclude(priority=Priority.CLICK).exists()
+        click_start = from_epoch(max(next_start(spans, now.timestamp(), b, blocked, click=True, bulk_waiting=bulk_waiting),
+                                     cloud_start(word, spent, 1, now.timestamp())))
+        bulk_start = (from_epoch(_bulk_start(state, log, spans, word, spent, now, b, blocked)) if bulk_waiting
+                      else click_start)
+        if min(click_start, bulk_start) > now:
+            return Wait(min(click_start, bulk_start))  # nothing may start: wait without taking any row
+        if click_start > now:
+            due = due.exclude(priority=Priority.CLICK)
         action = (
             due.order_by("priority", "not_before", "id").select_for_update(skip_locked=True, of=("self",)).select_related("device").first()
         )
         if action is None:
             return Wait(now + ROW_TAKEN)
-        if action.priority != Priority.CLICK:
-            start = from_epoch(_bulk_start(state, log, spans, word, spent, now, b, blocked))
-            if start > now:
-                return Wait(start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
+        if action.priority != Priority.CLICK and bulk_start > now:
+            return Wait(bulk_start)  # the last slot stays free for a click; a drainer re-checks within MAX_NAP
         if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
             _give_up(action, now)
             return Wait(now)
@@ -265,11 +291,14 @@ def _take(items: list[tuple[Action, Any]], worker: str, now: datetime, b: Budget
         action.lease_until = lease_until
         action.attempts += 1  # the rows are locked: no other writer
         action.first_sent_at = action.first_sent_at or now
+        # Sent again after an attempt that may have acted: the cloud may get it twice.
+        action.ambiguous = action.ambiguous or action.may_have_acted
         if isinstance(target, UpstreamId):
             action.identifier, action.opt = target.value, target.opt
         action.current_attempt = attempt
     Action.objects.bulk_update(
         [action for action, _ in items],
-        ["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "identifier", "opt", "current_attempt"],
+        ["status", "claimed_by", "lease_until", "attempts", "first_sent_at", "ambiguous", "identifier", "opt",
+         "current_attempt"],
     )
     return attempt.pk

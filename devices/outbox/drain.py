@@ -19,12 +19,11 @@ from django.conf import settings
 
 from devices.models import Action
 from devices.outbox.breaker import paused_until
-from devices.outbox.budget import budget
-from devices.outbox.claim import Batch, Claim, Idle, Wait, claim_next
+from devices.outbox.claim import Batch, Claim, Idle, Wait, claim_next, nothing_due
 from devices.outbox.clock import db_now
 from devices.outbox.kinds import call_kind
 from devices.outbox.outcome import finish, finish_batch
-from devices.outbox.slots import release_slot, renew_slot, take_slot
+from devices.outbox.slots import SLOT_LEASE, release_slot, renew_slot, take_slot
 from devices.outbox.token import TokenUnavailable, current_token, refresh_token
 from devices.upstream import GearsAuthError, GearsClient, GearsError
 
@@ -33,8 +32,8 @@ logger = logging.getLogger(__name__)
 # A drainer re-checks at least this often while it waits: a click made
 # meanwhile finds the slot kept for it free, and should not wait for the nap.
 MAX_NAP = 0.25
-# A drainer's slot outlives one call by this much.
-SLOT_EXTRA = timedelta(seconds=30)
+# How often the standby looks for a freed slot.
+STANDBY_NAP = 0.25
 # The one-minute schedule's period. A run naps through a wait shorter than this (and hands over
 # to a fresh run at its end), so sending resumes when a pause ends, not up to a minute later.
 SCHEDULE_PERIOD = 60.0
@@ -84,6 +83,24 @@ def send(client: GearsClient, claim: Claim | Batch, token: str, version: int) ->
     return written
 
 
+def wait_for_slot(worker: str, deadline: float, sleep: Callable[[float], None],
+                  monotonic: Callable[[], float], lease: timedelta = SLOT_LEASE) -> bool:
+    """Every slot is held: as the standby (if no other drainer is), take the first slot that frees
+    while work waits, until `deadline`. True once a slot is taken."""
+    if not take_slot(worker, lease, standby=True):
+        return False
+    try:
+        while monotonic() < deadline and Action.objects.filter(status__in=Action.PENDING).exists():
+            if take_slot(worker, lease):
+                return True
+            if not renew_slot(worker, lease):
+                return False
+            sleep(STANDBY_NAP)
+        return False
+    finally:
+        release_slot(worker, standby=True)
+
+
 def drain(*, max_runtime: float | None = None, worker: str | None = None, use_slot: bool = True,
           client: GearsClient | None = None, sleep: Callable[[float], None] = time.sleep,
           monotonic: Callable[[], float] = time.monotonic) -> DrainReport:
@@ -91,30 +108,32 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
     worker = worker or worker_name()
     runtime = settings.GEARS_DRAIN_RUNTIME if max_runtime is None else max_runtime
     deadline = monotonic() + runtime
-    lease = timedelta(seconds=budget().call_timeout) + SLOT_EXTRA
     report = DrainReport()
-    if use_slot and not take_slot(worker, lease):
+    if use_slot and not (take_slot(worker) or wait_for_slot(worker, deadline, sleep, monotonic)):
         report.skipped = True
         return report
     client = client or upstream_client()
     try:
         while True:
             remaining = deadline - monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (use_slot and not renew_slot(worker)):
                 report.work_left = Action.objects.filter(status__in=Action.PENDING).exists()
                 break
-            if use_slot:
-                renew_slot(worker, lease)
-            # The pause is checked before a token is asked for: nobody asks during it.
+            # The pause is checked before a token is asked for: nobody asks during it. Nor is one
+            # asked for while nothing is due: an idle console fetches no token.
             until = paused_until(db_now())
-            if until is None:
+            step = Wait(until) if until is not None else nothing_due(db_now())
+            if step is None:
                 try:
                     token, version = current_token(client)
                 except TokenUnavailable:
                     until = paused_until(db_now())
                     if until is None:  # nothing to wait for: leave it to the next run
                         break
-            match Wait(until) if until is not None else claim_next(worker):
+                    step = Wait(until)
+                else:
+                    step = claim_next(worker)
+            match step:
                 case Idle():
                     break
                 case Wait(until=until):

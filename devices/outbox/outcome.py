@@ -121,7 +121,7 @@ def _refused(action: Action, error: GearsError, state: UpstreamState, now: datet
 
 def _transient(action: Action, error: GearsError, state: UpstreamState, now: datetime) -> None:
     action.transient_failures += 1
-    action.ambiguous = action.ambiguous or error.ambiguous
+    action.may_have_acted = action.may_have_acted or error.ambiguous
     action.last_error = _error(str(error))
     if action.attempts >= settings.GEARS_MAX_ATTEMPTS:
         action.fail(now, f"Gave up after {action.attempts} attempts: {error}")

@@ -110,10 +110,11 @@ def test_a_block_from_the_cloud_is_honoured():
 
 
 def simulate_mixed(budget: Budget, drainers: int, latencies: list[float], fractions: list[float],
-                   clicks_at: list[float], bulk_calls: int):
+                   clicks_at: list[float], bulk_calls: int, until: float = float("inf")):
     """Discrete-event run of `drainers` over a bulk backlog (each call a batch: one attempt) while
-    clicks arrive at `clicks_at`. A drainer takes a waiting click first; one waiting for bulk work's
-    turn wakes when a click arrives (as the real one does within MAX_NAP).
+    clicks arrive at `clicks_at`. A drainer takes a waiting click first, or bulk work when the floor
+    holds the click back (as claim_next does); one waiting for bulk work's turn wakes when a click
+    arrives (as the real one does within MAX_NAP).
 
     Returns the calls as (started, arrived, click) and each click's wait from arrival to start.
     """
@@ -125,6 +126,8 @@ def simulate_mixed(budget: Budget, drainers: int, latencies: list[float], fracti
     next_click, bulk_left = 0, bulk_calls
     while bulk_left or next_click < len(clicks_at):
         when, drainer, finished_call = heapq.heappop(ready)
+        if when > until:
+            break
         if finished_call is not None:
             log[finished_call][1] = when
         click_due = next_click < len(clicks_at) and clicks_at[next_click] <= when
@@ -132,7 +135,11 @@ def simulate_mixed(budget: Budget, drainers: int, latencies: list[float], fracti
             heapq.heappush(ready, (clicks_at[next_click], drainer, None))
             continue
         spans = [Span(s, f, c) for s, f, c in log]
-        start = next_start(spans, when, budget, click=click_due)
+        start = next_start(spans, when, budget, click=click_due, bulk_waiting=bulk_left > 0)
+        if click_due and start > when and bulk_left:
+            bulk_start = next_start(spans, when, budget)
+            click_due = bulk_start > when
+            start = min(start, bulk_start)
         if start > when:
             if not click_due and next_click < len(clicks_at):
                 start = min(start, max(clicks_at[next_click], when))
@@ -159,10 +166,11 @@ def simulate_mixed(budget: Budget, drainers: int, latencies: list[float], fracti
     latencies=st.lists(st.floats(0, 5), min_size=1, max_size=20),
     fractions=st.lists(st.floats(0, 1), min_size=1, max_size=20),
     clicks=st.lists(st.floats(0, 300), max_size=30),
+    floor=st.sampled_from([0.0, 0.2, 1 / 3, 0.5, 0.9]),
 )
 def test_clicks_and_bulk_batches_together_never_put_n_plus_1_calls_in_any_window(
-        requests, window, drainers, latencies, fractions, clicks):
-    budget = Budget(requests, window, margin=0.01, call_timeout=6)
+        requests, window, drainers, latencies, fractions, clicks, floor):
+    budget = Budget(requests, window, margin=0.01, call_timeout=6, bulk_floor=floor)
     calls, _ = simulate_mixed(budget, drainers, latencies, fractions, clicks, bulk_calls=requests * 4 + 3)
     starts = [started for started, _, _ in calls]
     arrivals = [arrived for _, arrived, _ in calls]
@@ -240,3 +248,58 @@ def test_the_cloud_word_holds_a_call_until_its_reset_only_while_it_is_in_force()
     assert cloud_start(word, spent=1, units=1, now=5.0, reserve=1) == 10.0  # the click's slot is kept
     assert cloud_start(word, spent=9, units=1, now=10.0) == 10.0  # past its reset it caps nothing
     assert cloud_start(None, spent=9, units=9, now=3.0) == 3.0
+
+
+# ------------------------------------------------------------------ the bulk floor under a flood of clicks
+
+
+def flood(budget: Budget, seconds: float = 600.0, every: float = 0.5, latency: float = 0.2):
+    """Clicks every `every` seconds for `seconds` while a large bulk backlog waits, on three drainers."""
+    clicks = [i * every for i in range(int(seconds / every))]
+    calls, _ = simulate_mixed(budget, 3, [latency], [1.0], clicks, bulk_calls=10_000, until=seconds)
+    return calls
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    requests=st.integers(2, 12),
+    window=st.floats(5, 60),
+    floor=st.sampled_from([0.2, 1 / 3, 0.5]),
+)
+def test_under_a_flood_of_clicks_waiting_bulk_work_keeps_its_floor_and_the_limit_holds(requests, window, floor):
+    budget = Budget(requests, window, margin=0.01, call_timeout=2, bulk_floor=floor)
+    seconds = 10 * window
+    calls = flood(budget, seconds=seconds, every=window / requests / 4)
+    starts = [started for started, _, _ in calls]
+    bulk = [started for started, _, click in calls if not click]
+    assert most_in_any_window(starts, window) <= requests
+    # F per (W + latency + margin) at least, give or take the first window; clicks keep the rest.
+    floor_slots = budget.bulk_floor_slots
+    assert floor_slots >= 1
+    assert len(bulk) >= 0.9 * floor_slots * seconds / (window + 0.2 + 0.01) - floor_slots
+    assert len(starts) - len(bulk) >= 0.9 * budget.click_cap * seconds / (window + 0.2 + 0.01) - requests
+
+
+def test_without_a_floor_the_same_flood_starves_bulk_work():
+    starved = flood(Budget(10, 60, margin=0.25, call_timeout=20))
+    kept = flood(Budget(10, 60, margin=0.25, call_timeout=20, bulk_floor=1 / 3))
+    assert sum(1 for *_, click in starved if not click) <= 2
+    assert sum(1 for *_, click in kept if not click) >= 27  # 3 a minute for ten minutes, less the first
+
+
+def test_the_floor_is_a_share_of_the_window_at_least_one_and_never_the_click_slot():
+    assert Budget(10, 60, 0.1, 5, bulk_floor=1 / 3).bulk_floor_slots == 3
+    assert Budget(2, 60, 0.1, 5, bulk_floor=1 / 3).bulk_floor_slots == 1
+    assert Budget(10, 60, 0.1, 5, bulk_floor=1.0).bulk_floor_slots == 9  # a click always has one
+    assert Budget(1, 60, 0.1, 5, bulk_floor=1 / 3).bulk_floor_slots == 0
+    assert Budget(10, 60, 0.1, 5).bulk_floor_slots == 0
+
+
+def test_a_click_takes_no_slot_of_the_floor_while_bulk_waits_and_any_slot_when_none_does():
+    budget = Budget(10, 60, margin=0.1, call_timeout=5, bulk_floor=1 / 3)
+    seven_clicks = [Span(60.0 + 6 * i, 60.5 + 6 * i, click=True) for i in range(7)]  # paced, all in the window
+    assert next_start(seven_clicks, 102.0, budget, click=True) == 102.0  # nothing else waits
+    assert next_start(seven_clicks, 102.0, budget, click=True, bulk_waiting=True) == 60.5 + 60 + 0.1
+    # Bulk below its floor goes now: paced behind bulk starts only, not behind the last click.
+    assert next_start(seven_clicks, 102.0, budget) == 102.0
+    assert next_start(seven_clicks, 102.0, Budget(10, 60, margin=0.1, call_timeout=5)) == 96.0 + 0.9 * 60 / 9

@@ -25,11 +25,11 @@ def hundred_thousand_actions(db):
         cursor.execute(
             f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACTIONS_EACH})"
             f" INSERT INTO {table} (device_id, kind, status, priority, coalesce_key, created_at, not_before,"
-            " claimed_by, attempts, transient_failures, upstream_msg, last_error, ambiguous, identifier,"
-            " first_sent_at, finished_at)"
-            " SELECT d.id, %s, %s, %s, 'exemption:' || CAST(d.id AS TEXT), %s, %s, '', 1, 0, '', '', %s, '', %s, %s"
+            " claimed_by, attempts, transient_failures, upstream_msg, last_error, ambiguous, may_have_acted,"
+            " identifier, first_sent_at, finished_at)"
+            " SELECT d.id, %s, %s, %s, 'exemption:' || CAST(d.id AS TEXT), %s, %s, '', 1, 0, '', '', %s, %s, '', %s, %s"
             " FROM devices_device d CROSS JOIN n",
-            [ActionKind.EXEMPT_ALL.value, Action.Status.SUCCEEDED.value, 9, SENT, SENT, False, SENT, SENT],
+            [ActionKind.EXEMPT_ALL.value, Action.Status.SUCCEEDED.value, 9, SENT, SENT, False, False, SENT, SENT],
         )
         cursor.execute(f"UPDATE {table} SET superseded_by_id = id + 1, status = %s WHERE id %% 50 = 0"
                        f" AND id < (SELECT MAX(id) FROM {table})", [Action.Status.SUPERSEDED.value])

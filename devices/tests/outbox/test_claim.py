@@ -112,7 +112,9 @@ def test_a_lost_attempt_counts_as_a_transient_failure_and_the_breaker_hears_of_i
     lose(fake_clock)
     assert outbox.reap_lost(fake_clock.now()) == 1
     action = Action.objects.get()
-    assert (action.status, action.transient_failures, action.ambiguous) == ("retrying", 1, True)
+    # It may have acted; it is ambiguous once it is sent again.
+    assert (action.status, action.transient_failures, action.may_have_acted, action.ambiguous) == (
+        "retrying", 1, True, False)
     assert outbox.upstream_state().consecutive_failures == 1
 
 
@@ -236,7 +238,7 @@ def test_a_lost_batch_goes_back_to_the_queue_and_counts_as_one_failure(fake_cloc
     lost = outbox.claim_next("worker-that-dies")
     fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 0.1)
     assert outbox.reap_lost(fake_clock.now()) == 4
-    assert set(Action.objects.values_list("status", "ambiguous", "transient_failures")) == {("retrying", True, 1)}
+    assert set(Action.objects.values_list("status", "may_have_acted", "transient_failures")) == {("retrying", True, 1)}
     assert outbox.upstream_state().consecutive_failures == 1  # one request, not four
     assert UpstreamAttempt.objects.get(pk=lost.attempt_id).outcome == "lost"
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from devices import outbox
-from devices.models import Action, AuditEntry, DrainerSlot, UpstreamAttempt, UpstreamState, UpstreamToken
+from devices.models import Action, AuditEntry, UpstreamAttempt, UpstreamState, UpstreamToken
 from devices.tests.outbox.fakes import FakeUpstream, transient
 from devices.upstream import GearsAuthError, GearsClient, GearsRateLimited
 from gearsdash.env import RateLimit
@@ -200,56 +200,6 @@ def test_an_audit_entry_per_click_and_no_token_in_any_record(run_drain, fake_ups
     for model in (Action, UpstreamAttempt, AuditEntry, UpstreamState):
         for row in model.objects.values():
             assert token not in repr(row), model
-
-
-# ------------------------------------------------------------------ drainer slots
-
-
-def test_no_more_drainers_than_slots_run_at_once(fake_clock, outbox_settings):
-    lease = timedelta(seconds=60)
-    assert outbox.take_slot("a", lease) and outbox.take_slot("b", lease)
-    assert not outbox.take_slot("c", lease)
-    assert set(DrainerSlot.objects.values_list("holder", flat=True)) == {"a", "b"}
-
-
-def test_a_slot_whose_lease_passed_is_free_again(fake_clock, outbox_settings):
-    lease = timedelta(seconds=60)
-    outbox.take_slot("a", lease)
-    outbox.take_slot("b", lease)
-    fake_clock.advance(61)
-    assert outbox.take_slot("c", lease)
-
-
-def test_a_renewed_slot_stays_taken(fake_clock, outbox_settings):
-    lease = timedelta(seconds=60)
-    outbox.take_slot("a", lease)
-    outbox.take_slot("b", lease)
-    fake_clock.advance(50)
-    outbox.renew_slot("a", lease)
-    fake_clock.advance(20)
-    assert outbox.take_slot("c", lease)  # b's lease passed
-    assert not outbox.take_slot("d", lease)  # a's was renewed
-
-
-def test_a_released_slot_is_free_at_once(fake_clock, outbox_settings):
-    lease = timedelta(seconds=60)
-    outbox.take_slot("a", lease)
-    outbox.take_slot("b", lease)
-    outbox.release_slot("a")
-    assert outbox.take_slot("c", lease)
-
-
-def test_a_drain_with_every_slot_taken_is_skipped_and_a_finished_one_frees_its_slot(
-        run_drain, fake_upstream, devices, operator):
-    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
-    lease = timedelta(seconds=60)
-    outbox.take_slot("a", lease)
-    outbox.take_slot("b", lease)
-    report = run_drain()
-    assert report.skipped and report.sent == 0 and fake_upstream.calls == []
-    outbox.release_slot("b")
-    assert run_drain().sent == 1
-    assert DrainerSlot.objects.filter(holder="").count() == 1
 
 
 # ------------------------------------------------------------------ no token to be had

@@ -56,9 +56,10 @@ def test_an_unknown_device_fails_with_the_clouds_message(claimed):
     assert UpstreamAttempt.objects.get().outcome == "refused"
 
 
-def test_a_transient_failure_is_retried_after_a_backoff_and_marked_ambiguous(fake_clock, claimed):
+def test_a_transient_failure_is_retried_after_a_backoff_and_marked_as_may_have_acted(fake_clock, claimed):
     action = outbox.finish(claimed(), transient())
-    assert (action.status, action.transient_failures, action.ambiguous) == ("retrying", 1, True)
+    assert (action.status, action.transient_failures, action.may_have_acted) == ("retrying", 1, True)
+    assert not action.ambiguous  # not sent again yet
     delay = (action.not_before - fake_clock.now()).total_seconds()
     assert 0.05 * 0.8 <= delay <= 0.05 * 1.2
     assert UpstreamAttempt.objects.get().outcome == "transient"
@@ -66,7 +67,7 @@ def test_a_transient_failure_is_retried_after_a_backoff_and_marked_ambiguous(fak
 
 def test_a_failure_that_never_reached_the_cloud_is_not_ambiguous(claimed):
     action = outbox.finish(claimed(), transient("cannot connect", ambiguous=False))
-    assert action.status == "retrying" and not action.ambiguous
+    assert action.status == "retrying" and not action.may_have_acted and not action.ambiguous
 
 
 def test_transient_failures_give_up_at_the_attempt_cap(outbox_settings, claimed):
@@ -256,7 +257,7 @@ def test_an_unknown_mac_in_a_batch_fails_with_the_mac_in_its_message(fake_clock,
 def test_a_500_on_a_batch_retries_each_action_and_the_breaker_counts_one_failure(fake_clock, batch):
     claimed = batch(4)
     outbox.finish_batch(claimed, transient())
-    assert set(Action.objects.values_list("status", "transient_failures", "ambiguous")) == {("retrying", 1, True)}
+    assert set(Action.objects.values_list("status", "transient_failures", "may_have_acted")) == {("retrying", 1, True)}
     assert outbox.upstream_state().consecutive_failures == 1
     assert UpstreamAttempt.objects.get().outcome == "transient"
 

@@ -9,6 +9,7 @@ import pytest
 
 from devices import outbox
 from devices.models import Action, UpstreamToken
+from devices.tests.outbox.test_end_to_end import devices_known, stats
 from devices.upstream import GearsAuthError
 from gearsdash.env import RateLimit
 
@@ -83,3 +84,31 @@ def test_a_drain_with_tokens_living_44_s_costs_one_grant_per_lifetime_not_one_pe
     assert fake_upstream.granted <= math.ceil(duration / (0.9 * 44)) + 1, (fake_upstream.granted, duration)
     calls = [call.token for call in fake_upstream.sent()]
     assert len(set(calls)) == fake_upstream.granted  # every token granted was used
+
+
+# ------------------------------------------------------------------ on demand, against the simulator
+
+
+def test_an_idle_console_asks_for_no_token_while_nothing_is_due(upstream, fake_clock, operator):
+    sim = upstream(token_lifetime=45)
+    device = devices_known(sim, 1)[0]
+
+    def schedule_runs(minutes: int) -> None:
+        """The one-minute schedule's drainers, on the fake clock."""
+        for _ in range(minutes):
+            outbox.drain(max_runtime=5, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+            fake_clock.advance(60)
+
+    outbox.enqueue(device, "exempt_all", user=operator)
+    schedule_runs(1)
+    assert Action.objects.get().status == "succeeded" and stats(sim)["token_grants"] == 1
+    schedule_runs(30)  # half an hour idle: the token expired 40 times over
+    assert stats(sim)["token_grants"] == 1
+    # A retry due in ten minutes is nothing to send now either.
+    later = outbox.enqueue(device, "unexempt", user=operator).action
+    Action.objects.filter(pk=later.pk).update(status="retrying", not_before=fake_clock.now() + timedelta(minutes=10))
+    schedule_runs(9)
+    assert stats(sim)["token_grants"] == 1
+    schedule_runs(2)  # due now: one token, fetched when it is needed, and the action goes out
+    assert stats(sim)["token_grants"] == 2
+    assert Action.objects.get(pk=later.pk).status == "succeeded"

@@ -45,6 +45,26 @@ def test_the_upstream_page_shows_the_batch_size_the_kept_slot_and_the_backlog_in
     assert "Batching is off" in body and '<strong id="backlog-requests">3,000 requests</strong>' in body
 
 
+def test_the_upstream_page_shows_the_floor_kept_for_bulk_work_and_the_share_in_the_window(
+        viewer_client, lab_devices, operator, settings, frozen_clock):
+    settings.GEARS_RATE_LIMIT = RateLimit(10, 60)
+    settings.GEARS_BULK_FLOOR = 1 / 3
+    outbox.enqueue_bulk([d.pk for d in lab_devices(100)], "exempt_all", user=operator)
+    clicked = outbox.enqueue(Device.objects.create(name="ws-click", hwid="CLICK0000001"), "dhcprenew", user=operator)
+    UpstreamAttempt.objects.bulk_create(
+        [UpstreamAttempt(action=clicked.action, started_at=frozen_clock, finished_at=frozen_clock, worker="w")]
+        + [UpstreamAttempt(started_at=frozen_clock, finished_at=frozen_clock, worker="w") for _ in range(2)])
+    body = viewer_client.get(reverse("devices:upstream")).content.decode()
+    floor = re.search(r'<p id="upstream-bulk-floor">(.*?)</p>', body, re.S)[1]
+    assert "<strong>3 of 10 requests</strong> per window kept for bulk work while it waits" in floor
+    assert "take at most 7" in floor
+    assert "<strong>1</strong> click request, <strong>2</strong> for bulk work" in floor
+
+    settings.GEARS_BULK_FLOOR = 0
+    body = viewer_client.get(reverse("devices:upstream")).content.decode()
+    assert "No floor for bulk work" in body
+
+
 def test_after_a_429_the_page_advises_a_smaller_batch(viewer_client, upstream, operator, settings):
     # The cloud allows 1 per 30 s while the console believes 10 per second and ignores its headers (believed,
     # they prevent the 429, and a learned per-device metering removes the advice: test_cloud_word.py).
