@@ -41,11 +41,12 @@ serve: install
 worker: install
 	exec $(BIN)/python manage.py serve --no-site $(SERVE_ARGS)
 
-# The whole suite: the contracts, the unit and browser tests in parallel, then the integration
+# The whole suite: the linter, the contracts, the unit and browser tests in parallel, then the integration
 # suite (real processes on PostgreSQL and Redis) once, on its own.
 test: test-unit test-integration
 
 test-unit: install-test
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -m "not integration" --numprocesses=auto --maxprocesses=4
 

@@ -45,7 +45,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-
     from harness import drainer_threads, run_threads
 
     from devices import outbox

@@ -46,11 +46,10 @@ def main() -> None:
 
     sim = start_simulator(SimulatorConfig(limit=args.limit, window=args.window))
     start_django_on(sim, args.limit, args.window, GEARS_RATE_MARGIN="0.02", GEARS_DRAINERS=str(args.drainers))
+    import requests
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-    import requests
-
     from harness import drainer_threads, run_threads
 
     from devices import outbox

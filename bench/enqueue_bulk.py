@@ -76,8 +76,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-
-
     from harness import fill_inventory
 
     from devices import outbox

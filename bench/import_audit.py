@@ -31,7 +31,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
     from harness import fill_inventory
 
     from devices import audit

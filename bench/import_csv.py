@@ -58,7 +58,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-
     from harness import fill_inventory
 
     from devices.models import Device, DeviceImport, MacAddress

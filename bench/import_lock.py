@@ -41,7 +41,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import OperationalError, connection, connections
     from django.test import Client
-
     from harness import fill_inventory
 
     from devices import csv_io, outbox

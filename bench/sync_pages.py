@@ -46,12 +46,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
-
     from harness import drainer_threads, run_threads
 
-    from devices import outbox
-    from devices.cloudsync import pages
-    from devices.cloudsync import write_page
+    from devices.cloudsync import pages, write_page
     from devices.models import Action, AuditEntry, CloudSync, Device
     from devices.upstream import GearsClient
 

@@ -33,7 +33,6 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-
     from harness import fill_inventory
 
     from devices.models import Action, AuditEntry, Device

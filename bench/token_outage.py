@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connections
-
     from harness import drainer_threads, run_threads
 
     from devices import outbox
@@ -130,9 +130,9 @@ def main() -> None:
     stats = requests.get(f"{sim.base_url}/_sim/stats", timeout=5).json()
     sim.stop()
 
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    back = datetime.fromtimestamp(marks["back"], tz=timezone.utc)
+    back = datetime.fromtimestamp(marks["back"], tz=UTC)
     answered = UpstreamAttempt.objects.filter(outcome__in=["ok", "refused"], started_at__gte=back)
     first = answered.order_by("started_at").values_list("started_at", flat=True).first()
     resumed = (first - back).total_seconds() if first else float("nan")

@@ -33,8 +33,8 @@ def insert_devices(values: Sequence[tuple], macs: Sequence[Sequence[str]], now: 
         return []
     assert connection.in_atomic_block, "insert_devices needs a transaction"
     ids = _take_ids(len(values))
-    columns, device_rows = _rows(Device, ("id", *VALUE_FIELDS), [(pk, *row) for pk, row in zip(ids, values)], now)
-    mac_rows = [(pk, mac, i == 0) for pk, addresses in zip(ids, macs) for i, mac in enumerate(addresses)]
+    columns, device_rows = _rows(Device, ("id", *VALUE_FIELDS), [(pk, *row) for pk, row in zip(ids, values, strict=True)], now)
+    mac_rows = [(pk, mac, i == 0) for pk, addresses in zip(ids, macs, strict=True) for i, mac in enumerate(addresses)]
     mac_columns = [MacAddress._meta.get_field(name).column for name in ("device", "address", "is_primary")]
     with new_devices_indexed_at_end(connection, ids[0], ids[-1]):
         _write(Device._meta.db_table, columns, device_rows)

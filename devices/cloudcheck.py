@@ -26,7 +26,15 @@ from datetime import datetime
 
 from django.conf import settings
 
-from devices.outbox import CheckSlot, NoSlot, credentials_refused, finish_check, take_check_slot, upstream_client, worker_name
+from devices.outbox import (
+    CheckSlot,
+    NoSlot,
+    credentials_refused,
+    finish_check,
+    take_check_slot,
+    upstream_client,
+    worker_name,
+)
 from devices.upstream import (
     CONNECT_TIMEOUT,
     NAME_NOT_FOUND,

@@ -231,7 +231,7 @@ def _update_rows(fields: tuple[str, ...], records: list[DeviceRecord], pks: list
     stamp = columns[-1].get_db_prep_save(now, connection)
     params = [
         [*(column.get_db_prep_save(getattr(record, column.name), connection) for column in columns[:-1]), stamp, pk]
-        for record, pk in zip(records, pks)
+        for record, pk in zip(records, pks, strict=True)
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fakegears.data import SimDevice
@@ -50,7 +50,7 @@ class Route:
         if len(segments) != len(self.pattern):
             return None
         params: dict[str, str] = {}
-        for expected, actual in zip(self.pattern, segments):
+        for expected, actual in zip(self.pattern, segments, strict=True):
             if expected.startswith(":"):
                 if not actual:
                     return None
@@ -243,7 +243,7 @@ def list_devices_v22(state: SimulatorState, request: Request, params: dict[str, 
     if group_by not in GROUP_BY_VALUES:
         return result_msg(400, "GroupBy must be one of: " + ", ".join(GROUP_BY_VALUES))
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with state.lock:
         shape = state.faults
         total = len(state.devices)

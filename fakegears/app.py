@@ -30,6 +30,7 @@ from fakegears.api import allowed_methods, match_route
 from fakegears.clock import Clock
 from fakegears.config import SimulatorConfig
 from fakegears.control import CONTROL_PREFIX, control_endpoint
+from fakegears.metering import other_client_share, request_cost, with_rate_headers
 from fakegears.oauth import (
     AUTHORIZE_PATH,
     TOKEN_PATH,
@@ -38,7 +39,6 @@ from fakegears.oauth import (
     rate_limited_response,
     token_endpoint,
 )
-from fakegears.metering import other_client_share, request_cost, with_rate_headers
 from fakegears.ratelimit import RateDecision
 from fakegears.remediation_page import PAGE_PREFIX, PAGE_TEMPLATE, remediation_page
 from fakegears.responses import Request, Response, html_response, json_response, result_msg

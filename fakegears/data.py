@@ -20,7 +20,7 @@ import random
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 EXEMPT_MODES = ("none", "critical", "all")
@@ -167,7 +167,7 @@ class SimDevice:
 
     def last_seen_at(self, now: datetime | None = None) -> datetime:
         """Absolute last-seen time, relative to `now` (UTC, whole seconds)."""
-        reference = now if now is not None else datetime.now(timezone.utc)
+        reference = now if now is not None else datetime.now(UTC)
         return (reference - timedelta(seconds=self.last_seen_seconds_ago)).replace(microsecond=0)
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,7 +229,7 @@ def generate_devices(seed: int = 42, count: int = 40) -> list[SimDevice]:
         department = rng.choice(_DEPARTMENTS)
         hostname = f"{department}-{code}-{index + 1:03d}"
 
-        hwid = _unique(lambda: _random_hwid(rng, hwid_styles[index]), used_hwids)
+        hwid = _unique(lambda: _random_hwid(rng, hwid_styles[index]), used_hwids)  # noqa: B023 - called within this iteration
         macs = [_unique(lambda: _random_mac(rng), used_macs) for _ in range(rng.randint(1, 3))]
         token = _unique(lambda: "".join(rng.choices(_UPPER_ALNUM, k=17)), used_tokens)
 

@@ -61,9 +61,9 @@ def search_terms(sample: int = 60) -> list[str]:
 
 def prepare(args) -> None:
     from django.conf import settings
+    from harness import fill_inventory
 
     from devices.models import Device
-    from harness import fill_inventory
 
     fill_inventory(args.devices)
     ids = list(Device.objects.order_by("pk").values_list("pk", flat=True))

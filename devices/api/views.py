@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
-from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.db.models import QuerySet
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.html import strip_tags
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -82,7 +82,8 @@ def _write(request: Request, device: Device | None) -> Device:
         return save_device(device, form.record(), user=request.user)
     except IntegrityError:
         form.full_clean()
-        raise ValidationError(_form_errors(form) or {"non_field_errors": ["The device changed meanwhile; try again."]})
+        raise ValidationError(
+            _form_errors(form) or {"non_field_errors": ["The device changed meanwhile; try again."]}) from None
 
 
 @extend_schema_view(

@@ -157,7 +157,7 @@ def _create(new: list[Listed], now: datetime, user, label: str, notes: list[str]
     created = Device.objects.bulk_create(rows)
     MacAddress.objects.bulk_create([
         MacAddress(device_id=device.pk, address=mac, is_primary=(i == 0))
-        for device, macs in zip(created, mac_lists) for i, mac in enumerate(macs)
+        for device, macs in zip(created, mac_lists, strict=True) for i, mac in enumerate(macs)
     ])
     return [audit.entry(AuditEntry.Verb.CREATED, user, device=device, detail=f"Added by {label}: the cloud lists it.")
             for device in created]

@@ -158,6 +158,6 @@ def _write_batch(columns: list[str], raw_batch: list[RawRow], targets: dict[int,
     updates = {row.device_id: row.record for row in fresh if row.action == "update"}
     created_ids = save_devices(creates, updates)
     if on_written is not None:
-        on_written(list(zip(created_ids, [record.name for record in creates])),
+        on_written(list(zip(created_ids, [record.name for record in creates], strict=True)),
                    [row for row in fresh if row.action == "update"])
     return len(creates), len(updates), sum(1 for row in fresh if row.action == "unchanged")

@@ -74,7 +74,7 @@ class Supervisor:
     def stop_all(self) -> None:
         # Signal each child's main process only: the qcluster parent stops its
         # own workers, and stalls if they are killed under it.
-        for name, child in reversed(self.children):
+        for _name, child in reversed(self.children):
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         for name, child in reversed(self.children):

@@ -12,8 +12,8 @@ from devices.models.inventory import (
     ImportStatus,
     MacAddress,
     RemediationState,
-    UpstreamId,
     Standing,
+    UpstreamId,
 )
 from devices.models.notices import Notice, NoticeKind, NoticeTone
 from devices.models.outbox import (
@@ -26,8 +26,8 @@ from devices.models.outbox import (
     ActionKind,
     ActionStatus,
     BulkJob,
-    DrainerSlot,
     BulkMetering,
+    DrainerSlot,
     PauseKind,
     Priority,
     UpstreamAttempt,

@@ -121,7 +121,7 @@ class Device(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The exemption mode the cloud last confirmed (None: never confirmed here).
-    exempt_mode = models.CharField(max_length=10, choices=ExemptMode.choices, null=True, blank=True)
+    exempt_mode = models.CharField(max_length=10, choices=ExemptMode.choices, null=True, blank=True)  # noqa: DJ001
     exempt_confirmed_at = models.DateTimeField(null=True, blank=True)
     # The remediation page the cloud gave for this device, as last fetched.
     remediation_state = models.CharField(

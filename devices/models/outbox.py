@@ -305,6 +305,14 @@ class UpstreamState(models.Model):
     metering_learned_at = models.DateTimeField(null=True, blank=True)
     metering_evidence = models.CharField(max_length=300, blank=True, help_text="The answer the metering was learned from.")
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row"),
+            models.CheckConstraint(condition=Q(pause_kind__in=PauseKind.values), name="upstream_state_pause_kind_valid"),
+            models.CheckConstraint(condition=Q(bulk_metering__in=BulkMetering.values),
+                                   name="upstream_state_bulk_metering_valid"),
+        ]
+
     def pause_end(self, now: datetime) -> datetime | None:
         """The end of the pause in force at `now`, or None when sending goes on."""
         return self.blocked_until if self.blocked_until is not None and self.blocked_until > now else None
@@ -345,14 +353,6 @@ class UpstreamState(models.Model):
         self.blocked_until = None
         self.pause_kind = PauseKind.NONE
         self.block_reason = ""
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="upstream_state_single_row"),
-            models.CheckConstraint(condition=Q(pause_kind__in=PauseKind.values), name="upstream_state_pause_kind_valid"),
-            models.CheckConstraint(condition=Q(bulk_metering__in=BulkMetering.values),
-                                   name="upstream_state_bulk_metering_valid"),
-        ]
 
 
 class UpstreamToken(models.Model):

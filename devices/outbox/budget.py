@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 
+from devices.cloudword import cloud_start
 from devices.models import Action, Priority, UpstreamAttempt
 from devices.outbox.breaker import upstream_state
 from devices.outbox.calls import (
@@ -21,7 +22,6 @@ from devices.outbox.calls import (
     waiting_before_call,
 )
 from devices.outbox.clock import db_now
-from devices.cloudword import cloud_start
 from devices.outbox.metering import attempt_log, cloud_word, metered_spans, metering_note, per_device, spent_since_word
 from devices.ratelimit import Budget, Span, next_start, window_usage
 

@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from devices.cloudword import CloudWord, cloud_start, cloud_units_left, free_units, unit_paced_start
 from devices.models import Action, MacAddress, Priority, UpstreamAttempt, UpstreamId, UpstreamState
 from devices.outbox.breaker import locked_state, record_outcome
-from devices.cloudword import CloudWord, cloud_start, cloud_units_left, free_units, unit_paced_start
 from devices.outbox.budget import budget, from_epoch
 from devices.outbox.clock import db_now
 from devices.outbox.final import failed_for_good

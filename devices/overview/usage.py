@@ -8,8 +8,7 @@ many attempts a day held.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -42,7 +41,7 @@ def limit_per_minute() -> float:
 
 
 def floor_minute(moment: datetime) -> datetime:
-    return moment.astimezone(dt_timezone.utc).replace(second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -58,13 +57,13 @@ def per_minute(since: datetime, until: datetime) -> dict[datetime, tuple[int, in
     """(requests, failed) for each UTC minute in [since, until) that had any."""
     rows = (
         UpstreamAttempt.objects.filter(started_at__gte=since, started_at__lt=until)
-        .annotate(minute=TruncMinute("started_at", tzinfo=dt_timezone.utc))
+        .annotate(minute=TruncMinute("started_at", tzinfo=UTC))
         .values("minute")
         .annotate(n=Count("id"), failed=Count("id", filter=Q(outcome__in=FAILED)))
         .order_by()
         .values_list("minute", "n", "failed")
     )
-    return {minute.astimezone(dt_timezone.utc): (n, failed) for minute, n, failed in rows}
+    return {minute.astimezone(UTC): (n, failed) for minute, n, failed in rows}
 
 
 def last_hour(minutes: dict[datetime, tuple[int, int]], now: datetime) -> list[Period]:

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from gearsdash.urls import handler404, urlpatterns as site_urls  # noqa: F401 - the site's 404 page stays
+from gearsdash.urls import handler404  # noqa: F401 - the site's 404 page stays
+from gearsdash.urls import urlpatterns as site_urls
 
 
 def broken(request):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.apps import apps
-from django.urls import reverse
-
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from devices.models import AuditEntry, Device, ExemptMode, RemediationState, UpstreamToken
 

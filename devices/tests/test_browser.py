@@ -122,9 +122,8 @@ def test_select_all_matching_offers_every_device_of_the_filter(logged_in: Page, 
 def test_an_operator_exempts_a_device_and_watches_it_go_out(page: Page, live_server, operator, upstream):
     import threading
 
-    from django.db import connections
-
     import requests
+    from django.db import connections
 
     from devices import outbox
 

@@ -7,7 +7,6 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from devices import audit
-
 from devices.csv_io import ImportRejected, apply_import, plan_import
 from devices.csv_io.applying import BATCH_LIMITS, BATCH_SECONDS, next_batch_size
 from devices.csv_io.planning import PLAN_CHUNK

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -85,7 +85,7 @@ def test_every_sort_key_and_its_reverse(make_device):
     assert names(sort="-hwid") == ["a", "b"]
     assert names(sort="owner") == ["a", "b"]
     assert names(sort="-owner") == ["b", "a"]
-    Device.objects.filter(name="a").update(updated_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    Device.objects.filter(name="a").update(updated_at=datetime(2020, 1, 1, tzinfo=UTC))
     assert names(sort="updated") == ["a", "b"]
     assert names(sort="-updated") == ["b", "a"]
 
@@ -141,7 +141,7 @@ def entries(operator, viewer):
     alpha, beta = Device.objects.create(name="alpha", hwid="A1"), Device.objects.create(name="beta", hwid="B1")
     old = audit.record(AuditEntry.Verb.QUEUED, operator, device=alpha, kind="dhcprenew")
     audit.record(AuditEntry.Verb.CANCELLED, viewer, device=beta, kind="dhcprenew")
-    AuditEntry.objects.filter(pk=old.pk).update(at=datetime(2024, 3, 1, 12, tzinfo=timezone.utc))
+    AuditEntry.objects.filter(pk=old.pk).update(at=datetime(2024, 3, 1, 12, tzinfo=UTC))
 
 
 def audited(**values) -> list[tuple[str, str]]:
@@ -252,7 +252,7 @@ def test_unseen_days_means_last_seen_longer_ago_and_leaves_never_seen_devices_to
 def test_an_invalid_unseen_days_is_ignored_with_a_message(cloud_inventory, bad):
     filterset = DeviceFilterSet(params(unseen_days=bad))
     assert [d.name for d in filterset.qs] == ["fresh", "gone", "never", "stale"]
-    assert [p for p in filterset.problems() if p.startswith(f"Ignored unseen_days=")]
+    assert [p for p in filterset.problems() if p.startswith("Ignored unseen_days=")]
 
 
 def test_the_cloud_filters_combine_and_are_selecting_parameters(cloud_inventory):

@@ -10,8 +10,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
-
 from devices.tests.launchers import free_port
 from devices.tests.test_settings_env import ROOT, clean_env
 

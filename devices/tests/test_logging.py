@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from devices.tests.test_settings_env import ROOT, clean_env
+from devices.upstream.redaction import RedactingFilter
 from gearsdash.access_log import is_poll, loggable_path
 from gearsdash.logconfig import RedactingJsonFormatter
-from devices.upstream.redaction import RedactingFilter
 
 TEMPLATES = ROOT / "templates"
 

@@ -33,14 +33,31 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from devices.upstream.answers import Answer, http_message, is_int, read_answer, same_text, str_field, unexpected
-from devices.upstream.errors import UNREADABLE, GearsAuthError, GearsError, GearsNotFound, GearsPastEnd, GearsRateLimited
+from devices.upstream.errors import (
+    UNREADABLE,
+    GearsAuthError,
+    GearsError,
+    GearsNotFound,
+    GearsPastEnd,
+    GearsRateLimited,
+)
 from devices.upstream.listing import DEVICES_PATH, NO_LIST, PAGE_SIZE, DevicePage, check_page_request, parse_page
 from devices.upstream.redaction import clean_text
+from devices.upstream.results import (
+    ActionResult,
+    BulkActionResult,
+    Exchange,
+    RemediationResult,
+    Token,
+    expires_in_seconds,
+    retry_after_seconds,
+)
 from devices.upstream.transport import (
     MAX_BODY,
     BodyTooLarge,
@@ -49,16 +66,6 @@ from devices.upstream.transport import (
     DeadlineExceeded,
     read_body,
     transport_error,
-)
-from devices.upstream.results import (
-    ActionResult,
-    BulkActionResult,
-    Exchange,
-    RateLimitInfo,
-    RemediationResult,
-    Token,
-    expires_in_seconds,
-    retry_after_seconds,
 )
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from devices.upstream.answers import is_int
@@ -195,7 +195,7 @@ def _last_seen(value: Any, where: str) -> datetime | None:
     except ValueError:
         raise ValueError(f"{where}: last_seen is not an ISO 8601 time") from None
     # No zone given: the cloud's examples are all UTC.
-    return seen.replace(tzinfo=timezone.utc) if seen.tzinfo is None else seen.astimezone(timezone.utc)
+    return seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen.astimezone(UTC)
 
 
 def _macs(value: Any, where: str) -> tuple[str, ...]:

@@ -20,11 +20,10 @@ from devices.models import DEVICE_ACTIONS, DEVICE_KINDS, ActionKind, Device
 from devices.timeline import device_timeline
 from devices.views.csv_response import csv_response
 from devices.views.htmx import HtmxHttpRequest, render_page_or_fragment
-from devices.views.table_rows import standing_notes, table_rows
 from devices.views.paging import CappedPaginator
 from devices.views.panels import device_actions_context, remediation_context
 from devices.views.selection import selected_devices
-from devices.views.table_rows import table_rows
+from devices.views.table_rows import standing_notes, table_rows
 
 
 @require_GET

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
@@ -31,7 +30,7 @@ def _cursor(request: HtmxHttpRequest) -> tuple[int | None, datetime | None] | No
         return None
     if not math.isfinite(epoch) or not 0 <= epoch < 1e11:
         return None
-    return None, datetime.fromtimestamp(epoch, tz=dt_timezone.utc)
+    return None, datetime.fromtimestamp(epoch, tz=UTC)
 
 
 @require_GET

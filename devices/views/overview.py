@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from devices import outbox
+from devices.models import Action, BulkJob
 from devices.overview.charts import bar_chart
 from devices.overview.fleet import fleet_counts
-from devices.models import Action, BulkJob
 from devices.overview.usage import Period, limit_per_minute, usage
 from devices.views.htmx import HtmxHttpRequest, wants_fragment
 from devices.views.panels import sync_context

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from devices.filters import DeviceFilterSet
+from devices.ids import require_id, require_ids
 from devices.models import Action, Device
 from devices.views.htmx import HtmxHttpRequest
-from devices.ids import require_id, require_ids
 
 
 @dataclass(frozen=True)

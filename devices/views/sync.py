@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from devices import outbox
 from devices.cloudsync import pages
 from devices.models import CloudSync
 from devices.views.htmx import HtmxHttpRequest, wants_fragment

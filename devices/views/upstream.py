@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.db.models import Count, Max
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -71,7 +71,7 @@ def upstream_resume(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @permission_required("devices.check_cloud", raise_exception=True)
 @vary_on_headers("HX-Request")
-def upstream_check(request: HttpRequest) -> HttpResponse:
+def upstream_check(request: HtmxHttpRequest) -> HttpResponse:
     """Run the connection check (one request of the budget) and show its report: in place for htmx, else on the page."""
     client = outbox.upstream_client(max_timeout=CHECK_TIMEOUT, max_connect_timeout=CHECK_CONNECT_TIMEOUT)
     report = cloudcheck.run_check(max_wait=CHECK_WAIT, client=client)

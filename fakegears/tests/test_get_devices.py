@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -48,8 +48,8 @@ def test_items_have_the_documented_fields(client: GearsClient, devices: list[Sim
         assert item["agent_type"] in ("persistent", "on-demand")
         assert bool(item["remediation_link"]) == bool(device.issues)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", item["last_seen"])
-        seen = datetime.strptime(item["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        assert seen <= datetime.now(timezone.utc)
+        seen = datetime.strptime(item["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert seen <= datetime.now(UTC)
 
 
 def test_non_compliant_status_means_unexempted_issues(client: GearsClient) -> None:

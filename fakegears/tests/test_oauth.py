@@ -12,7 +12,6 @@ import requests
 
 from fakegears.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from fakegears.server import RunningSimulator
-
 from fakegears.tests.support import HTTP_TIMEOUT, GearsClient, ManualClock
 
 REDIRECT_URI = "http://127.0.0.1:9999/oauth/callback"

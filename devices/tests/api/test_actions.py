@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devices import outbox
 from devices.cloudsync import pages
 from devices.models import Action, ActionKind, AuditEntry, CloudSync, RemediationState, UpstreamAttempt
 from devices.tests.api.conftest import bearer

@@ -10,7 +10,7 @@ and pauses nothing else.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -24,7 +24,7 @@ from devices.tests.upstream.support import control
 from devices.upstream import GearsClient
 from gearsdash.env import RateLimit
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PAGE_PATH = "/o/api/v2.2/devices"
 # The drain's own limit: every sync here ends by itself long before it.
 RUNTIME = 600.0

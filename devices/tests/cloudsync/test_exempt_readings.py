@@ -8,14 +8,14 @@ whether its remediation link goes too is not documented
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from devices.cloudsync import write_page
 from devices.models import Device, RemediationState, Standing
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("hides", "remediation", "panel_says"), [

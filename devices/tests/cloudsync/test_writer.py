@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,8 +13,8 @@ from devices.upstream import CloudDevice
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LATER = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def write_all(pages, now=NOW):

@@ -120,7 +120,7 @@ def test_a_cluster_killed_holding_every_drainer_slot_leaves_the_other_sending_wi
         deployment.processes.kill(victim)
         killed_at = time.time()
         # No click after the kill: what is already queued must go out without a kick.
-        first = wait_until(lambda: min((r["time"] for r in simulator.action_requests() if r["time"] > killed_at),
+        first = wait_until(lambda: min((r["time"] for r in simulator.action_requests() if r["time"] > killed_at),  # noqa: B023
                                        default=None), 30, "a request after the kill", every=0.1)
         gaps.append(first - killed_at)
         deployment.start_cluster(int(victim.removeprefix("cluster-")))

@@ -9,7 +9,7 @@ talk to the simulator over HTTP.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -19,7 +19,7 @@ from devices.models import Device
 from devices.tests.outbox.fakes import FakeClock, FakeUpstream
 from gearsdash.env import RateLimit
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -43,7 +43,7 @@ def test_an_unknown_host_and_an_unreadable_answer_say_so_in_their_cause(client, 
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("Tue, 08 Dec 2026 01:45:00 GMT", datetime(2026, 12, 8, 1, 45, tzinfo=timezone.utc)),
+    ("Tue, 08 Dec 2026 01:45:00 GMT", datetime(2026, 12, 8, 1, 45, tzinfo=UTC)),
     ("yesterday", None), ("", None), (None, None), ("Tue, 08 Dec 2026 01:45:00", None),  # no zone: cannot compare
 ])
 def test_a_date_header_is_read_only_when_it_is_a_whole_http_date(value, expected):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -41,7 +41,7 @@ def test_a_page_lists_fifty_devices_with_what_the_cloud_says_of_each(cloud, gear
     assert (page.count, page.page, page.limit, page.pages_total, len(page.devices)) == (120, 1, 50, 3, 50)
     assert (page.envelope, page.skipped, page.is_last) == ("devices", (), False)
     simulated = {device["hwid"]: device for device in control(cloud, "GET", "devices")["devices"]}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for device in page.devices:
         sim = simulated[device.hwid]
         assert device.hostname == sim["hostname"]
@@ -116,7 +116,7 @@ def test_the_documented_fields_are_read_and_the_v2_exempt_flag_is_passed_on():
     (device,) = parsed.devices
     assert (parsed.envelope, parsed.count, parsed.skipped) == ("devices", 1, ())
     assert device.exempt == EXEMPT_FLAG
-    assert device.last_seen == datetime(2014, 7, 18, 8, 59, tzinfo=timezone.utc)
+    assert device.last_seen == datetime(2014, 7, 18, 8, 59, tzinfo=UTC)
     assert device.macs == ("00:0c:29:f2:7a:29",)
     assert device.remediation_link == ""
     (unexempt,) = parse_page({"total": 1, "devices": [{**GOOD_ITEM, "exempt": 0}]}, 1, 50).devices

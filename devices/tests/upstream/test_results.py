@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devices.upstream import RateLimitInfo, Token
 from devices.tests.upstream.support import STATIC_TOKEN
+from devices.upstream import RateLimitInfo, Token
 
 
 def test_a_token_never_shows_in_its_repr_or_str():

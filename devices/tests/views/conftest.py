@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
-
 
 
 @pytest.fixture
@@ -19,6 +18,6 @@ def operator_client(client, operator):
 def frozen_clock(settings):
     """The outbox's clock standing still (the local clock, so PostgreSQL's cannot move under it)."""
     settings.GEARS_CLOCK = "local"
-    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc), tick=False):
-        yield datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):
+        yield datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

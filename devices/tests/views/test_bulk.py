@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-
-import pytest
 from datetime import datetime, timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from devices.models import Device, RemediationState
 
+
 @pytest.fixture
 def fleet(make_device, settings):
     """An exempt device with issues the cloud reports, a plainly compliant one, a contradicted one, a failing one."""

@@ -53,7 +53,7 @@ def pages(admin_client_, make_device):
     device.remediation_fetched_at = timezone.now()
     device.save()
     admin_client_.post(reverse("devices:action-create", args=[device.pk]), {"kind": "dhcprenew"})
-    action = Action.objects.exclude(kind="remediation").get()
+    Action.objects.exclude(kind="remediation").get()  # the click was queued
     admin_client_.post(
         reverse("devices:bulk-action"), {"kind": "exempt_all", "select_all_matching": "1", "q": "", "confirm": "yes"}
     )

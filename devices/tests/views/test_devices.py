@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -181,7 +180,7 @@ def test_export_is_exactly_what_the_filter_shows(viewer_client, make_device):
 
 
 def test_the_export_carries_what_the_cloud_says_and_imports_back_unchanged(admin_client_, make_device):
-    seen = datetime(2026, 3, 1, 8, 30, tzinfo=dt_timezone.utc)
+    seen = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
     make_device("synced", hwid="S1")
     make_device("gone", hwid="G1")
     Device.objects.filter(name="synced").update(compliance="non_compliant", exempt_mode="critical", last_seen_at=seen,

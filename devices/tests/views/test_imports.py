@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -74,8 +74,8 @@ def test_a_huge_error_list_is_shown_in_part(admin_client_):
 
 
 def test_another_users_import_is_not_found(admin_client_, client, db):
-    from django.contrib.auth.models import Group
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
     pending_url = upload(admin_client_, HEADER + "a,H1,,,,\n")["Location"]
     other = get_user_model().objects.create_user("other-admin")

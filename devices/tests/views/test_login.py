@@ -62,7 +62,7 @@ def test_another_user_and_another_address_are_not_locked_out(client, admin_user,
 
 @pytest.mark.django_db
 def test_after_the_cool_off_the_user_logs_in_again(client, admin_user, settings):
-    start = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as clock:
         guess_wrong(client, "ada", LIMIT)
         clock.shift(dt.timedelta(minutes=14))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,7 +13,7 @@ from devices import outbox
 from devices.models import Action, CloudSync, Device, UpstreamAttempt
 from gearsdash.env import RateLimit
 
-NOW = datetime(2026, 3, 2, 9, 30, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 30, 20, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ RESET = "/accounts/password_reset/"
 DELIVERING = "devices.tests.views.test_password_reset.DeliveringBackend"
 # The defaults of GEARSDASH_PASSWORD_RESET_RATE and GEARSDASH_PASSWORD_RESET_EMAIL_RATE.
 PER_ADDRESS, PER_EMAIL, WINDOW = 5, 3, dt.timedelta(hours=1)
-NOON = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOON = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 class DeliveringBackend(LocmemBackend):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
-import pytest
 from django.urls import reverse
 
 from devices import outbox
