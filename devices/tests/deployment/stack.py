@@ -24,7 +24,9 @@ SCALED = {
     "DJANGO_SETTINGS_MODULE": "gearsdash.settings",
     "DJANGO_HTTPS": "0",
     "DJANGO_SECRET_KEY": "integration-suite-" + "k" * 40,
-    # Production settings name their upstream's credentials: the simulator's own.
+    # Production settings name their upstream and its credentials: the simulator's own. Each Stack points
+    # GEARS_BASE_URL at its simulator; preparing the template database (migrate, load_demo) calls no cloud.
+    "GEARS_BASE_URL": "http://127.0.0.1:9",
     "GEARS_CLIENT_ID": "gearsdash-demo",
     "GEARS_CLIENT_SECRET": "gearsdash-demo-secret",
     "GEARS_RATE_LIMIT": f"{LIMIT}/{WINDOW}",
