@@ -65,7 +65,7 @@ def main() -> None:
     stats = requests.get(f"{sim.base_url}/_sim/stats", timeout=30).json()
     api = [e for e in stats["request_log"] if e["path"].startswith("/o/api/")]
     done = job.actions.filter(status=Action.Status.SUCCEEDED).count()
-    budget = outbox.budget()
+    budget = outbox.budget.budget()
     fewest = math.ceil(len(ids) / args.batch)
     rows = [
         ("devices exempted", f"{done:,} of {len(ids):,}"),

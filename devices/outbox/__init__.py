@@ -23,73 +23,37 @@ clock, limits, vitals (for /healthz). Import from here.
 """
 
 from devices.outbox import device_actions  # noqa: F401  (registers the device actions' call kinds)
-from devices.outbox.breaker import AUTH_PAUSE, PauseKind, pause, paused_until, resume, upstream_state
-from devices.outbox.budget import (
-    BudgetView,
-    average_latency,
-    budget,
-    budget_view,
-    estimated_finish,
-    estimated_send_time,
-    queue_rank,
-)
+from devices.outbox.breaker import resume, upstream_state
+from devices.outbox.budget import BudgetView, budget_view, estimated_finish, estimated_send_time, queue_rank
 from devices.outbox.calls import Waiting, waiting
 from devices.outbox.checkslot import CheckSlot, NoSlot, finish_check, take_check_slot
-from devices.outbox.claim import IDLE, LEASE_EXTRA, Batch, Claim, Idle, Wait, claim_next, reap_lost
 from devices.outbox.clock import db_now
-from devices.outbox.device_actions import BatchItem
 from devices.outbox.drain import MAX_NAP, DrainReport, drain, send, upstream_client, worker_name
-from devices.outbox.kick import DRAIN_TASK, kick_drainer
-from devices.outbox.kinds import CallKind, batched_kinds, batches, call_kind, is_batched, register
+from devices.outbox.kick import kick_drainer
+from devices.outbox.kinds import CallKind, batched_kinds, batches, register
 from devices.outbox.limits import fit, too_long
-from devices.outbox.outcome import backoff, finish, finish_batch, log_outcome, unstorable
+from devices.outbox.outcome import unstorable
 from devices.outbox.queue import Queued, cancel, cancel_bulk, enqueue, enqueue_bulk, retry
-from devices.outbox.slots import release_slot, renew_slot, take_slot
 from devices.outbox.tasks import every_minute
-from devices.outbox.token import (
-    TOKEN_EARLY,
-    TokenUnavailable,
-    credentials_refused,
-    current_token,
-    refresh_margin,
-    refresh_token,
-)
+from devices.outbox.token import credentials_refused
 from devices.outbox.vitals import Vitals, vitals
 
 __all__ = [
-    "AUTH_PAUSE",
-    "DRAIN_TASK",
-    "IDLE",
-    "LEASE_EXTRA",
     "MAX_NAP",
-    "TOKEN_EARLY",
-    "Batch",
-    "BatchItem",
     "BudgetView",
     "CallKind",
     "CheckSlot",
-    "Claim",
     "DrainReport",
-    "Idle",
     "NoSlot",
-    "PauseKind",
     "Queued",
-    "TokenUnavailable",
     "Vitals",
-    "Wait",
     "Waiting",
-    "average_latency",
-    "backoff",
     "batched_kinds",
     "batches",
-    "budget",
     "budget_view",
-    "call_kind",
     "cancel",
     "cancel_bulk",
-    "claim_next",
     "credentials_refused",
-    "current_token",
     "db_now",
     "drain",
     "enqueue",
@@ -97,27 +61,15 @@ __all__ = [
     "estimated_finish",
     "estimated_send_time",
     "every_minute",
-    "finish",
-    "finish_batch",
-    "fit",
-    "is_batched",
     "finish_check",
+    "fit",
     "kick_drainer",
-    "log_outcome",
-    "pause",
-    "paused_until",
     "queue_rank",
-    "reap_lost",
-    "refresh_margin",
-    "refresh_token",
     "register",
-    "release_slot",
-    "renew_slot",
     "resume",
     "retry",
     "send",
     "take_check_slot",
-    "take_slot",
     "too_long",
     "unstorable",
     "upstream_client",

@@ -178,7 +178,7 @@ def test_a_429_fails_naming_the_rate_limit_pauses_sending_and_the_next_check_wai
 def test_a_pause_for_failures_does_not_hold_the_check_back(cloud):
     from devices import outbox
 
-    outbox.pause("The cloud failed 3 times in a row", 300)
+    outbox.breaker.pause("The cloud failed 3 times in a row", 300)
     output, problem = check("--wait", "0")
     assert problem == "" and "HTTP 200" in line(output, "Answered")
 

@@ -127,7 +127,7 @@ def test_a_click_during_a_bulk_drain_is_sent_well_within_one_bulk_pacing_interva
     outbox.drain(max_runtime=window + 1, sleep=sleep)
     sent = UpstreamAttempt.objects.get(action=made["action"]).started_at
     latency = (sent - made["at"]).total_seconds()
-    pacing = outbox.budget().pacing
+    pacing = outbox.budget.budget().pacing
     print(f"click sent {1000 * latency:.0f} ms after it was made (bulk pacing {1000 * pacing:.0f} ms)")
     assert latency < min(1.0, pacing / 2), latency
     assert Action.objects.get(pk=made["action"].pk).status == "succeeded"

@@ -21,21 +21,21 @@ RATE_LIMITED = GearsRateLimited("HTTP 429 from the cloud", retry_after=30)
 def in_flight(fake_clock, outbox_settings, devices, operator):
     """`in_flight(n)`: n calls claimed one after another (each after the pacing gap), not yet answered."""
 
-    def claim(count: int) -> list[outbox.Claim]:
+    def claim(count: int) -> list[outbox.claim.Claim]:
         claims = []
         for device in devices(count):
             outbox.enqueue(device, "dhcprenew", user=operator)
         for _ in range(count):
             fake_clock.advance(0.1)
-            claims.append(outbox.claim_next(f"w{len(claims)}"))
-        assert all(isinstance(c, outbox.Claim) for c in claims)
+            claims.append(outbox.claim.claim_next(f"w{len(claims)}"))
+        assert all(isinstance(c, outbox.claim.Claim) for c in claims)
         return claims
 
     return claim
 
 
 def answer(claim, outcome) -> UpstreamState:
-    outbox.finish(claim, outcome)
+    outbox.outcome.finish(claim, outcome)
     return outbox.upstream_state()
 
 
@@ -72,8 +72,8 @@ def test_sending_resumes_within_10_s_of_the_end_of_a_30_s_outage_at_the_real_lim
         outbox.enqueue(device, "dhcprenew", user=operator)
     outage_ends = None
     while True:
-        step = outbox.claim_next("w")
-        if isinstance(step, outbox.Wait):
+        step = outbox.claim.claim_next("w")
+        if isinstance(step, outbox.claim.Wait):
             fake_clock.advance(max((step.until - fake_clock.now()).total_seconds(), 0.001))
             continue
         if outage_ends is None:
@@ -120,9 +120,9 @@ def test_an_answered_call_does_not_lift_a_429_pause_early(in_flight):
 def test_a_429_pause_ends_when_its_reset_time_passes(fake_clock, in_flight, devices, operator):
     (claim,) = in_flight(1)
     answer(claim, RATE_LIMITED)
-    assert outbox.claim_next("w1") == outbox.Wait(fake_clock.now() + timedelta(seconds=30))
+    assert outbox.claim.claim_next("w1") == outbox.claim.Wait(fake_clock.now() + timedelta(seconds=30))
     fake_clock.advance(30)
-    assert isinstance(outbox.claim_next("w1"), outbox.Claim)  # the same action, sent again
+    assert isinstance(outbox.claim.claim_next("w1"), outbox.claim.Claim)  # the same action, sent again
 
 
 def test_a_transient_failure_does_not_shorten_a_longer_429_pause(in_flight, outbox_settings):
@@ -137,7 +137,7 @@ def test_two_401s_in_a_row_pause_sending_and_ask_to_check_the_credentials(fake_c
     first, second = in_flight(2)
     assert not answer(first, GearsAuthError("HTTP 401 from the cloud")).blocked_until
     state = answer(second, GearsAuthError("HTTP 401 from the cloud"))
-    assert state.blocked_until == fake_clock.now() + outbox.AUTH_PAUSE
+    assert state.blocked_until == fake_clock.now() + outbox.breaker.AUTH_PAUSE
     assert state.pause_kind == "auth" and "GEARS_CLIENT_SECRET" in state.block_reason
 
 

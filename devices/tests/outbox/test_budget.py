@@ -78,7 +78,7 @@ def test_the_view_counts_attempts_in_the_window_and_waits_for_a_slot_when_full(
 
 
 def test_a_pause_shows_in_the_view_and_holds_the_next_slot(fake_clock, outbox_settings):
-    outbox.pause("The cloud failed 3 times in a row", 300)
+    outbox.breaker.pause("The cloud failed 3 times in a row", 300)
     view = outbox.budget_view()
     assert view.paused and view.block_reason == "The cloud failed 3 times in a row"
     assert view.next_slot == fake_clock.now() + timedelta(seconds=300)
@@ -86,13 +86,13 @@ def test_a_pause_shows_in_the_view_and_holds_the_next_slot(fake_clock, outbox_se
 
 
 def test_seconds_per_call_follows_the_recent_latency(fake_clock, outbox_settings, devices, operator):
-    assert outbox.average_latency() == pytest.approx(0.2)  # nothing measured yet
+    assert outbox.budget.average_latency() == pytest.approx(0.2)  # nothing measured yet
     action = outbox.enqueue(devices(1)[0], "dhcprenew", user=operator).action
     now = fake_clock.now()
     for latency in (0.1, 0.3):
         UpstreamAttempt.objects.create(action=action, started_at=now, finished_at=now + timedelta(seconds=latency),
                                        worker="w")
-    assert outbox.average_latency() == pytest.approx(0.2)
+    assert outbox.budget.average_latency() == pytest.approx(0.2)
     assert outbox.budget_view().seconds_per_call == pytest.approx((1.0 + 0.2 + 0.02) / 10)
 
 

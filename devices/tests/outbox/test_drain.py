@@ -133,8 +133,8 @@ def test_a_429_is_honoured_and_not_tried_again_inside_its_pause(run_drain, fake_
 def test_a_worker_killed_after_its_claim_costs_one_ambiguous_resend(
         run_drain, fake_upstream, fake_clock, devices, operator):
     outbox.enqueue(devices(1)[0], "exempt_all", user=operator)
-    outbox.claim_next("worker-that-dies")  # it dies here, before calling the cloud
-    fake_clock.advance(1.5 + outbox.LEASE_EXTRA.total_seconds() + 1)
+    outbox.claim.claim_next("worker-that-dies")  # it dies here, before calling the cloud
+    fake_clock.advance(1.5 + outbox.claim.LEASE_EXTRA.total_seconds() + 1)
     run_drain()
     action = Action.objects.get()
     assert (action.status, action.attempts, action.ambiguous) == ("succeeded", 2, True)

@@ -116,7 +116,7 @@ def test_a_backlog_goes_out_at_the_limit_with_no_429(db, upstream, operator, set
     # No slower than the budget allows for bulk work: 5 - 1 per (W + latency + margin), latency as measured.
     starts = sorted(UpstreamAttempt.objects.values_list("started_at", flat=True))
     throughput = (len(starts) - 1) / (starts[-1] - starts[0]).total_seconds()
-    assert throughput >= 0.9 * 4 / (0.5 + outbox.average_latency() + 0.02), throughput
+    assert throughput >= 0.9 * 4 / (0.5 + outbox.budget.average_latency() + 0.02), throughput
 
 
 # ------------------------------------------------------------------ PostgreSQL: concurrency
@@ -168,7 +168,7 @@ def test_four_drainers_share_one_budget_exactly(upstream, operator, settings):
     # At least 90 % of the budget's rate for bulk work: n - 1 per (W + margin + latency). The
     # latency measured is the HTTP call's; each claim's round trip on the locked state row,
     # with four drainers queueing for it, adds tens of milliseconds per slot on top.
-    assert throughput >= 0.9 * (n - 1) / (window + 0.02 + outbox.average_latency()), throughput
+    assert throughput >= 0.9 * (n - 1) / (window + 0.02 + outbox.budget.average_latency()), throughput
     print(f"4 drainers: {total} calls in {time.monotonic() - started:.1f} s, {throughput:.2f}/s against {n / window:.2f}/s")
 
 
@@ -178,12 +178,12 @@ def test_four_drainers_share_one_budget_exactly(upstream, operator, settings):
 def test_four_workers_hitting_an_expired_token_refresh_it_once(upstream):
     sim = upstream()
     client = outbox.upstream_client()
-    token, version = outbox.current_token(client)
+    token, version = outbox.token.current_token(client)
     results, barrier = [], threading.Barrier(4)
 
     def refresh():
         barrier.wait()
-        results.append(outbox.refresh_token(outbox.upstream_client(), version))
+        results.append(outbox.token.refresh_token(outbox.upstream_client(), version))
         connections.close_all()
 
     threads = [threading.Thread(target=refresh) for _ in range(4)]

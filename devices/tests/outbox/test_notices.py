@@ -24,8 +24,8 @@ def bulk_claims(fake_clock, outbox_settings, devices, operator):
         claims = []
         for n in range(count):
             fake_clock.advance(0.2)
-            claims.append(outbox.claim_next(f"w{n}"))
-        assert all(isinstance(c, outbox.Claim) for c in claims)
+            claims.append(outbox.claim.claim_next(f"w{n}"))
+        assert all(isinstance(c, outbox.claim.Claim) for c in claims)
         return job, claims
 
     return make
@@ -34,12 +34,12 @@ def bulk_claims(fake_clock, outbox_settings, devices, operator):
 def test_a_bulk_job_is_noted_once_when_its_last_action_ends(bulk_claims, django_capture_on_commit_callbacks):
     job, (first, second, third) = bulk_claims(3)
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.finish(first, OK)
-        outbox.finish(second, REFUSED)
+        outbox.outcome.finish(first, OK)
+        outbox.outcome.finish(second, REFUSED)
     assert not Notice.objects.exists()  # one still under way
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        outbox.finish(third, OK)
-        outbox.finish(third, OK)  # a late answer for an action already decided checks nothing
+        outbox.outcome.finish(third, OK)
+        outbox.outcome.finish(third, OK)  # a late answer for an action already decided checks nothing
     assert len(callbacks) == 1
     (notice,) = Notice.objects.all()
     assert notice.kind == "bulk_ended" and notice.tone == "warning" and notice.link == f"/devices/bulk/{job.pk}/"
@@ -49,10 +49,10 @@ def test_a_bulk_job_is_noted_once_when_its_last_action_ends(bulk_claims, django_
 def test_a_batch_that_ends_a_bulk_job_notes_it_once(fake_clock, outbox_settings, devices, operator,
                                                     django_capture_on_commit_callbacks):
     job = outbox.enqueue_bulk([d.pk for d in devices(3)], "dhcprenew", user=operator, description="lab")
-    batch = outbox.claim_next("w")
-    assert isinstance(batch, outbox.Batch) and len(batch.action_ids) == 3
+    batch = outbox.claim.claim_next("w")
+    assert isinstance(batch, outbox.claim.Batch) and len(batch.action_ids) == 3
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        outbox.finish_batch(batch, BulkActionResult((True, False, True), 200, None))
+        outbox.outcome.finish_batch(batch, BulkActionResult((True, False, True), 200, None))
     assert len(callbacks) == 1
     (notice,) = Notice.objects.all()
     assert notice.text == f"Bulk job #{job.pk} (Renew DHCP, 3 devices) finished: 2 succeeded, 1 failed."
@@ -61,7 +61,7 @@ def test_a_batch_that_ends_a_bulk_job_notes_it_once(fake_clock, outbox_settings,
 def test_an_action_that_will_be_retried_does_not_end_its_job(bulk_claims, django_capture_on_commit_callbacks):
     job, (only,) = bulk_claims(1)
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.finish(only, transient())
+        outbox.outcome.finish(only, transient())
     assert Action.objects.get().status == "retrying" and not Notice.objects.exists()
 
 
@@ -73,7 +73,7 @@ def test_cancelling_a_bulk_job_is_noted_once_even_when_a_sent_action_ends_later(
     outbox.cancel_bulk(waiting, user=operator)  # a second click
     assert outbox.cancel_bulk(job, user=operator) == 0  # its one action is being sent
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.finish(sent, OK)
+        outbox.outcome.finish(sent, OK)
     texts = sorted(Notice.objects.values_list("text", flat=True))
     assert texts == [
         f"Bulk job #{job.pk} (Renew DHCP) was cancelled: 0 waiting actions cancelled; those already sent keep their result.",
@@ -82,7 +82,7 @@ def test_cancelling_a_bulk_job_is_noted_once_even_when_a_sent_action_ends_later(
     ]
 
 
-def sent_device(claim: outbox.Claim):
+def sent_device(claim: outbox.claim.Claim):
     return Action.objects.get(pk=claim.action_id).device
 
 
@@ -90,13 +90,13 @@ def sent_device(claim: outbox.Claim):
 def calls(fake_clock, outbox_settings, devices, operator):
     """`calls(n)`: n clicks claimed one after another, not yet answered."""
 
-    def claim(count: int) -> list[outbox.Claim]:
+    def claim(count: int) -> list[outbox.claim.Claim]:
         for device in devices(count):
             outbox.enqueue(device, "dhcprenew", user=operator)
         claims = []
         for n in range(count):
             fake_clock.advance(0.2)
-            claims.append(outbox.claim_next(f"w{n}"))
+            claims.append(outbox.claim.claim_next(f"w{n}"))
         return claims
 
     return claim
@@ -109,23 +109,23 @@ def notices() -> list[tuple[str, str]]:
 def test_a_pause_for_failures_is_noted_once_however_often_the_probe_fails_and_its_end_once(calls):
     claims = calls(6)
     for claim in claims[:5]:
-        outbox.finish(claim, transient())
+        outbox.outcome.finish(claim, transient())
     assert outbox.upstream_state().pause_kind == "failures"
     assert notices() == [("paused", "warning")]
     assert Notice.objects.get().text == "Sending to the cloud is paused: 3 failures in a row, the last: HTTP 500 from the cloud"
-    outbox.finish(claims[5], OK)
+    outbox.outcome.finish(claims[5], OK)
     assert notices() == [("paused", "warning"), ("resumed", "success")]
     assert Notice.objects.last().link == "/devices/upstream/"
 
 
 def test_refused_credentials_and_a_429_pause_as_alarms_and_an_operator_resumes(calls, operator):
     first, second, third = calls(3)
-    outbox.finish(first, GearsAuthError("HTTP 401 from the cloud"))
-    outbox.finish(second, GearsAuthError("HTTP 401 from the cloud"))
+    outbox.outcome.finish(first, GearsAuthError("HTTP 401 from the cloud"))
+    outbox.outcome.finish(second, GearsAuthError("HTTP 401 from the cloud"))
     assert outbox.upstream_state().pause_kind == "auth"
     outbox.resume(user=operator)
     outbox.resume(user=operator)  # nothing paused any more: nothing noted
-    outbox.finish(third, GearsRateLimited("HTTP 429 from the cloud", retry_after=30))
+    outbox.outcome.finish(third, GearsRateLimited("HTTP 429 from the cloud", retry_after=30))
     assert notices() == [("paused", "error"), ("resumed", "success"), ("paused", "error")]
 
 
@@ -169,7 +169,7 @@ def test_a_lost_action_out_of_attempts_ends_its_job(bulk_claims, fake_clock, out
     job, (claim,) = bulk_claims(1)
     fake_clock.advance(60)  # the worker vanished: its lease passed
     with django_capture_on_commit_callbacks(execute=True):
-        assert outbox.reap_lost(outbox.db_now()) == 1
+        assert outbox.claim.reap_lost(outbox.db_now()) == 1
     assert Action.objects.get().status == "failed"
     (notice,) = Notice.objects.all()
     assert notice.link == f"/devices/bulk/{job.pk}/" and "1 failed" in notice.text

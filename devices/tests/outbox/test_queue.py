@@ -200,8 +200,8 @@ def test_a_click_goes_out_before_the_fetches_of_a_hundred_pages_a_viewer_opened(
         client, fake_upstream, run_drain, devices, viewer, operator):
     pages = devices(101)
     _open_pages(client, viewer, pages[:100])
-    in_flight = outbox.claim_next("other-worker")  # one page-view fetch already on its way
-    assert isinstance(in_flight, outbox.Claim) and in_flight.kind == "remediation"
+    in_flight = outbox.claim.claim_next("other-worker")  # one page-view fetch already on its way
+    assert isinstance(in_flight, outbox.claim.Claim) and in_flight.kind == "remediation"
     client.force_login(operator)
     client.post(reverse("devices:action-create", args=[pages[100].pk]), {"kind": "dhcprenew"})
     click = Action.objects.get(kind="dhcprenew")

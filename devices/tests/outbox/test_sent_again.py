@@ -44,7 +44,7 @@ def test_a_timeout_then_an_answer_is_flagged_sent_again(db, upstream, operator):
 
 def test_a_retry_after_a_503_is_not_flagged(db, upstream, operator):
     sim = upstream()
-    outbox.current_token(outbox.upstream_client())  # the token is had before the cloud goes down
+    outbox.token.current_token(outbox.upstream_client())  # the token is had before the cloud goes down
     faults(sim, down=True)
     outbox.enqueue(devices_known(sim, 1)[0], "exempt_all", user=operator)
     outbox.drain(max_runtime=0.3)
@@ -57,7 +57,7 @@ def test_a_retry_after_a_503_is_not_flagged(db, upstream, operator):
 
 def test_a_retry_after_a_refused_connection_is_not_flagged(db, upstream, operator, settings):
     sim = upstream()
-    outbox.current_token(outbox.upstream_client())
+    outbox.token.current_token(outbox.upstream_client())
     settings.GEARS_BASE_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     outbox.enqueue(devices_known(sim, 1)[0], "exempt_all", user=operator)
     outbox.drain(max_runtime=0.3)

@@ -15,57 +15,57 @@ from gearsdash.env import RateLimit
 
 
 def test_the_token_is_fetched_once_and_reused(fake_upstream):
-    first = outbox.current_token(fake_upstream)
-    assert outbox.current_token(fake_upstream) == first == ("token-01-0123456789abcdef", 1)
+    first = outbox.token.current_token(fake_upstream)
+    assert outbox.token.current_token(fake_upstream) == first == ("token-01-0123456789abcdef", 1)
     assert len(fake_upstream.calls) == 1
 
 
 def test_the_token_is_refreshed_shortly_before_it_expires(fake_clock, fake_upstream):
-    outbox.current_token(fake_upstream)
-    fake_clock.advance(3600 - outbox.TOKEN_EARLY.total_seconds() - 1)
-    assert outbox.current_token(fake_upstream)[1] == 1
+    outbox.token.current_token(fake_upstream)
+    fake_clock.advance(3600 - outbox.token.TOKEN_EARLY.total_seconds() - 1)
+    assert outbox.token.current_token(fake_upstream)[1] == 1
     fake_clock.advance(2)
-    assert outbox.current_token(fake_upstream) == ("token-02-0123456789abcdef", 2)
+    assert outbox.token.current_token(fake_upstream) == ("token-02-0123456789abcdef", 2)
     row = UpstreamToken.objects.get()
     assert row.expires_at == fake_clock.now() + timedelta(seconds=3600)
 
 
 def test_a_refresh_for_a_version_already_replaced_uses_the_new_token_without_a_request(fake_upstream):
-    _, version = outbox.current_token(fake_upstream)
-    assert outbox.refresh_token(fake_upstream, version) == ("token-02-0123456789abcdef", 2)
+    _, version = outbox.token.current_token(fake_upstream)
+    assert outbox.token.refresh_token(fake_upstream, version) == ("token-02-0123456789abcdef", 2)
     # A second worker that failed with the same old version finds it replaced.
-    assert outbox.refresh_token(fake_upstream, version) == ("token-02-0123456789abcdef", 2)
+    assert outbox.token.refresh_token(fake_upstream, version) == ("token-02-0123456789abcdef", 2)
     assert fake_upstream.granted == 2
 
 
 def test_refused_credentials_make_the_token_unavailable_without_naming_the_secret(fake_upstream, outbox_settings):
     fake_upstream.tokens.append(GearsAuthError("token request refused: invalid_client", permanent=True))
-    with pytest.raises(outbox.TokenUnavailable) as caught:
-        outbox.current_token(fake_upstream)
+    with pytest.raises(outbox.token.TokenUnavailable) as caught:
+        outbox.token.current_token(fake_upstream)
     assert str(caught.value) == "Could not get an access token: token request refused: invalid_client"
     assert outbox_settings.GEARS_CLIENT_SECRET not in str(caught.value)
 
 
 def test_a_fixed_access_token_is_used_as_given_and_cannot_be_refreshed(fake_upstream, outbox_settings):
     outbox_settings.GEARS_ACCESS_TOKEN = "fixed-token-from-the-console-0123456789"
-    assert outbox.current_token(fake_upstream) == ("fixed-token-from-the-console-0123456789", 0)
-    with pytest.raises(outbox.TokenUnavailable, match="GEARS_ACCESS_TOKEN"):
-        outbox.refresh_token(fake_upstream, 0)
+    assert outbox.token.current_token(fake_upstream) == ("fixed-token-from-the-console-0123456789", 0)
+    with pytest.raises(outbox.token.TokenUnavailable, match="GEARS_ACCESS_TOKEN"):
+        outbox.token.refresh_token(fake_upstream, 0)
     assert fake_upstream.calls == [] and not UpstreamToken.objects.filter(access_token__contains="fixed").exists()
 
 
 def test_a_token_is_refreshed_early_by_the_smaller_of_a_minute_and_a_tenth_of_its_life():
-    assert outbox.refresh_margin(timedelta(seconds=43199)) == outbox.TOKEN_EARLY == timedelta(seconds=60)
-    assert outbox.refresh_margin(timedelta(seconds=44)) == timedelta(seconds=4.4)
+    assert outbox.token.refresh_margin(timedelta(seconds=43199)) == outbox.token.TOKEN_EARLY == timedelta(seconds=60)
+    assert outbox.token.refresh_margin(timedelta(seconds=44)) == timedelta(seconds=4.4)
 
 
 def test_a_token_living_44_s_is_reused_for_nine_tenths_of_its_life(fake_clock, fake_upstream):
     fake_upstream.token_lifetime = 44
-    assert outbox.current_token(fake_upstream)[1] == 1
+    assert outbox.token.current_token(fake_upstream)[1] == 1
     fake_clock.advance(39.5)
-    assert outbox.current_token(fake_upstream)[1] == 1
+    assert outbox.token.current_token(fake_upstream)[1] == 1
     fake_clock.advance(0.2)
-    assert outbox.current_token(fake_upstream)[1] == 2
+    assert outbox.token.current_token(fake_upstream)[1] == 2
     assert fake_upstream.token_requests() == 2
 
 

@@ -68,19 +68,19 @@ def test_an_unreadable_answer_is_retried_twice_then_the_call_fails_for_good_nami
 def test_three_unreadable_answers_in_a_row_do_not_trip_the_breaker_but_three_outages_do(fake_clock, outbox_settings):
     unreadable = GearsError("unexpected answer from the cloud (HTTP 200): not JSON", permanent=False,
                             ambiguous=True, unreadable=True, status=200)
-    kinds = [outbox.log_outcome(unreadable)] * 3
+    kinds = [outbox.outcome.log_outcome(unreadable)] * 3
     assert kinds == [UpstreamAttempt.Outcome.UNREADABLE] * 3
     with transaction.atomic():
         state = locked_state()
         for kind in kinds:
             record_outcome(state, kind, unreadable, outbox.db_now())
-    assert outbox.paused_until(outbox.db_now()) is None
+    assert outbox.breaker.paused_until(outbox.db_now()) is None
     down = GearsError("the cloud refused the connection", permanent=False)
     with transaction.atomic():
         state = locked_state()
         for _ in range(3):
-            record_outcome(state, outbox.log_outcome(down), down, outbox.db_now())
-    assert outbox.paused_until(outbox.db_now()) is not None
+            record_outcome(state, outbox.outcome.log_outcome(down), down, outbox.db_now())
+    assert outbox.breaker.paused_until(outbox.db_now()) is not None
 
 
 def give_the_page_call_its_last_attempt(sync: CloudSync, **fields) -> Action:
@@ -93,7 +93,7 @@ def test_a_sync_page_given_up_at_claim_ends_its_sync_at_once(fake_clock, outbox_
     sync = pages.start_sync(CloudSync.Trigger.COMMAND).sync
     give_the_page_call_its_last_attempt(sync, status=Action.Status.RETRYING)
 
-    outbox.claim_next("worker-1")
+    outbox.claim.claim_next("worker-1")
 
     sync.refresh_from_db()
     assert sync.status == CloudSync.Status.FAILED and "Gave up after 8 attempts" in sync.error
@@ -106,7 +106,7 @@ def test_a_sync_page_whose_worker_vanished_on_its_last_attempt_ends_its_sync(fak
     give_the_page_call_its_last_attempt(sync, status=Action.Status.SENDING, claimed_by="gone-worker",
                                         lease_until=outbox.db_now() - timedelta(seconds=1))
 
-    assert outbox.reap_lost(outbox.db_now()) == 1
+    assert outbox.claim.reap_lost(outbox.db_now()) == 1
 
     sync.refresh_from_db()
     assert sync.status == CloudSync.Status.FAILED and "the worker sending it stopped" in sync.error
@@ -121,7 +121,7 @@ def test_a_remediation_fetch_lost_on_its_last_attempt_keeps_the_last_good_link_a
     Action.objects.filter(pk=action.pk).update(status=Action.Status.SENDING, attempts=8, claimed_by="gone-worker",
                                                lease_until=outbox.db_now() - timedelta(seconds=1))
 
-    outbox.reap_lost(outbox.db_now())
+    outbox.claim.reap_lost(outbox.db_now())
 
     device.refresh_from_db()
     assert (device.remediation_state, device.remediation_link) == (RemediationState.LINK,

@@ -90,7 +90,7 @@ def test_a_reachable_redis_broker_is_reported_ok(client, db, settings, redis_url
 
 
 def test_paused_sending_is_reported_with_its_kind_and_still_answers_200(client, db, settings):
-    outbox.pause("3 failures in a row, the last: connection refused at secret-host.example:8443", 600)
+    outbox.breaker.pause("3 failures in a row, the last: connection refused at secret-host.example:8443", 600)
     response, body = probe(client)
     assert response.status_code == 200
     assert body["status"] == "degraded"
@@ -99,7 +99,7 @@ def test_paused_sending_is_reported_with_its_kind_and_still_answers_200(client, 
 
 
 def test_a_rate_limited_pause_is_reported_as_its_kind(client, db):
-    outbox.pause("429", 60, kind=outbox.PauseKind.RATE_LIMITED)
+    outbox.breaker.pause("429", 60, kind=outbox.breaker.PauseKind.RATE_LIMITED)
     assert probe(client)[1]["outbox"]["pause_kind"] == "rate_limited"
 
 

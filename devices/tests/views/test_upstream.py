@@ -14,7 +14,7 @@ from gearsdash.env import RateLimit
 
 def test_the_upstream_page_shows_budget_backlog_and_a_pause(viewer_client, sample_device, operator):
     outbox.enqueue(sample_device, "dhcprenew", user=operator)
-    outbox.pause("The cloud failed 3 times in a row", 300)
+    outbox.breaker.pause("The cloud failed 3 times in a row", 300)
     body = viewer_client.get(reverse("devices:upstream")).content.decode()
     assert "Budget used now <strong>0 / 10</strong>" in body
     assert '<strong id="backlog-devices">1 action</strong> in <strong id="backlog-requests">1 request</strong>' in body
@@ -83,7 +83,7 @@ def test_after_a_429_the_page_advises_a_smaller_batch(viewer_client, upstream, o
 def test_the_device_list_says_sending_is_paused_and_why_until_the_pause_ends(viewer_client, sample_device):
     listing = reverse("devices:device-list")
     assert "Sending is paused" not in viewer_client.get(listing).content.decode()
-    outbox.pause("The cloud failed 3 times in a row", 300)
+    outbox.breaker.pause("The cloud failed 3 times in a row", 300)
     body = viewer_client.get(listing).content.decode()
     assert "Sending is paused" in body and "failed 3 times in a row" in body
     outbox.resume()
