@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
 
 from devices.models import UpstreamAttempt
 from devices.tests.api.conftest import bearer
 from gearsdash.env import RateLimit
 
 DEVICES = "/api/v1/devices/"
+
+
+@pytest.fixture(autouse=True)
+def mid_window():
+    """The rate is counted in fixed windows: the clock stands still ten seconds into one, so no test's
+    requests straddle a window's end."""
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, 10, tzinfo=timezone.utc), tick=False):
+        yield
 
 
 def test_a_token_over_its_rate_gets_429_with_when_to_come_back(client, operator, make_token, settings):
