@@ -84,13 +84,16 @@ def send(client: GearsClient, claim: Claim | Batch, token: str, version: int) ->
 
 
 def wait_for_slot(worker: str, deadline: float, sleep: Callable[[float], None],
-                  monotonic: Callable[[], float], lease: timedelta = SLOT_LEASE) -> bool:
+                  monotonic: Callable[[], float], lease: timedelta = SLOT_LEASE) -> bool | None:
     """Every slot is held: as the standby (if no other drainer is), take the first slot that frees
-    while work waits, until `deadline`. True once a slot is taken."""
+    while work waits, until `deadline`. True once a slot is taken; None when the standby's time ran
+    out with work still waiting (a successor must stand by in its place); False otherwise."""
     if not take_slot(worker, lease, standby=True):
         return False
     try:
-        while monotonic() < deadline and Action.objects.filter(status__in=Action.PENDING).exists():
+        while Action.objects.filter(status__in=Action.PENDING).exists():
+            if monotonic() >= deadline:
+                return None
             if take_slot(worker, lease):
                 return True
             if not renew_slot(worker, lease):
@@ -109,9 +112,14 @@ def drain(*, max_runtime: float | None = None, worker: str | None = None, use_sl
     runtime = settings.GEARS_DRAIN_RUNTIME if max_runtime is None else max_runtime
     deadline = monotonic() + runtime
     report = DrainReport()
-    if use_slot and not (take_slot(worker) or wait_for_slot(worker, deadline, sleep, monotonic)):
-        report.skipped = True
-        return report
+    if use_slot and not take_slot(worker):
+        standby = wait_for_slot(worker, deadline, sleep, monotonic)
+        if not standby:
+            report.skipped = True
+            # A standby whose time ran out hands over: without a successor, a cluster killed holding
+            # every slot would leave the others idle until the one-minute schedule.
+            report.work_left = standby is None
+            return report
     client = client or upstream_client()
     try:
         while True:

@@ -90,6 +90,21 @@ def test_the_standby_takes_a_slot_as_soon_as_one_frees_and_sends(fake_upstream, 
     outbox.slots.release_slot("a")
 
 
+def test_a_standby_whose_time_runs_out_while_work_waits_asks_for_a_successor(run_drain, fake_upstream, devices,
+                                                                             operator):
+    outbox.enqueue(devices(1)[0], "dhcprenew", user=operator)
+    outbox.slots.take_slot("a", timedelta(minutes=5))
+    outbox.slots.take_slot("b", timedelta(minutes=5))
+    report = run_drain(max_runtime=2)
+    # It stood by for its whole run and sent nothing; the task then queues the next run to stand by.
+    assert (report.skipped, report.sent, report.work_left) == (True, 0, True)
+    second = outbox.slots.take_slot("s", timedelta(minutes=5), standby=True)
+    assert second  # the expired standby gave its place back
+    assert run_drain(max_runtime=2).work_left is False  # a standby already waits: no successor needed
+    for worker in ("a", "b", "s"):
+        outbox.slots.release_slot(worker)
+
+
 def test_only_one_drainer_stands_by_and_none_while_nothing_waits(run_drain, fake_upstream, fake_clock, devices,
                                                                  operator):
     outbox.slots.take_slot("a", timedelta(minutes=5))
