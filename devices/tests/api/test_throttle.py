@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -19,7 +19,7 @@ DEVICES = "/api/v1/devices/"
 def mid_window():
     """The rate is counted in fixed windows: the clock stands still ten seconds into one, so no test's
     requests straddle a window's end."""
-    with time_machine.travel(datetime(2026, 3, 2, 9, 0, 10, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC), tick=False):
         yield
 
 
