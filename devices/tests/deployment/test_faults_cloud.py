@@ -40,7 +40,7 @@ def test_two_minutes_of_outage_pause_sending_on_every_page_and_it_resumes_withou
 
     simulator.faults(down=True)
     down_at = time.time()
-    wait_until(lambda: outbox.breaker.pause()[0] == "failures", 30, "the circuit to open")
+    wait_until(lambda: outbox.pause()[0] == "failures", 30, "the circuit to open")
     time.sleep(30)
     # Between one pause's end and its probe's failure the pause is not in force; the pages may
     # miss it for that instant, so each is given a few seconds.
@@ -60,7 +60,7 @@ def test_two_minutes_of_outage_pause_sending_on_every_page_and_it_resumes_withou
     assert 1 <= len(during) <= MOST_PROBES, [(round(r["time"] - down_at, 1), r["path"]) for r in during]
     assert resumed <= OUTAGE / 4 + 10  # a pause is at most a quarter of the time failing
     assert simulator.stats()["rate_limited"] == 0
-    assert outbox.breaker.pause() == ("", "")
+    assert outbox.pause() == ("", "")
     assert PAUSED not in operator.page("/devices/upstream/")
     # Logged once when the pause starts and once when sending resumes, not once per probe.
     clusters = deployment.processes.log_text("cluster")
@@ -78,7 +78,7 @@ def test_refused_credentials_pause_sending_with_advice_on_every_page_and_fixing_
     device = outbox.device_ids(1)[0]
     operator.click(device, "exempt_critical")
 
-    wait_until(lambda: outbox.breaker.pause()[0] == "credentials", 30, "sending to pause for the credentials")
+    wait_until(lambda: outbox.pause()[0] == "credentials", 30, "sending to pause for the credentials")
     for path in pages(device):
         assert CREDENTIALS_ADVICE in operator.page(path), path
     time.sleep(3)  # the pause holds: nobody asks the token endpoint again, nothing is sent
