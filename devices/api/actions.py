@@ -40,6 +40,14 @@ def scope_for(kind: str) -> str:
     return ApiScope.EXEMPTIONS_WRITE if kind in EXEMPT_MODE_OF else ApiScope.ACTIONS_WRITE
 
 
+def queueing_request(request: Request, serializer_class) -> dict:
+    """The validated body of a request that queues `kind`, once the token holds the scope that kind needs."""
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    demand(request, scope_for(body.validated_data["kind"]))
+    return body.validated_data
+
+
 def _action(pk: int) -> Action:
     # A sync's page calls concern no device: they are the outbox's own business, not a script's.
     return get_object_or_404(Action.objects.select_related("device"), pk=pk, device__isnull=False)
@@ -58,11 +66,9 @@ class ActionList(APIView):
                    request=ActionRequestSerializer, responses={202: ActionSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
-        body = ActionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        kind = body.validated_data["kind"]
-        demand(request, scope_for(kind))
-        device = Device.objects.filter(pk=body.validated_data["device"]).first()
+        data = queueing_request(request, ActionRequestSerializer)
+        kind = data["kind"]
+        device = Device.objects.filter(pk=data["device"]).first()
         if device is None:
             raise ValidationError({"device": ["There is no device with this id."]})
         # Coalescing as on the page: the same action already waiting is answered, not queued twice.

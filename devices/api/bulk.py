@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import outbox
-from devices.api.actions import scope_for
+from devices.api.actions import queueing_request, scope_for
 from devices.api.auth import demand
 from devices.api.idempotency import PARAMETER as IDEMPOTENCY
 from devices.api.idempotency import idempotent
@@ -49,11 +49,9 @@ class BulkJobList(APIView):
                    request=BulkJobRequestSerializer, responses={202: BulkJobSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
-        body = BulkJobRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        kind = body.validated_data["kind"]
-        demand(request, scope_for(kind))
-        ids, description = _selection(body.validated_data)
+        data = queueing_request(request, BulkJobRequestSerializer)
+        kind = data["kind"]
+        ids, description = _selection(data)
         if not ids:
             raise ValidationError({"filter": ["No device matches this filter; nothing was queued."]})
         job = outbox.enqueue_bulk(ids, kind, user=request.user, description=description)
